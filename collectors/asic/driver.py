@@ -1,0 +1,37 @@
+"""What a firmware driver declares. One module per firmware under ``collectors/asic/drivers/`` defines a
+module-level ``DRIVER``; the registry picks it up, so adding a firmware is adding one file.
+
+A driver says which read commands each datum comes from and how often, and maps the replies to a
+:class:`MinerReading` with a pure ``parse`` function (bytes never reach it: the transport decodes them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .reading import MinerReading
+
+Replies = Mapping[str, Mapping[str, Any]]
+Parser = Callable[[Replies, str], MinerReading]
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    name: str
+    # Upper-case substrings of the identification replies (version, devdetails, stats) that mark this firmware.
+    signatures: tuple[str, ...]
+    # Every cycle, joined into one request ("summary+stats+pools") when ``join`` is true.
+    commands: tuple[str, ...]
+    parse: Parser
+    # Every cycle, one request per command (commands the firmware refuses to join, e.g. btminer get_*).
+    single_commands: tuple[str, ...] = ()
+    # Identity (model, MAC, serial, firmware version): read at identification, then every N cycles; cached.
+    identity_commands: tuple[str, ...] = ()
+    join: bool = True
+    # Custom firmware wins over stock when both signatures match (LuxOS runs on Antminer hardware).
+    custom: bool = False
+    # Lower runs first among equals during identification.
+    priority: int = 50
+    port: int = 4028

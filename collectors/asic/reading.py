@@ -1,0 +1,77 @@
+"""The typed reading of one miner, in base units per key (the ``poll --json`` contract in DESIGN.md).
+
+Drivers fill what the firmware says; :func:`collectors.asic.normalize.finalize` then applies the model facts
+(board slots, expected chips, fan slots), efficiency and ``state``. Unknown is ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATES = ("hashing", "degraded", "not_hashing", "sleeping", "unknown")
+POWER_SOURCES = ("reported", "estimated", "pdu", "nameplate")
+POOL_STATUSES = ("alive", "dead", "disabled", "unknown")
+
+
+@dataclass(slots=True)
+class Board:
+    index: int
+    hashrate_ths: float | None = None
+    chips: int | None = None
+    expected_chips: int | None = None
+    temp_c: float | None = None
+    chip_temp_c: float | None = None
+
+
+@dataclass(slots=True)
+class Pool:
+    url: str
+    user: str | None = None
+    status: str = "unknown"
+    accepted: int | None = None
+    rejected: int | None = None
+    stale: int | None = None
+    index: int | None = None
+    active: bool | None = None
+
+
+@dataclass(slots=True)
+class MinerErrorEntry:
+    code: int | None
+    message: str
+
+
+@dataclass(slots=True)
+class MinerReading:
+    device: str
+    driver: str
+    make: str | None = None
+    model: str | None = None
+    algorithm: str = "sha256"
+    firmware: str | None = None
+    firmware_version: str | None = None
+    mac: str | None = None
+    serial: str | None = None
+    hostname: str | None = None
+    state: str = "unknown"
+    hashrate_ths: float | None = None
+    expected_hashrate_ths: float | None = None
+    power_w: float | None = None
+    power_source: str | None = None
+    efficiency_jth: float | None = None
+    fans_rpm: list[int] = field(default_factory=list)
+    boards: list[Board] = field(default_factory=list)
+    pools: list[Pool] = field(default_factory=list)
+    uptime_s: int | None = None
+    errors: list[MinerErrorEntry] = field(default_factory=list)
+    # Raw facts a driver reports for finalize(); not part of the JSON contract.
+    sleeping: bool = False
+    power_limit_w: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("sleeping")
+        if out["power_limit_w"] is None:
+            out.pop("power_limit_w")
+        return out

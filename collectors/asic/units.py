@@ -1,0 +1,128 @@
+"""Unit and value coercion at the edge: every firmware quirk in how a number is written ends here."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_NUM = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_MAC_HEX = re.compile(r"^[0-9A-Fa-f]{12}$")
+
+# Multipliers to TH/s, by unit spelled as firmwares spell it.
+_TO_THS = {"H": 1e-12, "KH": 1e-9, "MH": 1e-6, "GH": 1e-3, "TH": 1.0, "PH": 1e3}
+
+
+def num(value: Any) -> float | None:
+    """A finite float from a number or a numeric string ("15656.60", "58.94W", " 73 "); else None.
+
+    NaN, +-inf and booleans are unknown, never a number.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        f = float(value)
+    elif isinstance(value, str):
+        m = _NUM.search(value)
+        if m is None:
+            return None
+        try:
+            f = float(m.group())
+        except ValueError:
+            return None
+    else:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def integer(value: Any) -> int | None:
+    f = num(value)
+    return None if f is None else int(round(f))
+
+
+def ths(value: Any, unit: str) -> float | None:
+    """Hashrate in TH/s from a value in ``unit`` ("GH", "GH/s", "MH/s", "MHS", "T" ...)."""
+    f = num(value)
+    if f is None:
+        return None
+    key = unit.upper().replace("/S", "").replace("HS", "H").strip()
+    if len(key) == 1 and key != "H":
+        key += "H"
+    mult = _TO_THS.get(key)
+    if mult is None:
+        raise ValueError(f"unknown hashrate unit {unit!r}")
+    return f * mult
+
+
+def dash_list(value: Any) -> list[float]:
+    """Numbers from a dash-joined sensor list; "2--1-20-22" is [2, -1, 20, 22] (a '-' after a '-' is a sign)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [f for f in (num(v) for v in value) if f is not None]
+    if isinstance(value, int | float):
+        f = num(value)
+        return [] if f is None else [f]
+    out: list[float] = []
+    negative = False
+    for token in str(value).strip().split("-"):
+        if token == "":
+            negative = True
+            continue
+        f = num(token)
+        if f is not None:
+            out.append(-f if negative else f)
+        negative = False
+    return out
+
+
+def hottest(values: list[float], *, floor: float = -50.0, ceiling: float = 200.0) -> float | None:
+    """Max of plausible sensor values; sentinels (-273, 0 from absent sensors handled by callers) dropped."""
+    good = [v for v in values if floor < v < ceiling]
+    return max(good) if good else None
+
+
+def mac(value: Any) -> str | None:
+    """AA:BB:CC:DD:EE:FF from colons, dashes or bare hex; None when it is not 12 hex digits."""
+    if not isinstance(value, str):
+        return None
+    hexes = re.sub(r"[:\-.\s]", "", value.strip())
+    if not _MAC_HEX.match(hexes):
+        return None
+    hexes = hexes.upper()
+    return ":".join(hexes[i : i + 2] for i in range(0, 12, 2))
+
+
+def text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def truthy(value: Any) -> bool | None:
+    """Booleans as firmwares write them: true, "true", "1", 1, "Y"."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("true", "yes", "y", "1", "on"):
+            return True
+        if v in ("false", "no", "n", "0", "off", ""):
+            return False
+    return None
+
+
+def duration_s(value: Any) -> int | None:
+    """Seconds from an int or "dd:hh:mm:ss" / "hh:mm:ss" / "1d 2h 3m 4s" forms."""
+    if isinstance(value, str) and ":" in value:
+        parts = [integer(p) for p in value.split(":")]
+        if any(p is None for p in parts):
+            return None
+        total = 0
+        for p, mult in zip(reversed(parts), (1, 60, 3600, 86400), strict=False):
+            total += int(p or 0) * mult
+        return total
+    return integer(value)

@@ -1,0 +1,90 @@
+"""A cgminer-RPC server on loopback that answers from recorded replies (real captures or hand-written ones).
+
+It behaves as cgminer's api.c does: reads one JSON request, answers the command's recorded bytes, a NUL,
+and closes. Joined commands (``a+b``) are answered the way api.c builds them, by wrapping each recorded
+reply in ``"cmd":[...]``; an unknown command gets the firmware's "Invalid command" reply. Every request is
+recorded so tests can check that only reads were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+FIXTURES = SHARED / "fixtures" / "asic"
+
+INVALID = (
+    b'{"STATUS":[{"STATUS":"E","When":0,"Code":14,"Msg":"Invalid command","Description":"%s"}],"id":1}'
+)
+
+
+@dataclass
+class ReplayMiner:
+    """Serves ``replies`` (command -> raw reply bytes, NUL or not) on ``host:port``."""
+
+    replies: Mapping[str, bytes]
+    host: str = "127.0.0.1"
+    port: int = 0
+    description: str = "cgminer 4.9.0"
+    joins: bool = True
+    requests: list[bytes] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ReplayMiner:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def _answer(self, command: str) -> bytes:
+        raw = self.replies.get(command)
+        if raw is None:
+            return INVALID % self.description.encode()
+        return raw.rstrip(b"\x00")
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            data = await asyncio.wait_for(reader.read(65536), 5)
+            self.requests.append(data)
+            try:
+                command = str(json.loads(data)["command"])
+            except (ValueError, KeyError, TypeError):
+                writer.write(INVALID % self.description.encode() + b"\x00")
+                return
+            parts = command.split("+")
+            if len(parts) == 1:
+                body = self._answer(command)
+            elif not self.joins:
+                body = INVALID % self.description.encode()
+            else:
+                sections = b",".join(b'"%s":[%s]' % (p.encode(), self._answer(p)) for p in parts)
+                body = b"{" + sections + b',"id":1}'
+            writer.write(body + b"\x00")
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+def fixture_set(prefix: str) -> dict[str, bytes]:
+    """Replies of one captured device: files ``<prefix>_<command>.<ext>`` keyed by command."""
+    out: dict[str, bytes] = {}
+    for path in sorted(FIXTURES.glob(f"{prefix}_*")):
+        command = path.name[len(prefix) + 1 :].rsplit(".", 1)[0]
+        out[command] = path.read_bytes()
+    return out
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def have_fixtures() -> bool:
+    return FIXTURES.is_dir()
