@@ -114,7 +114,7 @@ def _repaired(text: str) -> Any:
         obj, _end = _DECODER.raw_decode(fixed)
     except RecursionError:
         raise ParseError("reply nested too deeply") from None
-    except ValueError as e:
+    except json.JSONDecodeError as e:
         raise ParseError(f"malformed JSON: {e.msg} at byte {e.pos}") from None
     return obj
 

@@ -1,0 +1,40 @@
+# Everything a fresh Debian 12 machine (root, Python 3.11) needs: `make demo` and `make test` set it up.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+APT := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: demo test lint typecheck unit bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
+	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Test-only Debian packages: a real Prometheus and promtool for exposition and integration tests.
+system-deps:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus; }
+
+demo: $(STAMP)
+	$(BIN)/farmwatch demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check agent collectors simsite tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: $(STAMP) system-deps lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/cycle.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

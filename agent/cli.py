@@ -1,0 +1,192 @@
+"""``farmwatch`` command line: run, poll, demo, check-config (DESIGN.md "Set-up and CLI" contract).
+
+Exit codes: 0 success, 1 the device or config could not be read (one line on stderr, no traceback),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from collectors.asic.reading import MinerReading
+from collectors.errors import DeviceError
+
+from . import __version__, logs
+
+EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_UNREADABLE) -> int:
+    print(f"farmwatch: {message}", file=sys.stderr)
+    return code
+
+
+def split_host_port(target: str, default_port: int) -> tuple[str, int]:
+    if target.startswith("["):
+        host, _, rest = target[1:].partition("]")
+        port = rest.lstrip(":")
+        return host, int(port) if port else default_port
+    if target.count(":") == 1:
+        host, port = target.split(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"bad port in {target!r}")
+        return host, int(port)
+    return target, default_port
+
+
+# -- poll -----------------------------------------------------------------------------------------------
+def _table(r: MinerReading) -> str:
+    def f(v: float | None, digits: int = 2) -> str:
+        return "-" if v is None else f"{v:.{digits}f}"
+
+    lines = [
+        f"device      {r.device}",
+        f"miner       {r.make or '?'} {r.model or '?'}  ({r.driver}, firmware {r.firmware or '?'} "
+        f"{r.firmware_version or ''})".rstrip(),
+        f"identity    mac {r.mac or '-'}  serial {r.serial or '-'}  hostname {r.hostname or '-'}",
+        f"state       {r.state}",
+        f"hashrate    {f(r.hashrate_ths)} TH/s   expected {f(r.expected_hashrate_ths)} TH/s   ({r.algorithm})",
+        f"power       {f(r.power_w, 0)} W ({r.power_source or 'not reported'})   efficiency {f(r.efficiency_jth)} J/TH",
+        f"fans        {' '.join(str(x) for x in r.fans_rpm) or '-'} rpm",
+        f"uptime      {r.uptime_s if r.uptime_s is not None else '-'} s",
+        "boards      #   TH/s     chips     board °C  chip °C",
+    ]
+    for b in r.boards:
+        chips = f"{b.chips if b.chips is not None else '-'}/{b.expected_chips if b.expected_chips is not None else '-'}"
+        lines.append(f"            {b.index:<3} {f(b.hashrate_ths):>7}  {chips:>9}  {f(b.temp_c, 1):>8}  {f(b.chip_temp_c, 1):>7}")
+    lines.append("pools       #   status    accepted  rejected  stale  url  user")
+    for i, p in enumerate(r.pools):
+        idx = p.index if p.index is not None else i
+        lines.append(f"            {idx:<3} {p.status:<8} {p.accepted if p.accepted is not None else '-':>9} "
+                     f"{p.rejected if p.rejected is not None else '-':>9} {p.stale if p.stale is not None else '-':>6}"
+                     f"  {p.url}  {p.user or ''}")
+    lines.append("errors      " + ("; ".join(f"{e.code}: {e.message}" for e in r.errors) or "-"))
+    return "\n".join(lines)
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from collectors.asic.drivers import registry
+    from collectors.asic.poll import poll_once
+
+    target: str = args.target
+    if target.startswith(("snmp://", "nvml://")):
+        scheme = target.split(":", 1)[0]
+        return _fail(f"{scheme}:// polling is not in this version yet; miner targets are HOST[:PORT]", EXIT_USAGE)
+    if args.driver and args.driver not in registry():
+        return _fail(f"unknown driver {args.driver!r}; known: {', '.join(sorted(registry()))}", EXIT_USAGE)
+    try:
+        host, port = split_host_port(target, 4028)
+    except ValueError as e:
+        return _fail(str(e), EXIT_USAGE)
+    try:
+        reading = asyncio.run(poll_once(host, port, driver=args.driver, timeout=args.timeout))
+    except DeviceError as e:
+        return _fail(f"{host}:{port}: {e.reason}: {e.message}")
+    if args.json:
+        print(json.dumps(reading.to_json(), indent=2))
+    else:
+        print(_table(reading))
+    return EXIT_OK
+
+
+# -- run / check-config ---------------------------------------------------------------------------------
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import check_config
+
+    problems = check_config(args.config)
+    for p in problems:
+        print(str(p))
+    if problems:
+        return _fail(f"{len(problems)} problem(s) in {args.config}")
+    print(f"{args.config}: ok")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    from .runtime import agent_from_config
+
+    logs.setup(args.log_level, args.log_format)
+    try:
+        agent = agent_from_config(args.config, listen=args.listen)
+    except ConfigError as e:
+        for p in e.problems:
+            print(str(p), file=sys.stderr)
+        return _fail(f"{len(e.problems)} problem(s) in {args.config}; nothing started")
+    except OSError as e:
+        return _fail(f"cannot read {args.config}: {e.strerror}")
+    try:
+        asyncio.run(agent.run_until_signal())
+    except OSError as e:
+        return _fail(f"cannot listen on {agent.listen}: {e.strerror}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    logs.setup(args.log_level, args.log_format)
+    try:
+        asyncio.run(run_demo(miners=args.miners, seed=args.seed, listen=args.listen, interval=args.interval,
+                             base_ip=args.base_ip, duration=args.duration))
+    except OSError as e:
+        return _fail(f"demo could not start: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="farmwatch", description="Telemetry for ASIC mining and GPU fleets.")
+    p.add_argument("--version", action="version", version=f"farmwatch {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def log_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--log.level", dest="log_level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+        sp.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+
+    run = sub.add_parser("run", help="run the site agent")
+    run.add_argument("--config", required=True, help="site.yaml")
+    run.add_argument("--web.listen-address", dest="listen", default=None, help="overrides listen: (default :10428)")
+    log_flags(run)
+    run.set_defaults(func=cmd_run)
+
+    poll = sub.add_parser("poll", help="poll one device once and print what it reports")
+    poll.add_argument("target", help="HOST[:PORT] for a miner")
+    poll.add_argument("--driver", default=None, help="skip identification and use this driver")
+    poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
+    poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")
+    poll.set_defaults(func=cmd_poll)
+
+    demo = sub.add_parser("demo", help="a simulated site with the agent polling it")
+    demo.add_argument("--miners", type=int, default=1000)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--interval", type=float, default=15.0, help="poll interval, seconds")
+    demo.add_argument("--base-ip", default="127.20.0.1")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.add_argument("--web.listen-address", dest="listen", default=":10428")
+    log_flags(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    check = sub.add_parser("check-config", help="report every problem in a config, with file, line and key")
+    check.add_argument("config")
+    check.set_defaults(func=cmd_check_config)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
+        return int(e.code or 0)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Metric families built from the store and the scheduler's statistics (names: DESIGN.md "Metrics")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from collectors.asic.models import lookup
+from collectors.asic.reading import MinerReading
+from collectors.errors import REASONS
+
+from .exposition import Families, labels
+from .scheduler import MinerGroup
+from .store import DeviceState, MinerStore
+
+TH = 1e12
+LOCATION_KEYS = ("container", "rack", "shelf", "slot", "pdu", "outlet")
+POOL_STATUS_UP = {"alive": 1, "dead": 0, "disabled": 0}
+
+
+def miner_families(fams: Families, store: MinerStore) -> None:
+    up = fams.get("farmwatch_miner_up", "gauge", "1 when the miner's last poll was read, else 0.")
+    last = fams.get(
+        "farmwatch_miner_last_success_timestamp_seconds", "gauge", "Unix time of the last successful poll."
+    )
+    err = fams.get(
+        "farmwatch_miner_error", "info", "Why the miner is down (present only while it is down); reason is one of "
+        + ", ".join(REASONS) + "."
+    )
+    info = fams.get("farmwatch_miner", "info", "Identity and location of each miner (value 1).")
+    for dev in store.devices.values():
+        if not dev.polled:
+            continue
+        d = labels((("device", dev.device),))
+        up.add(d, 1 if dev.up else 0)
+        if dev.last_success is not None:
+            last.add(d, round(dev.last_success, 3))
+        if not dev.up and dev.error_reason:
+            err.add(labels((("device", dev.device), ("reason", dev.error_reason))), 1)
+        info.add(_info_labels(dev), 1)
+        if dev.reading is not None:
+            _reading_samples(fams, dev.device, d, dev.reading)
+
+
+def _info_labels(dev: DeviceState) -> str:
+    ident = dev.identity
+    pairs = [
+        ("device", dev.device),
+        ("driver", ident.driver or ""),
+        ("make", ident.make or ""),
+        ("model", ident.model or ""),
+        ("algorithm", ident.algorithm or ""),
+        ("firmware", ident.firmware or ""),
+        ("firmware_version", ident.firmware_version or ""),
+        ("mac", ident.mac or ""),
+        ("serial", ident.serial or ""),
+        ("hostname", ident.hostname or ""),
+    ]
+    pairs.extend((k, dev.location.get(k, "")) for k in LOCATION_KEYS)
+    return labels(pairs)
+
+
+def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> None:
+    """Value series of one reading; ``d`` is the pre-rendered ``{device="..."}`` label set."""
+    g = fams.get
+    state = g("farmwatch_miner_state", "gauge", "Current state (1 on the series of the current state): "
+              "hashing, degraded, not_hashing, sleeping, unknown.")
+    state.add(d[:-1] + f',state="{r.state}"}}', 1)
+    if r.hashrate_ths is not None:
+        g("farmwatch_miner_hashrate_hashes_per_second", "gauge",
+          "Current hashrate (the firmware's ~1 minute figure, else 5 s), hashes per second.").add(d, r.hashrate_ths * TH)
+    if r.expected_hashrate_ths is not None:
+        g("farmwatch_miner_expected_hashrate_hashes_per_second", "gauge",
+          "Hashrate the miner should do at its current profile (firmware or model nameplate).").add(
+            d, r.expected_hashrate_ths * TH)
+    if r.power_w is not None:
+        g("farmwatch_miner_power_watts", "gauge",
+          "Power draw; source = reported (device measures), estimated (firmware estimate), pdu, nameplate.").add(
+            d[:-1] + f',source="{r.power_source or "reported"}"}}', r.power_w)
+    if r.power_limit_w is not None:
+        g("farmwatch_miner_power_limit_watts", "gauge", "Power limit or target set on the miner.").add(d, r.power_limit_w)
+    if r.uptime_s is not None:
+        g("farmwatch_miner_uptime_seconds", "gauge", "Seconds since the mining process started.").add(d, r.uptime_s)
+    facts = lookup(r.model)
+    if facts is not None:
+        g("farmwatch_miner_expected_boards", "gauge", "Hashboard slots of the model.").add(d, facts.boards)
+        g("farmwatch_miner_expected_fans", "gauge", "Fans the model has (0 for hydro/immersion).").add(d, facts.fans)
+    fan = g("farmwatch_miner_fan_speed_rpm", "gauge", "Fan speed per fan slot of the model; 0 is a stopped fan.")
+    for i, rpm in enumerate(r.fans_rpm):
+        fan.add(d[:-1] + f',fan="{i}"}}', rpm)
+    if r.boards:
+        bh = g("farmwatch_miner_board_hashrate_hashes_per_second", "gauge", "Hashrate per hashboard.")
+        bc = g("farmwatch_miner_board_chips", "gauge", "ASIC chips answering on the board (0 = board missing).")
+        be = g("farmwatch_miner_board_expected_chips", "gauge", "ASIC chips the board should have.")
+        bt = g("farmwatch_miner_board_temperature_celsius", "gauge", "Hottest board (PCB) sensor.")
+        bct = g("farmwatch_miner_board_chip_temperature_celsius", "gauge", "Hottest chip sensor on the board.")
+        for b in r.boards:
+            bl = d[:-1] + f',board="{b.index}"}}'
+            if b.hashrate_ths is not None:
+                bh.add(bl, b.hashrate_ths * TH)
+            if b.chips is not None:
+                bc.add(bl, b.chips)
+            if b.expected_chips is not None:
+                be.add(bl, b.expected_chips)
+            if b.temp_c is not None:
+                bt.add(bl, b.temp_c)
+            if b.chip_temp_c is not None:
+                bct.add(bl, b.chip_temp_c)
+    if r.pools:
+        pi = g("farmwatch_miner_pool", "info", "Pool configured on the miner: URL and worker (value 1).")
+        pu = g("farmwatch_miner_pool_up", "gauge", "1 when the pool is alive, 0 when dead or disabled.")
+        pa = g("farmwatch_miner_pool_active", "gauge", "1 on the pool the miner is mining on.")
+        acc = g("farmwatch_miner_pool_accepted_shares", "counter", "Shares the pool accepted.")
+        rej = g("farmwatch_miner_pool_rejected_shares", "counter", "Shares the pool rejected.")
+        stale = g("farmwatch_miner_pool_stale_shares", "counter", "Stale shares.")
+        for i, p in enumerate(r.pools):
+            index = str(p.index if p.index is not None else i)
+            pl = d[:-1] + f',pool="{index}"}}'
+            pi.add(labels((("device", device), ("pool", index), ("url", p.url), ("user", p.user or ""))), 1)
+            if p.status in POOL_STATUS_UP:
+                pu.add(pl, POOL_STATUS_UP[p.status])
+            if p.active is not None:
+                pa.add(pl, 1 if p.active else 0)
+            if p.accepted is not None:
+                acc.add(pl, p.accepted)
+            if p.rejected is not None:
+                rej.add(pl, p.rejected)
+            if p.stale is not None:
+                stale.add(pl, p.stale)
+    g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(d, len(r.errors))
+
+
+def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[MinerGroup], store: MinerStore,
+                   render_seconds: float) -> None:
+    g = fams.get
+    g("farmwatch_agent", "info", "The agent: site and version (value 1).").add(
+        labels((("site", site), ("version", version))), 1)
+    dur = g("farmwatch_cycle_duration_seconds", "gauge", "Wall time of the last completed poll cycle.")
+    done = g("farmwatch_cycle_last_completed_timestamp_seconds", "gauge", "Unix time the last cycle completed.")
+    interval = g("farmwatch_cycle_interval_seconds", "gauge", "Configured poll interval.")
+    cycles = g("farmwatch_cycles", "counter", "Poll cycles completed.")
+    overruns = g("farmwatch_cycle_overruns", "counter", "Cycles that took longer than their interval.")
+    errors = g("farmwatch_poll_errors", "counter", "Failed device polls by reason.")
+    configured = g("farmwatch_devices", "gauge", "Devices configured for polling.")
+    up = g("farmwatch_devices_up", "gauge", "Devices whose last poll succeeded.")
+    backoff = g("farmwatch_devices_backoff", "gauge", "Dead devices skipped this cycle while backing off.")
+    for group in groups:
+        c = labels((("collector", "asic"), ("group", group.name)))
+        st = group.stats
+        if st.cycles:
+            dur.add(c, round(st.last_duration, 4))
+            done.add(c, round(st.last_completed, 3))
+        interval.add(c, group.interval)
+        cycles.add(c, st.cycles)
+        overruns.add(c, st.overruns)
+        for reason in REASONS:
+            errors.add(labels((("collector", "asic"), ("group", group.name), ("reason", reason))), st.errors[reason])
+        configured.add(c, len(group.sessions))
+        up.add(c, sum(1 for s in group.sessions if (d := store.devices.get(s.device)) is not None and d.up))
+        backoff.add(c, st.skipped_backoff)
+    g("farmwatch_render_duration_seconds", "gauge", "Time to render the previous exposition.").add("", round(render_seconds, 4))

@@ -1,0 +1,158 @@
+"""Polls each group of devices on its own timer with bounded concurrency and one deadline per device.
+
+A cycle starts every ``interval`` (plus a little jitter so groups and agents do not fire in step), runs every
+due device under a global limit and a per-/24 limit (a flat miner network melts at the switch before the
+agent does), gives each device ``timeout`` seconds end to end, and then hands the results to ``on_cycle``.
+A device that keeps failing is retried with exponential backoff (capped) instead of holding a slot for its
+full timeout every cycle. One device's failure never touches another's poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from collectors.asic.poll import MinerSession, poll
+from collectors.errors import DeviceError, ParseError
+
+from .store import MinerStore
+
+log = logging.getLogger("farmwatch.scheduler")
+
+MAX_BACKOFF_S = 300.0
+
+
+@dataclass
+class GroupStats:
+    cycles: int = 0
+    overruns: int = 0
+    last_duration: float = 0.0
+    last_completed: float = 0.0  # wall clock
+    errors: Counter[str] = field(default_factory=Counter)
+    polled_last_cycle: int = 0
+    skipped_backoff: int = 0
+
+
+@dataclass
+class MinerGroup:
+    name: str
+    sessions: list[MinerSession]
+    interval: float = 60.0
+    timeout: float = 10.0
+    concurrency: int = 1000
+    per_subnet: int = 64
+    jitter: float = 0.05  # fraction of the interval
+    stats: GroupStats = field(default_factory=GroupStats)
+
+
+def subnet_key(host: str) -> str:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    prefix = 24 if addr.version == 4 else 64
+    return str(ipaddress.ip_network(f"{host}/{prefix}", strict=False))
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: MinerStore,
+        groups: list[MinerGroup],
+        on_cycle: Callable[[MinerGroup], Awaitable[None] | None] | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
+        self.store = store
+        self.groups = groups
+        self.on_cycle = on_cycle
+        self._rng = random.Random(seed)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    async def run_cycle(self, group: MinerGroup) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        limit = asyncio.Semaphore(group.concurrency)
+        subnets: dict[str, asyncio.Semaphore] = {}
+        now_mono = time.monotonic()
+        due = []
+        for session in group.sessions:
+            state = self.store.ensure(session.device)
+            if state.next_attempt > now_mono:
+                continue
+            due.append(session)
+        group.stats.skipped_backoff = len(group.sessions) - len(due)
+
+        async def one(session: MinerSession) -> None:
+            sub = subnets.setdefault(subnet_key(session.host), asyncio.Semaphore(group.per_subnet))
+            async with limit, sub:
+                deadline = loop.time() + group.timeout
+                try:
+                    reading = await poll(session, deadline=deadline)
+                except DeviceError as e:
+                    self._failed(group, session, e)
+                except Exception as e:  # a bug in a parser must still stay inside this one device
+                    log.exception("unexpected error polling %s", session.device)
+                    self._failed(group, session, ParseError(f"internal error: {type(e).__name__}: {e}"))
+                else:
+                    self.store.record_success(session.device, reading)
+
+        await asyncio.gather(*(one(s) for s in due))
+        duration = loop.time() - started
+        st = group.stats
+        st.cycles += 1
+        st.last_duration = duration
+        st.last_completed = time.time()
+        st.polled_last_cycle = len(due)
+        if duration > group.interval:
+            st.overruns += 1
+            log.warning("group %s: cycle took %.1fs, longer than its %.0fs interval", group.name, duration, group.interval)
+        if self.on_cycle is not None:
+            result = self.on_cycle(group)
+            if result is not None:
+                await result
+
+    def _failed(self, group: MinerGroup, session: MinerSession, error: DeviceError) -> None:
+        group.stats.errors[error.reason] += 1
+        state = self.store.ensure(session.device)
+        failures = state.failures + 1
+        # First failure: retry next cycle. Then back off 2, 4, 8 ... intervals, at most MAX_BACKOFF_S.
+        backoff = 0.0 if failures < 2 else min(group.interval * 2 ** (failures - 2), MAX_BACKOFF_S)
+        until = time.monotonic() + backoff - group.interval * 0.5 if backoff else 0.0
+        self.store.record_failure(session.device, error, backoff_until=until)
+
+    async def _loop(self, group: MinerGroup) -> None:
+        loop = asyncio.get_running_loop()
+        next_start = loop.time() + self._rng.uniform(0, group.jitter * group.interval)
+        while not self._stopping.is_set():
+            delay = next_start - loop.time()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                    return
+                except TimeoutError:
+                    pass
+            await self.run_cycle(group)
+            next_start += group.interval
+            if next_start < loop.time():  # overran: start the next cycle now, do not try to catch up
+                next_start = loop.time()
+
+    def start(self) -> None:
+        for group in self.groups:
+            for s in group.sessions:
+                self.store.ensure(s.device)
+            self._tasks.append(asyncio.create_task(self._loop(group), name=f"group:{group.name}"))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()

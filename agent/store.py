@@ -1,0 +1,91 @@
+"""Latest state of every device: its last good reading while it answers, only identity and why when it doesn't.
+
+The store never serves a value as fresh that was not read in the device's last poll: a failed poll drops the
+reading (its value series disappear) and keeps identity, last success time and the down reason (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from collectors.asic.reading import MinerReading
+from collectors.errors import DeviceError
+
+
+@dataclass(slots=True)
+class Identity:
+    driver: str | None = None
+    make: str | None = None
+    model: str | None = None
+    algorithm: str | None = None
+    firmware: str | None = None
+    firmware_version: str | None = None
+    mac: str | None = None
+    serial: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(slots=True)
+class DeviceState:
+    device: str
+    reading: MinerReading | None = None
+    identity: Identity = field(default_factory=Identity)
+    up: bool = False
+    polled: bool = False
+    last_success: float | None = None  # wall-clock seconds
+    error_reason: str | None = None
+    error_message: str | None = None
+    failures: int = 0  # consecutive
+    next_attempt: float = 0.0  # monotonic; backoff for dead devices
+    location: dict[str, str] = field(default_factory=dict)
+    # Expected counts from the model table, kept while down so alerts can still compare.
+    expected_boards: int | None = None
+    expected_fans: int | None = None
+
+
+class MinerStore:
+    def __init__(self) -> None:
+        self.devices: dict[str, DeviceState] = {}
+
+    def ensure(self, device: str) -> DeviceState:
+        state = self.devices.get(device)
+        if state is None:
+            state = self.devices[device] = DeviceState(device=device)
+        return state
+
+    def remove_missing(self, keep: set[str]) -> None:
+        for device in [d for d in self.devices if d not in keep]:
+            del self.devices[device]
+
+    def record_success(self, device: str, reading: MinerReading, now: float | None = None) -> DeviceState:
+        state = self.ensure(device)
+        state.reading = reading
+        state.up = True
+        state.polled = True
+        state.last_success = time.time() if now is None else now
+        state.error_reason = state.error_message = None
+        state.failures = 0
+        state.next_attempt = 0.0
+        ident = state.identity
+        ident.driver = reading.driver
+        for name in ("make", "model", "algorithm", "firmware", "firmware_version", "mac", "serial", "hostname"):
+            value = getattr(reading, name)
+            if value is not None:
+                setattr(ident, name, value)
+        return state
+
+    def record_failure(self, device: str, error: DeviceError, *, backoff_until: float = 0.0) -> DeviceState:
+        state = self.ensure(device)
+        state.reading = None
+        state.up = False
+        state.polled = True
+        state.error_reason = error.reason
+        state.error_message = error.message
+        state.failures += 1
+        state.next_attempt = backoff_until
+        return state
+
+    def counts(self) -> tuple[int, int]:
+        up = sum(1 for s in self.devices.values() if s.up)
+        return up, len(self.devices)
