@@ -97,7 +97,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from .config import check_config
 
-    problems = check_config(args.config)
+    problems = check_config(args.config, check_secrets=not args.skip_secrets)
     for p in problems:
         print(str(p))
     if problems:
@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="report every problem in a config, with file, line and key")
     check.add_argument("config")
+    check.add_argument("--skip-secrets", action="store_true",
+                       help="do not require secret files to exist (checking a config on another machine)")
     check.set_defaults(func=cmd_check_config)
     return p
 

@@ -34,7 +34,8 @@ class MinerSession:
 
     @property
     def device(self) -> str:
-        return f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 def match_driver(replies: dict[str, rpc.Reply]) -> Driver | None:

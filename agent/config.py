@@ -1,0 +1,893 @@
+"""``site.yaml``: load it into typed, frozen settings, or check it and report every problem at once.
+
+Problems carry file, line and key (``site.yaml:12: miners[0].interval: "60x" is not a duration``), so the YAML is
+composed into nodes, which keep their marks, and walked by hand rather than loaded into plain dicts. Secrets are
+only ever read from files or environment variables, and no message or ``repr`` ever contains one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+import yaml
+
+from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
+
+if TYPE_CHECKING:
+    from .sitemap import SiteMap
+
+DRIVERS = (
+    "antminer",
+    "braiins",
+    "luxos",
+    "vnish",
+    "whatsminer",
+    "avalon",
+    "epic",
+    "goldshell",
+    "auradine",
+    "bitaxe",
+    "iceriver",
+)
+PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "ups", "entity-sensor", "if-mib")
+AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
+DEFAULT_LISTEN = ":10428"
+
+G = TypeVar("G")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# Names people write for the same protocols (SHA is SHA-1, AES is AES-128 in SNMP's USM).
+_PROTOCOL_ALIASES = {"SHA1": "SHA", "AES128": "AES", "DES3": "3DES", "TRIPLEDES": "3DES"}
+_SECRET_WORDS = ("password", "community", "secret", "token", "passphrase")
+
+
+# --- problems -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None  # 1-based; None when the problem is the file as a whole
+    key: str  # dotted path such as "miners[0].interval"; "" when no key applies
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised by :func:`load_config` with every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --- secrets --------------------------------------------------------------------------------------------------
+
+
+class SecretError(Exception):
+    """A secret that cannot be read; the message names where it lives, never what it is."""
+
+
+class Secret:
+    """A password or community read from a file or environment variable; ``repr``/``str`` show only the source.
+
+    Deliberately not a dataclass, so ``dataclasses.asdict(config)`` cannot copy the value out into a dict.
+    """
+
+    __slots__ = ("_path", "_env", "_value")
+
+    def __init__(self, *, path: Path | None = None, env: str | None = None, value: str | None = None) -> None:
+        if (path is None) == (env is None):
+            raise ValueError("a secret comes from exactly one of a file or an environment variable")
+        self._path, self._env, self._value = path, env, value
+
+    @property
+    def source(self) -> str:
+        return f"file {self._path}" if self._path is not None else f"environment variable {self._env}"
+
+    def reveal(self) -> str:
+        """The value, read on first use when it was not read at start-up. Raises :class:`SecretError`."""
+        if self._value is None:
+            self._value = (
+                _read_secret_file(self._path) if self._path is not None else _read_secret_env(self._env)
+            )
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(<{self.source}>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and (self._path, self._env) == (other._path, other._env)
+
+    def __hash__(self) -> int:
+        return hash((self._path, self._env))
+
+
+def _read_secret_file(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise SecretError(f"secret file {path} is a directory") from None
+    except FileNotFoundError:
+        raise SecretError(f"secret file {path} does not exist") from None
+    except OSError as exc:
+        raise SecretError(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        # Only the line ending an editor adds is stripped: spaces can be part of a password.
+        value = data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise SecretError(f"secret file {path} is not UTF-8 text") from None
+    if not value:
+        raise SecretError(f"secret file {path} is empty")
+    return value
+
+
+def _read_secret_env(name: str | None) -> str:
+    value = os.environ.get(name or "")
+    if not value:
+        raise SecretError(f"environment variable {name} is not set or empty")
+    return value
+
+
+# --- settings -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    web_username: str | None = None  # None: the driver's firmware default
+    web_password: Secret | None = None
+
+
+@dataclass(frozen=True)
+class MinerGroup:
+    # Expanded devices (kept out of repr: a /12 is a million of them) and the specs as written, for logs.
+    targets: tuple[Target, ...] = field(repr=False)
+    specs: tuple[str, ...] = ()
+    driver: str = "auto"  # "auto" or one of DRIVERS
+    interval: float = 60.0  # seconds
+    timeout: float = 10.0  # per-device deadline, seconds
+    concurrency: int = 1000
+    per_subnet_concurrency: int = 64  # per IPv4 /24
+    port: int = MINER_PORT  # for specs without their own port
+    credentials: Credentials = field(default_factory=Credentials)
+    line: int = 0  # where the group starts in site.yaml, for messages at run time
+
+
+@dataclass(frozen=True)
+class SnmpV3:
+    user: str
+    auth_protocol: str | None = None
+    auth_password: Secret | None = None
+    priv_protocol: str | None = None
+    priv_password: Secret | None = None
+
+
+@dataclass(frozen=True)
+class SnmpGroup:
+    # Expanded devices (kept out of repr: a /12 is a million of them) and the specs as written, for logs.
+    targets: tuple[Target, ...] = field(repr=False)
+    specs: tuple[str, ...] = ()
+    profile: str = "auto"  # "auto" (from sysObjectID) or one of PROFILES
+    interval: float = 60.0
+    timeout: float = 10.0
+    retries: int = 1
+    concurrency: int = 256
+    port: int = SNMP_PORT
+    community: Secret | None = None  # exactly one of community and v3 is set
+    v3: SnmpV3 | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class GpuConfig:
+    enabled: bool | Literal["auto"] = "auto"  # auto: on when NVML loads
+    interval: float = 30.0
+
+
+@dataclass(frozen=True)
+class PowerConfig:
+    nameplate_fallback: bool = False  # report the model's nameplate power when nothing measures it
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    site: str
+    listen: str = DEFAULT_LISTEN
+    miners: tuple[MinerGroup, ...] = ()
+    snmp: tuple[SnmpGroup, ...] = ()
+    gpus: GpuConfig = field(default_factory=GpuConfig)
+    power: PowerConfig = field(default_factory=PowerConfig)
+    sitemap_path: Path | None = None
+    sitemap: SiteMap | None = None  # loaded and checked with the config
+    identity_interval: float = 3600.0
+    shard: tuple[int, int] | None = None  # (i, n): this agent polls the targets with shard_of(t, n) == i
+
+    @property
+    def listen_host(self) -> str:
+        return split_listen(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        return split_listen(self.listen)[1]
+
+
+# --- scalar parsers shared with the CLI -----------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> float:
+    """``500ms``, ``30s``, ``2m``, ``1h``, ``1d`` or a sum such as ``1m30s``, in seconds. Raises ValueError."""
+    text = text.strip()
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f'"{_clip(text)}" is not a duration (use 30s, 2m, 1h)')
+    seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError(f'"{text}" is not a positive duration')
+    return seconds
+
+
+def split_listen(text: str) -> tuple[str, int]:
+    """``host:port``, ``:port`` or ``[v6]:port`` into (host, port); host "" means every interface."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f'"{_clip(text)}" is not a listen address (use :10428 or 0.0.0.0:10428)')
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f'"{_clip(text)}": put an IPv6 address in brackets, e.g. [::]:10428')
+    return host, int(port)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- YAML with line numbers -----------------------------------------------------------------------------------
+
+
+def compose_yaml(text: str, file: str) -> tuple[yaml.Node | None, list[Problem]]:
+    """Parse to nodes (which keep line marks). A syntax error becomes a problem; its source line is not quoted,
+    since that line might hold a secret typed where it does not belong."""
+    try:
+        return yaml.compose(text, Loader=_Loader), []
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
+        if exc.context:
+            message += f" ({exc.context}"
+            if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+                message += f" started on line {exc.context_mark.line + 1}"
+            message += ")"
+        return None, [Problem(file, mark.line + 1 if mark else None, "", message)]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, None, "", f"YAML error: {type(exc).__name__}")]
+
+
+def read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return path.read_bytes().decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        return None, [Problem(file, None, "", f"is not UTF-8 text (byte {exc.start})")]
+    except OSError as exc:
+        return None, [Problem(file, None, "", f"cannot read: {exc.strerror or type(exc).__name__}")]
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return {
+        "tag:yaml.org,2002:str": "text",
+        "tag:yaml.org,2002:int": "a number",
+        "tag:yaml.org,2002:float": "a number",
+        "tag:yaml.org,2002:bool": "true/false",
+        "tag:yaml.org,2002:null": "nothing",
+    }.get(node.tag, "a value")
+
+
+def _secret_hint(key: str, allowed: Collection[str]) -> str | None:
+    """Where a key holding an inline secret should go instead, or None when the key is not a secret."""
+    if key.endswith(("_file", "_env")):
+        return None
+    for name in sorted(allowed):
+        if name.endswith("_file") and (name[:-5] == key or name[:-5].endswith("_" + key)):
+            return f"use {name} (or {name[:-5]}_env)"
+    if any(word in key.lower() for word in _SECRET_WORDS):
+        return "use a *_file (or *_env) key"
+    return None
+
+
+class YamlReader:
+    """Walks composed nodes for one file, converting values and collecting problems instead of raising."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def add(self, node: yaml.Node | None, key: str, message: str) -> None:
+        self.problems.append(
+            Problem(self.file, node.start_mark.line + 1 if node is not None else None, key, message)
+        )
+
+    def mapping(self, node: yaml.Node, key: str, allowed: Collection[str]) -> dict[str, yaml.Node] | None:
+        """Keys to value nodes; reports duplicates, unknown keys (with a suggestion) and inline secrets."""
+        if not isinstance(node, yaml.MappingNode):
+            self.add(node, key, f"expected a mapping, got {_kind(node)}")
+            return None
+        found: dict[str, yaml.Node] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in self._flatten(node):
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            path = f"{key}.{name}" if key else str(name)
+            if not isinstance(name, str) or key_node.tag != "tag:yaml.org,2002:str":
+                self.add(key_node, key, f"keys must be names, got {_kind(key_node)}")
+            elif name in found:
+                self.add(key_node, path, f"duplicate key (first on line {first_line[name]})")
+            elif (hint := _secret_hint(name, allowed)) is not None:
+                self.add(
+                    key_node,
+                    path,
+                    f"secrets are never written in the config: put the value in a file and {hint}",
+                )
+            elif name not in allowed:
+                close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
+                suggestion = (
+                    f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(allowed))})"
+                )
+                self.add(key_node, path, f"unknown key{suggestion}")
+            else:
+                found[name] = value_node
+                first_line[name] = key_node.start_mark.line + 1
+        return found
+
+    def _flatten(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Resolve ``<<: *defaults`` merge keys: explicit keys first, merged ones after (and so they lose)."""
+        own = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
+        names = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        for _, value in (pair for pair in node.value if pair[0].tag == "tag:yaml.org,2002:merge"):
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    self.add(source, "<<", "a merge key needs a mapping (or a list of them)")
+                    continue
+                for k, v in source.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value not in names:
+                        own.append((k, v))
+                        names.add(k.value)
+        return own
+
+    def scalar(self, node: yaml.Node) -> object:
+        """The Python value of a scalar; None for collections and for tags the safe loader refuses (``!foo``)."""
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            return None
+
+    def string(self, node: yaml.Node, key: str) -> str | None:
+        # Numbers are accepted as text (a site named 42, a rack numbered 7) where text is expected.
+        value = self.scalar(node)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.add(node, key, f"expected text, got {_kind(node)}")
+            return None
+        text = node.value.strip() if isinstance(node, yaml.ScalarNode) else ""
+        if not text:
+            self.add(node, key, "must not be empty")
+            return None
+        return text
+
+    def integer(self, node: yaml.Node, key: str, minimum: int, maximum: int | None = None) -> int | None:
+        value = self.scalar(node)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(node, key, f"expected a whole number, got {_kind(node)}")
+            return None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+            self.add(node, key, f"{value} is out of range (must be {bound})")
+            return None
+        return value
+
+    def boolean(self, node: yaml.Node, key: str) -> bool | None:
+        value = self.scalar(node)
+        if not isinstance(value, bool):
+            self.add(node, key, f"expected true or false, got {_kind(node)}")
+            return None
+        return value
+
+    def duration(self, node: yaml.Node, key: str) -> float | None:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            self.add(node, key, f"expected a duration such as 30s, got {_kind(node)}")
+            return None
+        try:
+            return parse_duration(node.value)
+        except ValueError as exc:
+            self.add(node, key, str(exc))
+            return None
+
+    def choice(self, node: yaml.Node, key: str, choices: Collection[str], what: str) -> str | None:
+        text = self.string(node, key)
+        if text is None:
+            return None
+        if text.lower() in choices:
+            return text.lower()
+        close = difflib.get_close_matches(text.lower(), list(choices), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(choices)})"
+        self.add(node, key, f'"{_clip(text)}" is not a known {what}{hint}')
+        return None
+
+    def sequence(self, node: yaml.Node, key: str) -> list[yaml.Node] | None:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        self.add(node, key, f"expected a list (start each item with '- '), got {_kind(node)}")
+        return None
+
+
+def _has_key(node: yaml.Node, name: str) -> bool:
+    return isinstance(node, yaml.MappingNode) and any(k.value == name for k, _ in node.value)
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+# --- site.yaml ------------------------------------------------------------------------------------------------
+
+_TOP_KEYS = ("site", "listen", "miners", "snmp", "gpus", "sitemap", "power", "identity_interval", "shard")
+_MINER_KEYS = (
+    "targets",
+    "driver",
+    "interval",
+    "timeout",
+    "concurrency",
+    "per_subnet_concurrency",
+    "port",
+    "credentials",
+)
+_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env")
+_SNMP_KEYS = (
+    "targets",
+    "profile",
+    "interval",
+    "timeout",
+    "retries",
+    "concurrency",
+    "port",
+    "community_file",
+    "community_env",
+    "v3",
+)
+_V3_KEYS = (
+    "user",
+    "auth_protocol",
+    "auth_password_file",
+    "auth_password_env",
+    "priv_protocol",
+    "priv_password_file",
+    "priv_password_env",
+)
+_GPU_KEYS = ("enabled", "interval")
+_POWER_KEYS = ("nameplate_fallback",)
+
+
+def _driver_port(driver: str) -> int:
+    """A driver's primary API port (HTTP-only firmwares are not on 4028), from the driver registry itself."""
+    if driver == "auto":
+        return MINER_PORT
+    from collectors.asic.drivers import registry  # imported late: only a named driver needs the registry
+
+    known = registry().get(driver)
+    return known.port if known is not None else MINER_PORT
+
+
+class _SiteReader:
+    def __init__(self, path: Path, check_secrets: bool) -> None:
+        self.path = path
+        self.base = path.parent
+        self.check_secrets = check_secrets
+        self.y = YamlReader(str(path))
+        self.owners: dict[Target, str] = {}  # which group claimed each device, to catch overlaps
+
+    def read(self, root: yaml.Node) -> Config | None:
+        y = self.y
+        top = y.mapping(root, "", _TOP_KEYS)
+        if top is None:
+            return None
+        site = y.string(top["site"], "site") if "site" in top else _default_site()
+        listen = DEFAULT_LISTEN
+        if "listen" in top:
+            listen = self._listen(top["listen"]) or DEFAULT_LISTEN
+        miners = tuple(self._groups(top.get("miners"), "miners", self._miner_group))
+        snmp = tuple(self._groups(top.get("snmp"), "snmp", self._snmp_group))
+        gpus = self._gpus(top["gpus"]) if "gpus" in top else GpuConfig()
+        power = self._power(top["power"]) if "power" in top else PowerConfig()
+        identity = (
+            y.duration(top["identity_interval"], "identity_interval") if "identity_interval" in top else None
+        )
+        shard = self._shard(top["shard"]) if "shard" in top else None
+        sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
+        if y.problems or site is None:
+            return None
+        return Config(
+            path=self.path,
+            site=site,
+            listen=listen,
+            miners=miners,
+            snmp=snmp,
+            gpus=gpus,
+            power=power,
+            sitemap_path=sitemap_path,
+            sitemap=sitemap,
+            identity_interval=identity or 3600.0,
+            shard=shard,
+        )
+
+    def _listen(self, node: yaml.Node) -> str | None:
+        value = self.y.scalar(node)
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = f":{value}"
+        else:
+            text = self.y.string(node, "listen") or ""
+            if not text:
+                return None
+        try:
+            split_listen(text)
+        except ValueError as exc:
+            self.y.add(node, "listen", str(exc))
+            return None
+        return text
+
+    def _shard(self, node: yaml.Node) -> tuple[int, int] | None:
+        text = self.y.string(node, "shard")
+        if text is None:
+            return None
+        try:
+            return parse_shard(text)
+        except TargetError as exc:
+            self.y.add(node, "shard", str(exc))
+            return None
+
+    def _groups(
+        self, node: yaml.Node | None, key: str, build: Callable[[yaml.Node, str], G | None]
+    ) -> list[G]:
+        if node is None or _is_null(node):
+            return []
+        items = self.y.sequence(node, key)
+        groups: list[G] = []
+        for i, item in enumerate(items or []):
+            group = build(item, f"{key}[{i}]")
+            if group is not None:
+                groups.append(group)
+        return groups
+
+    def _timing(
+        self, m: dict[str, yaml.Node], key: str, interval: float, timeout: float
+    ) -> tuple[float, float]:
+        y = self.y
+        given_interval = y.duration(m["interval"], f"{key}.interval") if "interval" in m else interval
+        given_timeout = y.duration(m["timeout"], f"{key}.timeout") if "timeout" in m else timeout
+        # A bad value is already reported; comparing a default against the other would only mislead.
+        if given_interval is None or given_timeout is None:
+            return interval, timeout
+        interval, timeout = given_interval, given_timeout
+        if timeout >= interval:
+            where = m.get("timeout") or m.get("interval")
+            y.add(
+                where,
+                f"{key}.timeout" if "timeout" in m else f"{key}.interval",
+                f"timeout {_seconds(timeout)} must be shorter than interval {_seconds(interval)}",
+            )
+        return interval, timeout
+
+    def _targets(
+        self, m: dict[str, yaml.Node], node: yaml.Node, key: str, port: int
+    ) -> tuple[tuple[Target, ...], tuple[str, ...]]:
+        y = self.y
+        if "targets" not in m:
+            y.add(node, f"{key}.targets", "is required (IPs, CIDR blocks or ranges)")
+            return (), ()
+        tnode = m["targets"]
+        items = (
+            [tnode]
+            if isinstance(tnode, yaml.ScalarNode) and not _is_null(tnode)
+            else y.sequence(tnode, f"{key}.targets")
+        )
+        if items is not None and not items:
+            y.add(tnode, f"{key}.targets", "is empty")
+        found: dict[Target, None] = {}
+        specs: list[str] = []
+        for i, item in enumerate(items or []):
+            item_key = f"{key}.targets[{i}]" if isinstance(tnode, yaml.SequenceNode) else f"{key}.targets"
+            spec = y.string(item, item_key)
+            if spec is None:
+                continue
+            specs.append(spec)
+            try:
+                expanded = expand_spec(spec, port)
+            except TargetError as exc:
+                y.add(item, item_key, str(exc))
+                continue
+            clashes = [t for t in expanded if self.owners.get(t, key) != key]
+            if clashes:
+                more = f" and {len(clashes) - 1:,} more" if len(clashes) > 1 else ""
+                y.add(
+                    item,
+                    item_key,
+                    f'"{spec}" overlaps {self.owners[clashes[0]]} ({clashes[0]}{more}); '
+                    "a device belongs to one group",
+                )
+            for target in expanded:
+                self.owners.setdefault(target, key)
+            found.update(dict.fromkeys(expanded))
+            if len(found) > MAX_ADDRESSES:
+                y.add(tnode, f"{key}.targets", f"covers more than {MAX_ADDRESSES:,} devices (shard the site)")
+                return (), ()
+        return tuple(found), tuple(specs)
+
+    def _miner_group(self, node: yaml.Node, key: str) -> MinerGroup | None:
+        y = self.y
+        m = y.mapping(node, key, _MINER_KEYS)
+        if m is None:
+            return None
+        before = len(y.problems)
+        driver = (
+            y.choice(m["driver"], f"{key}.driver", ("auto", *DRIVERS), "driver") if "driver" in m else "auto"
+        )
+        port = y.integer(m["port"], f"{key}.port", 1, 65535) if "port" in m else None
+        interval, timeout = self._timing(m, key, 60.0, 10.0)
+        concurrency = y.integer(m["concurrency"], f"{key}.concurrency", 1) if "concurrency" in m else 1000
+        per_subnet = (
+            y.integer(m["per_subnet_concurrency"], f"{key}.per_subnet_concurrency", 1)
+            if "per_subnet_concurrency" in m
+            else 64
+        )
+        credentials = (
+            self._credentials(m["credentials"], f"{key}.credentials") if "credentials" in m else Credentials()
+        )
+        port = port or _driver_port(driver or "auto")
+        targets, specs = self._targets(m, node, key, port)
+        if len(y.problems) > before or driver is None or concurrency is None or per_subnet is None:
+            return None
+        return MinerGroup(
+            targets=targets,
+            specs=specs,
+            driver=driver,
+            interval=interval,
+            timeout=timeout,
+            concurrency=concurrency,
+            per_subnet_concurrency=per_subnet,
+            port=port,
+            credentials=credentials or Credentials(),
+            line=node.start_mark.line + 1,
+        )
+
+    def _credentials(self, node: yaml.Node, key: str) -> Credentials | None:
+        m = self.y.mapping(node, key, _CREDENTIAL_KEYS)
+        if m is None:
+            return None
+        user = self.y.string(m["web_username"], f"{key}.web_username") if "web_username" in m else None
+        return Credentials(web_username=user, web_password=self._secret(m, key, "web_password"))
+
+    def _snmp_group(self, node: yaml.Node, key: str) -> SnmpGroup | None:
+        y = self.y
+        m = y.mapping(node, key, _SNMP_KEYS)
+        if m is None:
+            return None
+        before = len(y.problems)
+        profile = (
+            y.choice(m["profile"], f"{key}.profile", ("auto", *PROFILES), "SNMP profile")
+            if "profile" in m
+            else "auto"
+        )
+        port = y.integer(m["port"], f"{key}.port", 1, 65535) if "port" in m else SNMP_PORT
+        interval, timeout = self._timing(m, key, 60.0, 10.0)
+        retries = y.integer(m["retries"], f"{key}.retries", 0, 10) if "retries" in m else 1
+        concurrency = y.integer(m["concurrency"], f"{key}.concurrency", 1) if "concurrency" in m else 256
+        community = self._secret(m, key, "community")
+        v3 = self._v3(m["v3"], f"{key}.v3") if "v3" in m else None
+        has_community = "community_file" in m or "community_env" in m
+        if has_community and "v3" in m:
+            y.add(m["v3"], f"{key}.v3", "give either community_file (v1/v2c) or v3, not both")
+        elif not has_community and "v3" not in m and not _has_key(node, "community"):
+            y.add(node, key, "needs community_file (or community_env) for SNMP v2c, or v3")
+        targets, specs = self._targets(m, node, key, port or SNMP_PORT)
+        if (
+            len(y.problems) > before
+            or profile is None
+            or port is None
+            or retries is None
+            or concurrency is None
+        ):
+            return None
+        return SnmpGroup(
+            targets=targets,
+            specs=specs,
+            profile=profile,
+            interval=interval,
+            timeout=timeout,
+            retries=retries,
+            concurrency=concurrency,
+            port=port,
+            community=community,
+            v3=v3,
+            line=node.start_mark.line + 1,
+        )
+
+    def _v3(self, node: yaml.Node, key: str) -> SnmpV3 | None:
+        y = self.y
+        m = y.mapping(node, key, _V3_KEYS)
+        if m is None:
+            return None
+        user = y.string(m["user"], f"{key}.user") if "user" in m else None
+        if "user" not in m:
+            y.add(node, f"{key}.user", "is required for SNMP v3")
+        auth = self._protocol(m, key, "auth_protocol", AUTH_PROTOCOLS)
+        priv = self._protocol(m, key, "priv_protocol", PRIV_PROTOCOLS)
+        auth_secret = self._secret(m, key, "auth_password")
+        priv_secret = self._secret(m, key, "priv_password")
+        for name in ("auth", "priv"):
+            has_secret = f"{name}_password_file" in m or f"{name}_password_env" in m
+            if f"{name}_protocol" in m and not has_secret:
+                y.add(
+                    m[f"{name}_protocol"], f"{key}.{name}_password_file", f"is required with {name}_protocol"
+                )
+            if has_secret and f"{name}_protocol" not in m:
+                y.add(node, f"{key}.{name}_protocol", f"is required with {name}_password_file")
+        if "priv_protocol" in m and "auth_protocol" not in m:
+            y.add(
+                m["priv_protocol"],
+                f"{key}.priv_protocol",
+                "privacy needs authentication too (set auth_protocol)",
+            )
+        if user is None:
+            return None
+        return SnmpV3(
+            user=user,
+            auth_protocol=auth,
+            auth_password=auth_secret,
+            priv_protocol=priv,
+            priv_password=priv_secret,
+        )
+
+    def _protocol(self, m: dict[str, yaml.Node], key: str, name: str, choices: tuple[str, ...]) -> str | None:
+        if name not in m:
+            return None
+        text = self.y.string(m[name], f"{key}.{name}")
+        if text is None:
+            return None
+        canonical = text.upper().replace("-", "")
+        canonical = _PROTOCOL_ALIASES.get(canonical, canonical)
+        if canonical not in choices:
+            self.y.add(m[name], f"{key}.{name}", f'"{_clip(text)}" is not one of {", ".join(choices)}')
+            return None
+        return canonical
+
+    def _secret(self, m: dict[str, yaml.Node], key: str, base: str) -> Secret | None:
+        file_node, env_node = m.get(f"{base}_file"), m.get(f"{base}_env")
+        if file_node is not None and env_node is not None:
+            self.y.add(env_node, f"{key}.{base}_env", f"give one of {base}_file or {base}_env, not both")
+            return None
+        if file_node is not None:
+            text = self.y.string(file_node, f"{key}.{base}_file")
+            if text is None:
+                return None
+            secret = Secret(path=self.base / text)
+            where, node = f"{key}.{base}_file", file_node
+        elif env_node is not None:
+            text = self.y.string(env_node, f"{key}.{base}_env")
+            if text is None:
+                return None
+            secret = Secret(env=text)
+            where, node = f"{key}.{base}_env", env_node
+        else:
+            return None
+        if self.check_secrets:
+            try:
+                secret.reveal()
+            except SecretError as exc:
+                self.y.add(node, where, str(exc))
+                return None
+        return secret
+
+    def _gpus(self, node: yaml.Node) -> GpuConfig:
+        y = self.y
+        if _is_null(node):
+            return GpuConfig()
+        if isinstance(node, yaml.ScalarNode):  # "gpus: false" as a short form of "gpus: {enabled: false}"
+            return GpuConfig(enabled=self._enabled(node, "gpus"))
+        m = y.mapping(node, "gpus", _GPU_KEYS) or {}
+        enabled = self._enabled(m["enabled"], "gpus.enabled") if "enabled" in m else "auto"
+        interval = y.duration(m["interval"], "gpus.interval") if "interval" in m else None
+        return GpuConfig(enabled=enabled, interval=interval or 30.0)
+
+    def _enabled(self, node: yaml.Node, key: str) -> bool | Literal["auto"]:
+        value = self.y.scalar(node)
+        if isinstance(value, bool):
+            return value
+        if value == "auto":
+            return "auto"
+        self.y.add(node, key, "expected auto, true or false")
+        return "auto"
+
+    def _power(self, node: yaml.Node) -> PowerConfig:
+        if _is_null(node):
+            return PowerConfig()
+        m = self.y.mapping(node, "power", _POWER_KEYS) or {}
+        fallback = (
+            self.y.boolean(m["nameplate_fallback"], "power.nameplate_fallback")
+            if "nameplate_fallback" in m
+            else False
+        )
+        return PowerConfig(nameplate_fallback=bool(fallback))
+
+    def _sitemap(self, node: yaml.Node) -> tuple[Path | None, SiteMap | None]:
+        from . import sitemap  # late: sitemap.py imports Problem and YamlReader from this module
+
+        text = self.y.string(node, "sitemap")
+        if text is None:
+            return None, None
+        path = self.base / text
+        if not path.is_file():
+            self.y.add(node, "sitemap", f"file {path} does not exist")
+            return None, None
+        loaded, problems = sitemap.read_sitemap(path)
+        self.y.problems.extend(problems)
+        return path, loaded
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:g}ms" if value < 1 else f"{value:g}s"
+
+
+def _default_site() -> str:
+    return os.uname().nodename or "farmwatch"
+
+
+def _parse(path: str | os.PathLike[str], check_secrets: bool) -> tuple[Config | None, list[Problem]]:
+    path = Path(path)
+    text, problems = read_text(path, str(path))
+    if text is None:
+        return None, problems
+    root, problems = compose_yaml(text, str(path))
+    if problems:
+        return None, problems
+    if root is None:
+        return None, [
+            Problem(str(path), None, "", "is empty (a config needs at least miners:, snmp: or gpus:)")
+        ]
+    reader = _SiteReader(path, check_secrets)
+    config = reader.read(root)
+    # File order: site.yaml first, then the site map; a stable sort keeps same-line problems as found.
+    ordered = sorted(reader.y.problems, key=lambda p: (p.file != str(path), p.file, p.line or 0))
+    return config, ordered
+
+
+def load_config(path: str | os.PathLike[str], *, check_secrets: bool = True) -> Config:
+    """Read and validate ``site.yaml`` (and its site map); secrets are read now unless ``check_secrets`` is
+    false, in which case they are read on first use. Raises :class:`ConfigError` with every problem."""
+    config, problems = _parse(path, check_secrets)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def check_config(path: str | os.PathLike[str], *, check_secrets: bool = True) -> list[Problem]:
+    """Every problem in ``site.yaml`` and its site map, in file order; empty when the config is good.
+    ``check_secrets=False`` skips reading secret files and variables (for examples checked off the host)."""
+    return _parse(path, check_secrets)[1]
