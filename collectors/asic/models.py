@@ -2,7 +2,7 @@
 
 Lookup is by a normalised model name: upper case, vendor prefix and firmware suffixes dropped, spaces and
 underscores removed ("Antminer S19 Pro (vnish 1.2)" -> "S19PRO", "M50S_VH75" -> tries "M50SVH75", then the
-family "M50S"). Only a Whatsminer chip-bin suffix (VH75, VK20 ...) falls back to its family: any other unknown
+family "M50S"). Only a Whatsminer chip-bin suffix (VH75, VK20, V10 ...) falls back to its family: any other unknown
 name gets no facts, because wrong facts (an S19 table row for an S19k Pro) raise false missing-chip alarms.
 """
 
@@ -77,5 +77,5 @@ def lookup(model: str | None) -> ModelFacts | None:
     hit = table.get(key)
     if hit is not None:
         return hit
-    family = re.sub(r"V[A-Z]\d{1,3}$", "", key)
+    family = re.sub(r"V(?:[A-Z]\d{1,3}|\d{2})$", "", key)
     return table.get(family) if family != key else None

@@ -1,0 +1,316 @@
+"""Readers for bmminer-shaped replies, shared by the drivers of firmwares built on Bitmain's bmminer/cgminer
+(stock Antminer and Hiveon, LuxOS, VNish, the 2019 Braiins OS that still ran bmminer).
+
+What the shape is (captures listed in research/asic.md):
+
+- ``summary.SUMMARY[0]``: ``GHS 5s`` (a string on old bmminer, a number on X19+), ``GHS av`` (since boot: never
+  used as current), optional ``GHS 1m`` (LuxOS) or ``Hashrate1m`` (2019 bOS), ``Elapsed``.
+- ``stats.STATS``: one version block (``Type``, ``Miner``, ``CompileTime``) and one data block. Old firmware joins
+  the two as ``}{`` (the transport repairs that). The data block holds, per chain N (1..16):
+  ``chain_acnN`` (chips, 0 = no board), ``chain_rateN`` (rate, "" when absent), ``temp_pcbN``/``temp_chipN``
+  (dash-joined sensor lists that may hold negatives), or the older ``tempN`` (board) / ``temp2_N`` (chip), or
+  ``temp_in_pcb_N``/``temp_out_pcb_N``/``temp_in_chip_N``/``temp_out_chip_N`` (DR5); ``fanN`` slots;
+  ``total_rateideal`` with ``rate_unit``; ``Mode``; ``Elapsed``.
+
+Units are decided per key, once, here: every rate key of one reply is in ``rate_unit`` when the firmware says
+it, else in the algorithm's bmminer unit (GH for SHA-256 and Blake256, MH for Scrypt, kSol for Equihash; see
+:data:`ALGORITHM_RATE_UNIT`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import ParseError
+from ..models import lookup
+from ..reading import Board, MinerReading
+from ..rpc import status_of
+from ..units import dash_list, hottest, integer, num, text, ths
+from ._cgminer import items, pools
+
+Reply = Mapping[str, Any]
+
+CHAINS = range(1, 17)  # bmminer reports up to 16 chain slots
+FANS = range(1, 17)
+
+# The unit bmminer's "GHS" keys really carry when the reply names none. The labels say GH for every model, but:
+# - Scrypt (L3+): old bmminer writes MH/s under "GHS" (bitmaintech/bmminer issue #11; pyasic converts per algo);
+# - Equihash (Z9 mini): values are kSol/s: the capture reads "15.82" on a 10 kSol/s-class machine, which as GH/s
+#   would be a million times any Equihash ASIC. One solution counts as one hash (hashes_per_second = Sol/s).
+ALGORITHM_RATE_UNIT = {"sha256": "GH", "blake256": "GH", "scrypt": "MH", "equihash": "KH"}
+
+# Model-name prefixes that decide the algorithm when the model table has no row for a model.
+_ALGORITHM_BY_SERIES = (("DR", "blake256"), ("L", "scrypt"), ("Z", "equihash"))
+_VENDOR_PREFIX = re.compile(r"^\s*(?:antminer|bitmain)\s+", re.IGNORECASE)
+
+SLEEP_MODE = 254  # bmminer "Mode" while the operator has put the miner to sleep (S17+ capture)
+
+
+def usable(replies: Mapping[str, Reply], command: str) -> Reply | None:
+    """The reply to ``command`` unless absent or an error (E/F) reply."""
+    reply = replies.get(command)
+    if not reply or status_of(reply)[0] in ("E", "F"):
+        return None
+    return reply
+
+
+@dataclass(slots=True)
+class Sections:
+    """The bmminer sections of one poll, each {} when the firmware did not answer it."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # stats version block
+    data: dict[str, Any] = field(default_factory=dict)  # stats data block
+    version: dict[str, Any] = field(default_factory=dict)
+    pools_reply: Reply | None = None
+
+
+def split_stats(reply: Reply | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(version block, data block) of a bmminer ``stats`` reply; {} for a block that is not there."""
+    info: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    for entry in items(reply, "STATS"):
+        if not info and "Type" in entry:
+            info = entry
+        elif not data and ("GHS 5s" in entry or "total_rateideal" in entry or "chain_acn1" in entry):
+            data = entry
+    return info, data
+
+
+def sections(replies: Mapping[str, Reply]) -> Sections:
+    """The sections a bmminer reading is built from; ParseError when there is neither summary nor stats data."""
+    summary_reply = usable(replies, "summary")
+    summary = items(summary_reply, "SUMMARY")
+    info, data = split_stats(usable(replies, "stats"))
+    version = items(usable(replies, "version"), "VERSION")
+    if not summary and not data:
+        raise ParseError(
+            "no SUMMARY section and no bmminer STATS data block (neither summary nor stats answered)"
+        )
+    return Sections(
+        summary=summary[0] if summary else {},
+        info=info,
+        data=data,
+        version=version[0] if version else {},
+        pools_reply=usable(replies, "pools"),
+    )
+
+
+def raw_type(sec: Sections) -> str | None:
+    """The firmware's model string ("Antminer S19 Pro", "Antminer S17 (vnish 0.9.2-alpha)")."""
+    return text(sec.version.get("Type")) or text(sec.info.get("Type"))
+
+
+def identity(version_reply: Reply | None) -> dict[str, str | None]:
+    """Model and firmware strings from a ``version`` reply alone (what identification caches)."""
+    entries = items(version_reply, "VERSION")
+    v = entries[0] if entries else {}
+    return {
+        "type": text(v.get("Type")),
+        "compile_time": text(v.get("CompileTime")),
+        "miner": text(v.get("Miner")),
+    }
+
+
+def strip_vendor(model: str | None) -> str | None:
+    """ "Antminer S19 Pro" -> "S19 Pro" (``make`` carries the vendor)."""
+    if model is None:
+        return None
+    return text(_VENDOR_PREFIX.sub("", model))
+
+
+def compile_time(sec: Sections) -> str | None:
+    return (
+        text(sec.version.get("CompileTime"))
+        or text(sec.info.get("CompileTime"))
+        or text(sec.version.get("Miner"))
+        or text(sec.info.get("Miner"))
+    )
+
+
+def algorithm_of(model: str | None) -> str:
+    facts = lookup(model)
+    if facts is not None:
+        return facts.algorithm
+    if model:
+        name = model.upper().replace("ANTMINER", "").strip()
+        for prefix, algorithm in _ALGORITHM_BY_SERIES:
+            if name.startswith(prefix):
+                return algorithm
+    return "sha256"
+
+
+def rate_unit(data: Mapping[str, Any], algorithm: str) -> str:
+    """The unit of every rate key in this reply: the firmware's ``rate_unit``, else the algorithm's default."""
+    unit = text(data.get("rate_unit"))
+    if unit:
+        try:
+            ths(1, unit)
+        except ValueError:
+            raise ParseError(f"stats rate_unit {unit!r} is not a hashrate unit") from None
+        return unit
+    return ALGORITHM_RATE_UNIT.get(algorithm, "GH")
+
+
+def current_hashrate(summary: Mapping[str, Any], data: Mapping[str, Any], unit: str) -> float | None:
+    """The ~1-minute figure when the firmware has one, else the 5-second one; never the since-boot average."""
+    for source, key in (
+        (summary, "GHS 1m"),
+        (summary, "Hashrate1m"),
+        (summary, "GHS 5s"),
+        (data, "GHS 1m"),
+        (data, "GHS 5s"),
+    ):
+        value = ths(source.get(key), unit)
+        if value is not None:
+            return max(value, 0.0)
+    return None
+
+
+def expected_hashrate(data: Mapping[str, Any], unit: str) -> float | None:
+    """``total_rateideal``; 0 (asleep, not yet tuned) is unknown, not an expectation of zero."""
+    value = ths(data.get("total_rateideal"), unit)
+    return value if value else None
+
+
+def _nonzero(values: list[float]) -> list[float]:
+    # Absent sensors and absent boards read 0 (or "0-0-0-0"); a board at exactly 0 °C is not a reading.
+    return [v for v in values if v != 0]
+
+
+def chain_temps(data: Mapping[str, Any], n: int) -> tuple[float | None, float | None]:
+    """(hottest board/PCB sensor, hottest chip sensor) of chain ``n``."""
+    board = _nonzero(
+        dash_list(data.get(f"temp_pcb{n}"))
+        + dash_list(data.get(f"temp_in_pcb_{n}"))
+        + dash_list(data.get(f"temp_out_pcb_{n}"))
+    )
+    if not board:
+        board = _nonzero(dash_list(data.get(f"temp{n}")))
+    chip = _nonzero(
+        dash_list(data.get(f"temp_chip{n}"))
+        + dash_list(data.get(f"temp_in_chip_{n}"))
+        + dash_list(data.get(f"temp_out_chip_{n}"))
+    )
+    if not chip:
+        chip = _nonzero(dash_list(data.get(f"temp2_{n}")))
+    return hottest(board), hottest(chip)
+
+
+def chain_base(populated: list[int]) -> int:
+    """Chain number of board index 0: S9-era firmware (stock S9, Hiveon, 2019 bOS) numbers chains 6..8."""
+    return 6 if populated and min(populated) >= 6 else 1
+
+
+def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None) -> list[Board]:
+    """One Board per chain slot from the first populated chain's base; a missing board has chips 0."""
+    present: dict[int, tuple[int | None, float | None]] = {}
+    for n in CHAINS:
+        acn_key, rate_key = f"chain_acn{n}", f"chain_rate{n}"
+        if acn_key not in data and rate_key not in data:
+            continue
+        present[n] = (integer(data.get(acn_key)), ths(data.get(rate_key), unit))
+    populated = [n for n, (chips, rate) in present.items() if (chips or 0) > 0 or (rate or 0) > 0]
+    if not populated:
+        return []
+    base = chain_base(populated)
+    last = max(populated)
+    if expected_boards:
+        last = max(last, base + expected_boards - 1)
+    boards: list[Board] = []
+    for n in range(base, last + 1):
+        chips, rate = present.get(n, (0, None))
+        temp, chip_temp = chain_temps(data, n)
+        if not chips and not rate:
+            rate = None  # a missing board has no rate ("" or "0"), not a measured zero
+        boards.append(
+            Board(index=n - base, hashrate_ths=rate, chips=chips, temp_c=temp, chip_temp_c=chip_temp)
+        )
+    return boards
+
+
+def fan_slots(data: Mapping[str, Any]) -> list[tuple[int, int]]:
+    return [(n, max(integer(data.get(f"fan{n}")) or 0, 0)) for n in FANS if f"fan{n}" in data]
+
+
+def fans(data: Mapping[str, Any], expected: int | None) -> list[int]:
+    """RPM of the populated fan slots in slot order; a populated slot reading 0 (dead fan) stays 0.
+
+    bmminer reports every slot (fan1..4, fan1..8, fan1..16) and the populated ones vary by model and firmware
+    (fan1/fan2 on stock S9k, fan5/fan6 on Hiveon and early bOS S9). The window of populated slots is the
+    model's fan count (else ``fan_num``) around the spinning fans, starting on slot 1, 5, 9 or 13 when that
+    fits (Bitmain's slot groups). With no fan spinning and ``fan_num`` 0 the firmware reports no fans
+    (immersion, fan control off, asleep): [] (unknown), not a row of dead fans.
+    """
+    slots = fan_slots(data)
+    spinning = [i for i, (_n, rpm) in enumerate(slots) if rpm > 0]
+    fan_num = integer(data.get("fan_num")) or 0
+    if not spinning:
+        count = expected or fan_num
+        if fan_num <= 0 or not count:
+            return []
+        return [rpm for _n, rpm in slots[:count]]
+    first, last = spinning[0], spinning[-1]
+    width = max(expected or max(fan_num, len(spinning)), last - first + 1)
+    if width > len(slots):
+        width = len(slots)
+    lo, hi = max(0, last - width + 1), min(first, len(slots) - width)
+    starts = list(range(lo, hi + 1)) or [max(0, min(first, len(slots) - width))]
+    aligned = [s for s in starts if (slots[s][0] - 1) % 4 == 0]
+    start = (aligned or starts)[0]
+    return [rpm for _n, rpm in slots[start : start + width]]
+
+
+def asleep(data: Mapping[str, Any]) -> bool:
+    """Sleep mode set by the operator: ``Mode`` 254, or a data block that is zero everywhere (no chips, no
+    rate, no expected rate, fans stopped), which is how the sleeping S17+ reads. A miner whose boards all
+    failed still spins its fans, so it is not taken for asleep."""
+    if integer(data.get("Mode")) == SLEEP_MODE:
+        return True
+    if not data:
+        return False
+    if num(data.get("GHS 5s")) or num(data.get("total_rateideal")):
+        return False
+    if any(integer(data.get(f"chain_acn{n}")) for n in CHAINS):
+        return False
+    slots = fan_slots(data)
+    return bool(slots) and not any(rpm for _n, rpm in slots) and not integer(data.get("fan_num"))
+
+
+def build(
+    sec: Sections,
+    device: str,
+    *,
+    driver: str,
+    firmware: str,
+    model: str | None,
+    firmware_version: str | None,
+    make: str = "Antminer",
+) -> MinerReading:
+    """A reading from bmminer sections; the caller has decided model and firmware strings."""
+    algorithm = algorithm_of(model)
+    facts = lookup(model)
+    unit = rate_unit(sec.data, algorithm)
+    data = sec.data
+    uptime = integer(sec.summary.get("Elapsed"))
+    if uptime is None:
+        uptime = integer(data.get("Elapsed"))
+    return MinerReading(
+        device=device,
+        driver=driver,
+        make=make,
+        model=model,
+        algorithm=algorithm,
+        firmware=firmware,
+        firmware_version=firmware_version,
+        hashrate_ths=current_hashrate(sec.summary, data, unit),
+        expected_hashrate_ths=expected_hashrate(data, unit),
+        fans_rpm=fans(data, facts.fans if facts else None),
+        boards=chain_boards(data, unit, facts.boards if facts else None),
+        pools=pools(sec.pools_reply),
+        uptime_s=uptime,
+        sleeping=asleep(data),
+    )

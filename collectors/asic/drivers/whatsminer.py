@@ -1,0 +1,228 @@
+"""Whatsminer (MicroBT btminer) API 1.x/2.x on TCP 4028 — firmware before 2024-11.
+
+What is read, and from where (units are per key, research/asic.md "Whatsminer <= API 2.x"):
+
+==================  ==========================================================================================
+command             fields
+==================  ==========================================================================================
+summary             ``MHS 1m`` (MH/s, preferred) -> ``MHS 5s`` -> ``HS RT``; never ``MHS av`` (since boot);
+                    ``Factory GHS`` (GH/s, expected); ``Power`` -> ``Power_RT`` (W, "reported"; absent on
+                    2019 firmware -> unknown); ``Power Limit``; ``Fan Speed In``/``Fan Speed Out`` (the two fan
+                    slots, 0 stays 0); ``MAC``; ``Firmware Version`` ("'20200917.22.REL'", quotes stripped);
+                    ``Elapsed`` (miner uptime, not the OS ``Uptime``); ``Error Code N`` (old firmware errors)
+devs                ``DEVS[]``: ``Slot``/``ASC`` 0..2 = board index; ``MHS 1m`` -> ``MHS 5s`` -> ``MHS av``;
+                    ``Effective Chips``; ``Temperature`` (board); ``Chip Temp Max`` (-> ``Chip Temp Avg``)
+pools               ``POOLS[]`` (numbered from 1 by this firmware; kept as the device numbers them)
+devdetails          ``DEVDETAILS[0].Model`` "M50S_VH75" -> model "M50S VH75" (the table falls back to "M50S")
+get_version         flat ``Msg.fw_ver`` "20230803.11.REL" -> firmware_version (its date picks API 3 later),
+                    ``Msg.api_ver``
+get_miner_info      flat ``Msg.mac``, ``Msg.hostname``, ``Msg.minersn`` (serial)
+status              flat ``Msg.btmineroff`` (API 1.x) / ``Msg.mineroff`` (API 2.x) "true" -> sleeping
+get_error_code      flat ``Msg.error_code`` = [{"<code>": "<since>"}, ...] (the code is the KEY)
+==================  ==========================================================================================
+
+Connections per cycle. btminer answers cgminer joins (``summary+devs+pools``) but rejects ``get_*`` and
+``status`` inside a ``+`` join, so those go one per connection. Identity (``devdetails``, ``get_version``,
+``get_miner_info``) changes only with a firmware update or re-flash: cached by the session and re-read hourly.
+(poll.py asks for the identity commands joined, btminer rejects that join with an ``E`` status and the
+transport re-asks one command per connection: one wasted connection per identity refresh, not per cycle.)
+``status`` and ``get_error_code`` are read every cycle: without ``status`` a curtailed miner is
+indistinguishable from a broken one (both show 0 hashrate), and errors are what alerts are made of. That is
+three connections per cycle (one joined read + two singles), about 0.45 ms of CPU at the measured 0.15 ms per
+command, inside the 1 ms per miner budget. A firmware that does not know ``get_error_code`` answers with an
+``E`` status, which the transport drops; the summary's ``Error Code N`` keys are used instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ...errors import ParseError
+from ..driver import Driver, Replies
+from ..reading import Board, MinerErrorEntry, MinerReading
+from ..units import hottest, integer, mac, num, text, ths, truthy
+from ._cgminer import first, items, pools
+
+NAME = "whatsminer"
+MAKE = "Whatsminer"
+
+_ERROR_KEY = re.compile(r"^Error Code \d+$")
+
+
+def _msg(reply: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``Msg`` object of a flat btminer reply (``{"STATUS":"S","Code":131,"Msg":{...}}``)."""
+    if not reply:
+        return {}
+    msg = reply.get("Msg")
+    return msg if isinstance(msg, dict) else {}
+
+
+def clean_firmware_version(value: Any) -> str | None:
+    """ "'20200917.22.REL'" (quotes are part of the value on API 1.x) -> "20200917.22.REL"."""
+    s = text(value)
+    if s is None:
+        return None
+    return text(s.replace("\\'", "").strip("'\" ")) or None
+
+
+def clean_model(value: Any) -> str | None:
+    """devdetails Model "M50S_VH75" / "M20S.V10" / "WhatsMiner M30S++_VG30" -> "M50S VH75" / "M20S V10" / ..."""
+    s = text(value)
+    if s is None:
+        return None
+    s = re.sub(r"^(?:whats\s*miner|microbt)[\s_\-]*", "", s, flags=re.IGNORECASE)
+    s = re.sub(r"[_.\s]+", " ", s).strip()
+    return s.upper() or None
+
+
+def _first_num(entry: Mapping[str, Any], *keys: str) -> float | None:
+    for key in keys:
+        value = num(entry.get(key))
+        if value is not None:
+            return value
+    return None
+
+
+def _temp(value: Any) -> float | None:
+    """A board or chip temperature; 0 and -273 are "no sensor" on these firmwares."""
+    t = num(value)
+    if t is None or t == 0:
+        return None
+    return hottest([t])
+
+
+def _boards(devs: Mapping[str, Any] | None) -> list[Board]:
+    boards: list[Board] = []
+    for position, dev in enumerate(items(devs, "DEVS")):
+        index = integer(dev.get("Slot"))
+        if index is None:
+            index = integer(dev.get("ASC"))
+        if index is None:
+            index = position
+        # Current figures first; a firmware that only reports the board's average gets that.
+        rate = _first_num(dev, "MHS 1m", "MHS 5s", "MHS av")
+        chip = _temp(dev.get("Chip Temp Max"))
+        if chip is None:
+            chip = _temp(dev.get("Chip Temp Avg"))
+        boards.append(
+            Board(
+                index=index,
+                hashrate_ths=None if rate is None else rate * 1e-6,
+                chips=integer(dev.get("Effective Chips")),
+                temp_c=_temp(dev.get("Temperature")),
+                chip_temp_c=chip,
+            )
+        )
+    return boards
+
+
+def _errors(summary: Mapping[str, Any], error_reply: Mapping[str, Any] | None) -> list[MinerErrorEntry]:
+    out: list[MinerErrorEntry] = []
+    if error_reply is not None:
+        raw = _msg(error_reply).get("error_code")
+        entries: list[Any] = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                code = integer(entry)
+                if code is not None:
+                    out.append(MinerErrorEntry(code=code, message=f"Whatsminer error {code}"))
+                continue
+            reason = text(entry.get("reason"))
+            for key, since in entry.items():
+                if key == "reason":
+                    continue
+                code = integer(key) if str(key).strip().lstrip("-").isdigit() else None
+                if code is None:
+                    continue
+                message = reason or f"Whatsminer error {code}"
+                when = text(since)
+                out.append(
+                    MinerErrorEntry(code=code, message=f"{message} (since {when})" if when else message)
+                )
+        return out
+    # Old firmware (no get_error_code): "Error Code 0": 205 ... in summary. "Factory Error Code N" are the
+    # factory test's history, not current faults.
+    for key in sorted(k for k in summary if _ERROR_KEY.match(k)):
+        code = integer(summary[key])
+        if code is not None:
+            out.append(MinerErrorEntry(code=code, message=f"Whatsminer error {code}"))
+    return out
+
+
+def parse(replies: Replies, device: str) -> MinerReading:
+    summary = first(replies.get("summary"), "SUMMARY")
+    if not summary:
+        raise ParseError("summary reply has no SUMMARY section")
+    details = first(replies.get("devdetails"), "DEVDETAILS")
+    version = _msg(replies.get("get_version"))
+    info = _msg(replies.get("get_miner_info"))
+    status = _msg(replies.get("status"))
+
+    hashrate = _first_num(summary, "MHS 1m", "MHS 5s", "HS RT")
+    boards = _boards(replies.get("devs"))
+    if hashrate is None and boards and all(b.hashrate_ths is not None for b in boards):
+        # No miner-level current figure at all: the boards' sum is the best left.
+        hashrate_ths: float | None = sum(b.hashrate_ths or 0.0 for b in boards)
+    else:
+        hashrate_ths = None if hashrate is None else hashrate * 1e-6
+
+    power = _first_num(summary, "Power", "Power_RT")
+    if power is not None and power <= 0:
+        power = None
+
+    fans: list[int] = []
+    fan_in, fan_out = summary.get("Fan Speed In"), summary.get("Fan Speed Out")
+    if fan_in is not None or fan_out is not None:
+        fans = [integer(fan_in) or 0, integer(fan_out) or 0]
+
+    mineroff = truthy(status.get("btmineroff"))
+    if mineroff is None:
+        mineroff = truthy(status.get("mineroff"))
+
+    firmware_version = (
+        clean_firmware_version(version.get("fw_ver"))
+        or clean_firmware_version(summary.get("Firmware Version"))
+        or clean_firmware_version(status.get("Firmware Version"))
+        or clean_firmware_version(status.get("FirmwareVersion"))
+    )
+
+    return MinerReading(
+        device=device,
+        driver=NAME,
+        make=MAKE,
+        model=clean_model(details.get("Model")),
+        firmware="stock",
+        firmware_version=firmware_version,
+        mac=mac(summary.get("MAC")) or mac(info.get("mac")),
+        serial=text(info.get("minersn")),
+        hostname=text(info.get("hostname")),
+        hashrate_ths=hashrate_ths,
+        expected_hashrate_ths=_positive(ths(summary.get("Factory GHS"), "GH")),
+        power_w=power,
+        power_source="reported" if power is not None else None,
+        fans_rpm=fans,
+        boards=boards,
+        pools=pools(replies.get("pools")),
+        uptime_s=integer(summary.get("Elapsed")),
+        errors=_errors(summary, replies.get("get_error_code")),
+        sleeping=bool(mineroff),
+        power_limit_w=_positive(num(summary.get("Power Limit"))),
+    )
+
+
+def _positive(value: float | None) -> float | None:
+    return value if value is not None and value > 0 else None
+
+
+DRIVER = Driver(
+    name=NAME,
+    signatures=("BTMINER", "BITMICRO", "WHATSMINER"),
+    commands=("summary", "devs", "pools"),
+    parse=parse,
+    single_commands=("status", "get_error_code"),
+    identity_commands=("devdetails", "get_version", "get_miner_info"),
+    join=True,
+    priority=40,
+)
