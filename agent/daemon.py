@@ -11,8 +11,9 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from . import __version__
+from .collector import Collector
 from .exposition import Families, ProcessMetrics, Rendered, render
-from .metrics import LOCATION_KEYS, agent_families, miner_families
+from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .scheduler import MinerGroup, Scheduler
 from .server import build_app, parse_listen
 from .store import MinerStore
@@ -32,6 +33,7 @@ class Agent:
         groups: list[MinerGroup],
         listen: str = ":10428",
         sitemap: Locator | None = None,
+        collectors: list[Collector] | None = None,
         version: str = __version__,
     ) -> None:
         self.site = site
@@ -39,6 +41,8 @@ class Agent:
         self.listen = listen
         self.sitemap = sitemap
         self.version = version
+        self.collectors: list[Collector] = collectors or []
+        self._collector_tasks: list[asyncio.Task[None]] = []
         self.store = MinerStore()
         self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle)
         self.process = ProcessMetrics()
@@ -55,6 +59,12 @@ class Agent:
         agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
+        collector_families(fams, self.collectors)
+        for c in self.collectors:
+            try:
+                c.families(fams)
+            except Exception:  # one collector's bug must not take /metrics down for the rest
+                log.exception("collector %s failed to build its metric families", c.name)
         out = render([*fams, *self.process.families()])
         self._render_seconds = time.perf_counter() - t0
         return out
@@ -81,15 +91,40 @@ class Agent:
         log.info("cycle group=%s devices=%d up=%d duration=%.2fs render=%.3fs", group.name,
                  len(group.sessions), up, group.stats.last_duration, self._render_seconds)
 
+    async def _collector_loop(self, c: Collector) -> None:
+        loop = asyncio.get_running_loop()
+        next_start = loop.time()
+        while True:
+            delay = next_start - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            started = loop.time()
+            try:
+                await asyncio.wait_for(c.run_cycle(), c.interval + c.timeout)
+            except TimeoutError:
+                log.warning("collector %s: cycle cancelled after %.0fs", c.name, c.interval + c.timeout)
+            except Exception:
+                log.exception("collector %s: cycle failed", c.name)
+            c.stats.cycles += 1
+            c.stats.last_duration = loop.time() - started
+            c.stats.last_completed = time.time()
+            if c.stats.last_duration > c.interval:
+                c.stats.overruns += 1
+            self._rendered = self._render()
+            next_start += c.interval
+            if next_start < loop.time():
+                next_start = loop.time()
+
     # -- health ---------------------------------------------------------------------------------------
     def health(self) -> tuple[bool, str]:
         now = time.time()
         stale = []
-        for g in self.groups:
-            limit = 3 * g.interval + g.timeout
-            last = g.stats.last_completed or self.started_at
-            if now - last > limit:
-                stale.append(f"{g.name}: no completed cycle for {now - last:.0f}s")
+        timers = [(g.name, g.interval, g.timeout, g.stats.last_completed) for g in self.groups]
+        timers += [(c.name, c.interval, c.timeout, c.stats.last_completed) for c in self.collectors]
+        for name, interval, timeout, completed in timers:
+            last = completed or self.started_at
+            if now - last > 3 * interval + timeout:
+                stale.append(f"{name}: no completed cycle for {now - last:.0f}s")
         if stale:
             return False, "polling is behind: " + "; ".join(stale)
         if not any(g.stats.cycles for g in self.groups) and self.groups:
@@ -107,10 +142,21 @@ class Agent:
         sockets = getattr(server, "sockets", None) or []
         self.bound = sockets[0].getsockname()[:2] if sockets else (host, port)
         self.scheduler.start()
+        for c in self.collectors:
+            self._collector_tasks.append(asyncio.create_task(self._collector_loop(c), name=f"collector:{c.name}"))
         log.info("listening on %s:%d, %d miner groups", self.bound[0], self.bound[1], len(self.groups))
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        for t in self._collector_tasks:
+            t.cancel()
+        await asyncio.gather(*self._collector_tasks, return_exceptions=True)
+        self._collector_tasks.clear()
+        for c in self.collectors:
+            try:
+                await c.close()
+            except Exception:
+                log.exception("collector %s: close failed", c.name)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

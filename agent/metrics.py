@@ -8,6 +8,7 @@ from collectors.asic.models import lookup
 from collectors.asic.reading import MinerReading
 from collectors.errors import REASONS
 
+from .collector import Collector
 from .exposition import Families, labels
 from .scheduler import MinerGroup
 from .store import DeviceState, MinerStore
@@ -158,3 +159,22 @@ def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[
         up.add(c, sum(1 for s in group.sessions if (d := store.devices.get(s.device)) is not None and d.up))
         backoff.add(c, st.skipped_backoff)
     g("farmwatch_render_duration_seconds", "gauge", "Time to render the previous exposition.").add("", round(render_seconds, 4))
+
+
+def collector_families(fams: Families, collectors: Iterable[Collector]) -> None:
+    """Cycle statistics of the non-miner collectors, in the same families as the miner groups."""
+    g = fams.get
+    for c in collectors:
+        st = c.stats
+        lab = labels((("collector", c.name), ("group", c.name)))
+        if st.cycles:
+            g("farmwatch_cycle_duration_seconds", "gauge", "").add(lab, round(st.last_duration, 4))
+            g("farmwatch_cycle_last_completed_timestamp_seconds", "gauge", "").add(lab, round(st.last_completed, 3))
+        g("farmwatch_cycle_interval_seconds", "gauge", "").add(lab, c.interval)
+        g("farmwatch_cycles", "counter", "").add(lab, st.cycles)
+        g("farmwatch_cycle_overruns", "counter", "").add(lab, st.overruns)
+        for reason in REASONS:
+            g("farmwatch_poll_errors", "counter", "").add(
+                labels((("collector", c.name), ("group", c.name), ("reason", reason))), st.errors[reason])
+        g("farmwatch_devices", "gauge", "").add(lab, st.devices)
+        g("farmwatch_devices_up", "gauge", "").add(lab, st.devices_up)

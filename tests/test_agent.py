@@ -1,0 +1,173 @@
+"""The agent against a simulated site over real loopback sockets: what it reports, how faults stay contained,
+what it serves over HTTP, and that it only ever sends reads."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from agent.daemon import Agent
+from agent.scheduler import MinerGroup
+from collectors.asic.poll import MinerSession
+from collectors.asic.rpc import READ_COMMANDS
+from simsite import SimSite
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[SimSite]:
+    s = SimSite.build(count=60, seed=5, base_ip="127.41.0.1", latency_ms=(1.0, 3.0))
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.stop()
+
+
+def make_agent(site: SimSite, *, timeout: float = 2.0) -> tuple[Agent, MinerGroup]:
+    sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
+    group = MinerGroup(name="t", sessions=sessions, interval=5.0, timeout=timeout)
+    return Agent(site="test", groups=[group], listen="127.0.0.1:0"), group
+
+
+def sent_commands(site: SimSite) -> set[str]:
+    return {c for r in site.requests for c in r.commands}
+
+
+async def test_every_miner_read_and_matches_the_simulated_truth(site: SimSite) -> None:
+    agent, group = make_agent(site)
+    await agent.scheduler.run_cycle(group)
+    firmwares = set()
+    for m in site.miners:
+        state = agent.store.devices[f"{m.ip}:{m.port}"]
+        assert state.up, (m.firmware, state.error_reason, state.error_message)
+        r = state.reading
+        assert r is not None
+        truth = m.truth()
+        firmwares.add(r.driver)
+        assert r.driver == m.firmware
+        assert r.hashrate_ths == pytest.approx(truth["hashrate_ths"], rel=0.02)
+        assert len(r.boards) == len(truth["boards"])
+        assert [b.chips for b in r.boards] == [b["chips"] for b in truth["boards"]]
+        assert r.fans_rpm == truth["fans_rpm"]
+        assert r.state == truth["state"]
+        assert len(r.pools) == len(truth["pools"])
+        if truth.get("power_w") is not None:
+            assert r.power_w == pytest.approx(truth["power_w"], rel=0.02)
+        else:
+            assert r.power_w is None
+    assert len(firmwares) >= 5  # the default fleet is mixed
+    assert sent_commands(site) <= READ_COMMANDS
+
+
+@pytest.mark.parametrize(
+    "fault, reason",
+    [("hang", "timeout"), ("refuse", "refused"), ("reset", "reset"), ("truncated", "parse"),
+     ("malformed", None), ("huge", "protocol")],
+)
+async def test_a_broken_miner_is_down_with_a_reason_and_touches_nobody_else(
+    site: SimSite, fault: str, reason: str | None
+) -> None:
+    agent, group = make_agent(site, timeout=1.0)
+    await agent.scheduler.run_cycle(group)  # identify everyone first
+    victim = site.miners[3]
+    site.set_fault(victim.ip, fault)
+    t0 = time.monotonic()
+    await agent.scheduler.run_cycle(group)
+    assert time.monotonic() - t0 < 1.0 + 0.8  # the cycle ends at the deadline, not after the hung miner
+    bad = agent.store.devices[f"{victim.ip}:{victim.port}"]
+    assert not bad.up and bad.reading is None
+    if reason is not None:
+        assert bad.error_reason == reason, bad.error_message
+    else:
+        assert bad.error_reason in ("parse", "protocol")
+    others = [d for dev, d in agent.store.devices.items() if dev != f"{victim.ip}:{victim.port}"]
+    assert all(d.up for d in others)
+    site.set_fault(victim.ip, None)
+    bad.next_attempt = 0.0
+    await agent.scheduler.run_cycle(group)
+    assert agent.store.devices[f"{victim.ip}:{victim.port}"].up
+
+
+async def test_http_endpoints_serve_the_cached_cycle(site: SimSite) -> None:
+    agent, group = make_agent(site)
+    await agent.start()
+    try:
+        assert agent.bound is not None
+        base = f"http://127.0.0.1:{agent.bound[1]}"
+        async with aiohttp.ClientSession(auto_decompress=False) as http:
+            async with http.get(f"{base}/healthz") as r:
+                assert r.status == 200
+            for _ in range(100):  # the first cycle runs in the background
+                if group.stats.cycles:
+                    break
+                await asyncio.sleep(0.1)
+            assert group.stats.cycles >= 1
+            headers = {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"}
+            async with http.get(f"{base}/metrics", headers=headers) as r:
+                assert r.status == 200
+                assert r.headers["Content-Encoding"] == "gzip"
+                assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+                body = gzip.decompress(await r.read()).decode()
+            assert body.endswith("# EOF\n")
+            for m in site.miners:
+                assert f'farmwatch_miner_up{{device="{m.ip}:{m.port}"}} 1' in body
+                assert f'farmwatch_miner_hashrate_hashes_per_second{{device="{m.ip}:{m.port}"}}' in body
+            async with http.get(f"{base}/metrics", headers={"Accept-Encoding": "identity"}) as r:
+                assert "Content-Encoding" not in r.headers
+                text = await r.text()
+                assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+                assert "# EOF" not in text
+            if shutil.which("promtool"):
+                proc = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True,
+                                      timeout=60)
+                assert proc.returncode == 0 and not proc.stdout.strip() and not proc.stderr.strip(), (
+                    proc.stdout.decode() + proc.stderr.decode())
+            async with http.get(f"{base}/") as r:
+                page = await r.text()
+                assert "miners up" in page and f"{len(site.miners)}" in page
+    finally:
+        await agent.stop()
+
+
+async def test_down_miner_loses_value_series_but_keeps_identity(site: SimSite) -> None:
+    agent, group = make_agent(site, timeout=1.0)
+    await agent.scheduler.run_cycle(group)
+    victim = site.miners[0]
+    device = f"{victim.ip}:{victim.port}"
+    site.set_fault(victim.ip, "refuse")
+    await agent.scheduler.run_cycle(group)
+    text = agent.rendered().text.decode()
+    lines = [ln for ln in text.splitlines() if f'device="{device}"' in ln]
+    names = {ln.split("{")[0] for ln in lines}
+    assert names == {"farmwatch_miner_up", "farmwatch_miner_last_success_timestamp_seconds",
+                     "farmwatch_miner_error_info", "farmwatch_miner_info"}
+    info = next(ln for ln in lines if ln.startswith("farmwatch_miner_info"))
+    assert f'model="{agent.store.devices[device].identity.model}"' in info
+
+
+async def test_poll_json_contract_over_the_cli(site: SimSite) -> None:
+    m = site.miners[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent", "poll", f"{m.ip}:{m.port}", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    doc = json.loads(out)
+    for key in ("device", "driver", "make", "model", "algorithm", "firmware", "firmware_version", "mac",
+                "serial", "hostname", "state", "hashrate_ths", "expected_hashrate_ths", "power_w",
+                "power_source", "efficiency_jth", "fans_rpm", "boards", "pools", "uptime_s", "errors"):
+        assert key in doc
+    assert doc["device"] == f"{m.ip}:{m.port}"
+    assert doc["hashrate_ths"] > 0
