@@ -171,3 +171,29 @@ async def test_poll_json_contract_over_the_cli(site: SimSite) -> None:
         assert key in doc
     assert doc["device"] == f"{m.ip}:{m.port}"
     assert doc["hashrate_ths"] > 0
+
+
+async def test_sleeping_pulled_board_and_dead_fan_are_reported_as_such() -> None:
+    site = SimSite.build(count=120, seed=9, base_ip="127.44.0.1", latency_ms=(1.0, 3.0),
+                         faults={"sleeping": 0.15, "missing_board": 0.15, "dead_fan": 0.15})
+    async with site:
+        agent, group = make_agent(site)
+        await agent.scheduler.run_cycle(group)
+        seen = set()
+        for m in site.miners:
+            r = agent.store.devices[f"{m.ip}:{m.port}"].reading
+            assert r is not None
+            truth = m.truth()
+            assert r.state == truth["state"], (m.firmware, m.model, m.fault)
+            if m.fault in ("missing_board", "dead_fan"):
+                seen.add(m.fault)
+                assert [b.chips for b in r.boards] == [b["chips"] for b in truth["boards"]], m.firmware
+                assert r.fans_rpm == truth["fans_rpm"], m.firmware
+            if m.fault == "missing_board":
+                assert r.state == "degraded" and 0 in [b.chips for b in r.boards]
+            if m.fault == "dead_fan":
+                assert 0 in r.fans_rpm
+            if m.fault == "sleeping":
+                seen.add("sleeping")
+                assert r.state == "sleeping"
+        assert seen == {"sleeping", "missing_board", "dead_fan"}

@@ -595,3 +595,23 @@ async def test_poll_luxos_over_loopback() -> None:
         r = await poll_once(miner.host, miner.port)
     assert r.driver == "luxos" and r.mac == "62:F7:5E:00:10:4A" and r.power_w == 1100.0
     assert _commands(miner.requests)[-1] == "summary+stats+devs+pools+power+fans+config"
+
+
+def test_braiins_paused_by_the_operator_is_sleeping_not_broken() -> None:
+    from collectors.asic.drivers import braiins
+    from collectors.asic.normalize import finalize
+
+    st = '{"STATUS":"S","When":1,"Code":%d,"Msg":"x","Description":"BOSminer bosminer-plus-am2-s19 0.9.0"}'
+    replies = {
+        "summary": json.loads('{"STATUS":[%s],"SUMMARY":[{"Elapsed":100,"MHS 1m":0.0,"MHS 5s":0.0}]}' % (st % 11)),
+        "devs": json.loads('{"STATUS":[%s],"DEVS":[{"ID":1,"MHS 1m":0.0,"Nominal MHS":31000.0}]}' % (st % 9)),
+        "tunerstatus": json.loads(
+            '{"STATUS":[%s],"TUNERSTATUS":[{"PowerLimit":3250,"ApproximateMinerPowerConsumption":120,'
+            '"TunerChainStatus":[{"HashchainIndex":0,"Status":"Paused"},{"HashchainIndex":1,"Status":"Paused"}]}]}'
+            % (st % 0)
+        ),
+    }
+    reading = finalize(braiins.parse(replies, "10.0.0.9:4028"))
+    assert reading.state == "sleeping"
+    replies["tunerstatus"]["TUNERSTATUS"][0]["TunerChainStatus"][1]["Status"] = "Stable"
+    assert finalize(braiins.parse(replies, "10.0.0.9:4028")).state == "not_hashing"

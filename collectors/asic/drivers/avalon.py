@@ -172,6 +172,12 @@ class _Module:
             rate = rates[b] if b < len(rates) else None
             temps = self.chip_temps(b)
             chips = None if temps is None else sum(1 for t in temps if t != 0 and t > _NO_SENSOR)
+            if chips is None and rate is not None and rate <= 0 and any(
+                self.chip_temps(other) for other in range(count) if other != b
+            ):
+                # Other boards report per-chip temperatures and this one reports none while hashing
+                # nothing: the board is absent (contract: a missing board has chips 0).
+                chips = 0
             chip_temp = _temp(tmax[b]) if b < len(tmax) else None
             if chip_temp is None and temps:
                 chip_temp = hottest([t for t in temps if t != 0])

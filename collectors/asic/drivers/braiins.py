@@ -17,6 +17,7 @@ BOSminer, what comes from where (all rates MH/s, unlike stock's GH/s):
   ``PowerLimit`` -> power_limit_w.
 - model: ``devdetails`` ``Model`` ("Antminer S17" -> "S17"), else from the description ("...-am2-s17 ...").
 - firmware_version: ``version`` "BOSminer"/"BOSer", else the last word of the STATUS description.
+- sleeping: every ``tunerstatus`` TunerChainStatus ``Status`` is "Paused".
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
         uptime = max((integer(d.get("Device Elapsed")) or 0) for d in devs.values()) or None
 
     expected = sum(n for n in nominal if n) if nominal and all(nominal) else None
+    # Paused by the operator (curtailment): every hashchain's tuner status says so. Inferred from the
+    # tuner's per-chain Status field; a paused BOSminer also answers devdetails "Unavailable".
+    chain_status = [str(c.get("Status", "")).lower() for c in tuner.get("TunerChainStatus") or [] if isinstance(c, dict)]
+    sleeping = bool(chain_status) and all(s == "paused" for s in chain_status)
     return MinerReading(
         device=device,
         driver=DRIVER.name,
@@ -154,6 +159,7 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
         boards=boards,
         pools=pools(bm.usable(replies, "pools")),
         uptime_s=uptime,
+        sleeping=sleeping,
     )
 
 
