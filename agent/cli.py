@@ -73,9 +73,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from collectors.asic.poll import poll_once
 
     target: str = args.target
-    if target.startswith(("snmp://", "nvml://")):
-        scheme = target.split(":", 1)[0]
-        return _fail(f"{scheme}:// polling is not in this version yet; miner targets are HOST[:PORT]", EXIT_USAGE)
+    if target.startswith("nvml://"):
+        from collectors.nvml import poll_nvml
+
+        return asyncio.run(poll_nvml(as_json=args.json))
+    if target.startswith("snmp://"):
+        return _fail("snmp:// polling is not in this version yet; miner targets are HOST[:PORT]", EXIT_USAGE)
     if args.driver and args.driver not in registry():
         return _fail(f"unknown driver {args.driver!r}; known: {', '.join(sorted(registry()))}", EXIT_USAGE)
     try:
@@ -157,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     poll = sub.add_parser("poll", help="poll one device once and print what it reports")
-    poll.add_argument("target", help="HOST[:PORT] for a miner")
+    poll.add_argument("target", help="HOST[:PORT] for a miner, nvml:// for this host's GPUs")
     poll.add_argument("--driver", default=None, help="skip identification and use this driver")
     poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
     poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")

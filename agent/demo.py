@@ -14,7 +14,9 @@ import signal
 import sys
 
 from collectors.asic.poll import MinerSession
+from collectors.nvml import NvmlCollector
 from simsite import SimSite
+from simsite.gpus import demo_host
 
 from .daemon import Agent
 from .scheduler import MinerGroup
@@ -45,7 +47,9 @@ async def run_demo(
     sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
     timeout = min(10.0, interval * 0.6)
     group = MinerGroup(name="demo", sessions=sessions, interval=interval, timeout=timeout)
-    agent = Agent(site="demo", groups=[group], listen=listen)
+    # A GPU server of the AI hall next to the miners: 8 simulated H100s behind the real NVML collector code.
+    gpus = NvmlCollector(interval=interval, nvml=demo_host(seed))
+    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -60,6 +64,7 @@ async def run_demo(
             f"  metrics:  curl http://{shown}:{port}/metrics\n"
             f"  status:   http://{shown}:{port}/\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
+            f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
             f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,

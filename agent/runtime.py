@@ -7,6 +7,7 @@ from pathlib import Path
 
 from collectors.asic.poll import MinerSession
 
+from .collector import Collector
 from .config import Config, load_config
 from .daemon import Agent
 from .scheduler import MinerGroup
@@ -45,8 +46,15 @@ def miner_groups(cfg: Config) -> list[MinerGroup]:
 
 
 def agent_from_config(path: str | Path, *, listen: str | None = None) -> Agent:
+    from collectors.nvml import gpu_collector_from_config
+
     cfg = load_config(path)
+    collectors: list[Collector] = []
+    gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
+    if gpus is not None:
+        collectors.append(gpus)
     if cfg.snmp:
         log.warning("config has %d snmp group(s): SNMP collection is not in this version; they are not polled",
                     len(cfg.snmp))
-    return Agent(site=cfg.site, groups=miner_groups(cfg), listen=listen or cfg.listen, sitemap=cfg.sitemap)
+    return Agent(site=cfg.site, groups=miner_groups(cfg), listen=listen or cfg.listen, sitemap=cfg.sitemap,
+                 collectors=collectors)
