@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# Test-only Debian packages: a real Prometheus and promtool for exposition and integration tests.
+# Test-only Debian packages: a real Prometheus and promtool for exposition, rules and integration tests, and
+# amtool (prometheus-alertmanager) to check the example Alertmanager config.
 system-deps:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
-	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus; }
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus prometheus-alertmanager; }
 
 demo: $(STAMP)
 	$(BIN)/farmwatch demo

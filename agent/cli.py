@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     log_flags(demo)
     demo.set_defaults(func=cmd_demo)
 
+    from .dashboards import add_cli as add_dashboards_cli
+
+    add_dashboards_cli(sub)
+
     check = sub.add_parser("check-config", help="report every problem in a config, with file, line and key")
     check.add_argument("config")
     check.add_argument("--skip-secrets", action="store_true",

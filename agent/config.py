@@ -8,6 +8,7 @@ only ever read from files or environment variables, and no message or ``repr`` e
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -20,6 +21,7 @@ import yaml
 from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
 
 if TYPE_CHECKING:
+    from .power_domains import PowerDomain
     from .sitemap import SiteMap
 
 DRIVERS = (
@@ -35,7 +37,7 @@ DRIVERS = (
     "bitaxe",
     "iceriver",
 )
-PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "ups", "entity-sensor", "if-mib")
+PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "geist", "ups", "entity-sensor", "if-mib")
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
 DEFAULT_LISTEN = ":10428"
@@ -204,6 +206,15 @@ class PowerConfig:
 
 
 @dataclass(frozen=True)
+class EconomicsConfig:
+    """Prices and limits the agent exports for the profitability and contract-limit rules; None: not set."""
+
+    hashprice_usd_per_th_day: float | None = None  # revenue per TH/s per day
+    energy_price_usd_per_kwh: float | None = None
+    site_power_limit_watts: float | None = None  # contracted site power limit
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     site: str
@@ -212,8 +223,11 @@ class Config:
     snmp: tuple[SnmpGroup, ...] = ()
     gpus: GpuConfig = field(default_factory=GpuConfig)
     power: PowerConfig = field(default_factory=PowerConfig)
+    economics: EconomicsConfig = field(default_factory=EconomicsConfig)
     sitemap_path: Path | None = None
     sitemap: SiteMap | None = None  # loaded and checked with the config
+    power_domains_path: Path | None = None
+    power_domains: tuple[PowerDomain, ...] = ()  # loaded and checked with the config
     identity_interval: float = 3600.0
     shard: tuple[int, int] | None = None  # (i, n): this agent polls the targets with shard_of(t, n) == i
 
@@ -449,7 +463,10 @@ def _is_null(node: yaml.Node) -> bool:
 
 # --- site.yaml ------------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("site", "listen", "miners", "snmp", "gpus", "sitemap", "power", "identity_interval", "shard")
+_TOP_KEYS = (
+    "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
+    "identity_interval", "shard",
+)
 _MINER_KEYS = (
     "targets",
     "driver",
@@ -484,6 +501,7 @@ _V3_KEYS = (
 )
 _GPU_KEYS = ("enabled", "interval")
 _POWER_KEYS = ("nameplate_fallback",)
+_ECONOMICS_KEYS = ("hashprice_usd_per_th_day", "energy_price_usd_per_kwh", "site_power_limit_watts")
 
 
 def _driver_port(driver: str) -> int:
@@ -517,11 +535,13 @@ class _SiteReader:
         snmp = tuple(self._groups(top.get("snmp"), "snmp", self._snmp_group))
         gpus = self._gpus(top["gpus"]) if "gpus" in top else GpuConfig()
         power = self._power(top["power"]) if "power" in top else PowerConfig()
+        economics = self._economics(top["economics"]) if "economics" in top else EconomicsConfig()
         identity = (
             y.duration(top["identity_interval"], "identity_interval") if "identity_interval" in top else None
         )
         shard = self._shard(top["shard"]) if "shard" in top else None
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
+        domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         if y.problems or site is None:
             return None
         return Config(
@@ -532,8 +552,11 @@ class _SiteReader:
             snmp=snmp,
             gpus=gpus,
             power=power,
+            economics=economics,
             sitemap_path=sitemap_path,
             sitemap=sitemap,
+            power_domains_path=domains_path,
+            power_domains=domains,
             identity_interval=identity or 3600.0,
             shard=shard,
         )
@@ -836,6 +859,23 @@ class _SiteReader:
         )
         return PowerConfig(nameplate_fallback=bool(fallback))
 
+    def _economics(self, node: yaml.Node) -> EconomicsConfig:
+        if _is_null(node):
+            return EconomicsConfig()
+        m = self.y.mapping(node, "economics", _ECONOMICS_KEYS) or {}
+        values = {name: self._non_negative(m[name], f"economics.{name}") for name in _ECONOMICS_KEYS if name in m}
+        return EconomicsConfig(**values)
+
+    def _non_negative(self, node: yaml.Node, key: str) -> float | None:
+        value = self.y.scalar(node)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.y.add(node, key, f"expected a number, got {_kind(node)}")
+            return None
+        if not math.isfinite(value) or value < 0:
+            self.y.add(node, key, f"{value} is out of range (must be a finite number, at least 0)")
+            return None
+        return float(value)
+
     def _sitemap(self, node: yaml.Node) -> tuple[Path | None, SiteMap | None]:
         from . import sitemap  # late: sitemap.py imports Problem and YamlReader from this module
 
@@ -847,6 +887,20 @@ class _SiteReader:
             self.y.add(node, "sitemap", f"file {path} does not exist")
             return None, None
         loaded, problems = sitemap.read_sitemap(path)
+        self.y.problems.extend(problems)
+        return path, loaded
+
+    def _power_domains(self, node: yaml.Node) -> tuple[Path | None, tuple[PowerDomain, ...]]:
+        from . import power_domains  # late: power_domains.py imports YamlReader from this module
+
+        text = self.y.string(node, "power_domains")
+        if text is None:
+            return None, ()
+        path = self.base / text
+        if not path.is_file():
+            self.y.add(node, "power_domains", f"file {path} does not exist")
+            return None, ()
+        loaded, problems = power_domains.read_power_domains(path)
         self.y.problems.extend(problems)
         return path, loaded
 

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from . import __version__
 from .collector import Collector
+from .config import EconomicsConfig
+from .economics import economics_families
 from .exposition import Families, ProcessMetrics, Rendered, render
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .scheduler import MinerGroup, Scheduler
@@ -34,6 +36,7 @@ class Agent:
         listen: str = ":10428",
         sitemap: Locator | None = None,
         collectors: list[Collector] | None = None,
+        economics: EconomicsConfig | None = None,
         version: str = __version__,
     ) -> None:
         self.site = site
@@ -42,6 +45,7 @@ class Agent:
         self.sitemap = sitemap
         self.version = version
         self.collectors: list[Collector] = collectors or []
+        self.economics = economics
         self._collector_tasks: list[asyncio.Task[None]] = []
         self.store = MinerStore()
         self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle)
@@ -59,6 +63,7 @@ class Agent:
         agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
+        economics_families(fams, self.economics)
         collector_families(fams, self.collectors)
         for c in self.collectors:
             try:

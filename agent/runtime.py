@@ -57,4 +57,4 @@ def agent_from_config(path: str | Path, *, listen: str | None = None) -> Agent:
         log.warning("config has %d snmp group(s): SNMP collection is not in this version; they are not polled",
                     len(cfg.snmp))
     return Agent(site=cfg.site, groups=miner_groups(cfg), listen=listen or cfg.listen, sitemap=cfg.sitemap,
-                 collectors=collectors)
+                 collectors=collectors, economics=cfg.economics)

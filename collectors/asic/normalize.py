@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+import math
+
 from .models import ModelFacts, lookup
 from .reading import Board, MinerReading
 
 DEGRADED_SHARE = 0.9  # under 90 % of expected hashrate is "degraded"
+# Above any machine ever built (the whole Bitcoin network is under 1e9 TH/s): a value past it is a broken
+# reply, and multiplied into hashes per second it would overflow to +Inf in the exposition.
+MAX_THS = 1e9
+MAX_WATTS = 1e7
 
 
 def board_missing(board: Board) -> bool:
     return board.chips == 0 or (board.chips is None and not board.hashrate_ths)
 
 
+def _finite(value: float | None, *, low: float | None = None, high: float | None = None) -> float | None:
+    """``value`` when it is a finite number inside the bounds, else None (unknown)."""
+    if value is None or not math.isfinite(value):
+        return None
+    if (low is not None and value < low) or (high is not None and value > high):
+        return None
+    return value
+
+
+def _count(value: int | None) -> int | None:
+    """A counter or count (shares, uptime, chips): a negative one is unknown, never exported."""
+    return value if value is not None and value >= 0 else None
+
+
+def sanitize(reading: MinerReading) -> MinerReading:
+    """Drop what no device can mean, whatever the driver let through: NaN/inf, physically impossible magnitudes,
+    negative counters (unknown). Negative rates read as 0 (as the drivers clamp them); a negative fan is 0."""
+    r = reading
+    r.hashrate_ths = _finite(r.hashrate_ths, high=MAX_THS)
+    if r.hashrate_ths is not None:
+        r.hashrate_ths = max(r.hashrate_ths, 0.0)
+    r.expected_hashrate_ths = _finite(r.expected_hashrate_ths, low=0.0, high=MAX_THS)
+    r.power_w = _finite(r.power_w, low=0.0, high=MAX_WATTS)
+    if r.power_w is None:
+        r.power_source = None
+    r.power_limit_w = _finite(r.power_limit_w, low=0.0, high=MAX_WATTS)
+    r.uptime_s = _count(r.uptime_s)
+    r.fans_rpm = [max(rpm, 0) for rpm in r.fans_rpm]
+    for b in r.boards:
+        b.hashrate_ths = _finite(b.hashrate_ths, high=MAX_THS)
+        if b.hashrate_ths is not None:
+            b.hashrate_ths = max(b.hashrate_ths, 0.0)
+        b.chips = _count(b.chips)
+        b.expected_chips = _count(b.expected_chips)
+        b.temp_c = _finite(b.temp_c)
+        b.chip_temp_c = _finite(b.chip_temp_c)
+    for p in r.pools:
+        p.accepted, p.rejected, p.stale = _count(p.accepted), _count(p.rejected), _count(p.stale)
+    return r
+
+
 def finalize(reading: MinerReading, *, nameplate_power: bool = False) -> MinerReading:
+    sanitize(reading)
     facts = lookup(reading.model)
     if facts is not None:
         _apply_facts(reading, facts, nameplate_power)

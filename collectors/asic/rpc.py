@@ -158,6 +158,8 @@ def _repaired(text: str) -> Any:
         raise ParseError("reply nested too deeply") from None
     except json.JSONDecodeError as e:
         raise ParseError(f"malformed JSON: {e.msg} at byte {e.pos}") from None
+    except ValueError as e:  # not a JSONDecodeError: e.g. an integer longer than Python converts (4300 digits)
+        raise ParseError(f"unreadable JSON value: {str(e)[:80]}") from None
     return obj
 
 

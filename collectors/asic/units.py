@@ -21,7 +21,10 @@ def num(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return None
     elif isinstance(value, str):
         m = _NUM.search(value)
         if m is None:
