@@ -78,7 +78,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
         return asyncio.run(poll_nvml(as_json=args.json))
     if target.startswith("snmp://"):
-        return _fail("snmp:// polling is not in this version yet; miner targets are HOST[:PORT]", EXIT_USAGE)
+        from collectors.snmp.cli import poll_snmp_url
+
+        return asyncio.run(poll_snmp_url(target, driver=args.driver, as_json=args.json, timeout=args.timeout))
     if args.driver and args.driver not in registry():
         return _fail(f"unknown driver {args.driver!r}; known: {', '.join(sorted(registry()))}", EXIT_USAGE)
     try:
@@ -160,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     poll = sub.add_parser("poll", help="poll one device once and print what it reports")
-    poll.add_argument("target", help="HOST[:PORT] for a miner, nvml:// for this host's GPUs")
-    poll.add_argument("--driver", default=None, help="skip identification and use this driver")
+    poll.add_argument("target", help="HOST[:PORT] for a miner, snmp://[COMMUNITY@]HOST[:PORT] for a PDU, UPS, "
+                      "sensor or switch, nvml:// for this host's GPUs")
+    poll.add_argument("--driver", default=None, help="skip identification and use this driver (SNMP: profile)")
     poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
     poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")
     poll.set_defaults(func=cmd_poll)

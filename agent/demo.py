@@ -15,13 +15,26 @@ import sys
 
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
+from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.gpus import demo_host
 
 from .daemon import Agent
 from .scheduler import MinerGroup
+from .sitemap import Location
 
 log = logging.getLogger("farmwatch.demo")
+
+class DemoSiteMap:
+    """The demo's site map: where each simulated miner sits and which PDU outlet feeds it, by IP."""
+
+    def __init__(self, by_ip: dict[str, dict[str, str]]) -> None:
+        self.by_ip = by_ip
+
+    def locate(self, *, ip: str | None = None, mac: str | None = None, serial: str | None = None) -> Location | None:
+        row = self.by_ip.get(ip or "")
+        return Location(**{k: row.get(k) for k in ("container", "rack", "shelf", "slot", "pdu", "outlet")}) if row else None
+
 
 DEMO_FAULTS = {
     "hang": 0.004,
@@ -49,7 +62,11 @@ async def run_demo(
     group = MinerGroup(name="demo", sessions=sessions, interval=interval, timeout=timeout)
     # A GPU server of the AI hall next to the miners: 8 simulated H100s behind the real NVML collector code.
     gpus = NvmlCollector(interval=interval, nvml=demo_host(seed))
-    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus])
+    # PDUs feeding the miners (outlet power follows each miner's load), a UPS and a switch, over real SNMP.
+    snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval)
+    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, snmp],
+                  sitemap=DemoSiteMap(snmp_sim.locations))
+    snmp.miner_store = agent.store
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,6 +82,8 @@ async def run_demo(
             f"  status:   http://{shown}:{port}/\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
+            f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
+            f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n"
             f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,
@@ -73,4 +92,5 @@ async def run_demo(
             await asyncio.wait_for(stop.wait(), duration)
     finally:
         await agent.stop()
+        await snmp_sim.stop()
         await site.stop()

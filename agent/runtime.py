@@ -47,14 +47,18 @@ def miner_groups(cfg: Config) -> list[MinerGroup]:
 
 def agent_from_config(path: str | Path, *, listen: str | None = None) -> Agent:
     from collectors.nvml import gpu_collector_from_config
+    from collectors.snmp.collector import snmp_collectors_from_config
 
     cfg = load_config(path)
     collectors: list[Collector] = []
     gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
     if gpus is not None:
         collectors.append(gpus)
-    if cfg.snmp:
-        log.warning("config has %d snmp group(s): SNMP collection is not in this version; they are not polled",
-                    len(cfg.snmp))
-    return Agent(site=cfg.site, groups=miner_groups(cfg), listen=listen or cfg.listen, sitemap=cfg.sitemap,
-                 collectors=collectors, economics=cfg.economics)
+    snmp = snmp_collectors_from_config(cfg)
+    collectors.extend(snmp)
+    agent = Agent(site=cfg.site, groups=miner_groups(cfg), listen=listen or cfg.listen, sitemap=cfg.sitemap,
+                  collectors=collectors, economics=cfg.economics)
+    for c in snmp:
+        c.miner_store = agent.store
+        c.power_domains = tuple(cfg.power_domains)
+    return agent

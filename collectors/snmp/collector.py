@@ -1,0 +1,155 @@
+"""The SNMP collector: every configured PDU, UPS, sensor and switch on one shared engine, one cycle at a time.
+
+Each device is polled when its own interval is due, under a global limit of in-flight devices (one engine is
+one UDP socket: hundreds of concurrent walks only queue in its buffer and cost retransmits). Implements
+:class:`agent.collector.Collector`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from agent.collector import CycleStats
+from agent.config import Config, SnmpGroup
+from agent.exposition import Families
+from agent.power_domains import PowerDomain
+from agent.store import MinerStore
+from agent.targets import shard_of
+
+from ..errors import DeviceError, ParseError
+from .client import Auth, Engine
+from .metrics import snmp_families
+from .poll import SnmpDevice, poll, unwrap_counters
+from .power import power_families
+from .reading import SnmpReading
+
+log = logging.getLogger("farmwatch.snmp")
+
+
+@dataclass
+class DeviceStatus:
+    """What the exposition needs of one device: identity survives a failure, the reading does not."""
+
+    device: str
+    up: bool = False
+    polled: bool = False
+    last_success: float | None = None
+    error_reason: str | None = None
+    error_message: str | None = None
+    reading: SnmpReading | None = None
+    profile: str | None = None
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    name: str | None = None
+    firmware: str | None = None
+    device_class: str | None = None
+    duration: float | None = None
+    next_due: float = 0.0  # monotonic
+
+
+class SnmpCollector:
+    name = "snmp"
+
+    def __init__(self, devices: list[SnmpDevice], *, interval: float | None = None, concurrency: int = 32) -> None:
+        self.devices = devices
+        self.interval = interval or min((d.interval for d in devices), default=60.0)
+        self.timeout = max((d.timeout for d in devices), default=10.0)
+        self.concurrency = concurrency
+        self.stats = CycleStats()
+        # Set by the agent to join outlet power to miners and racks (collectors/snmp/power.py).
+        self.miner_store: MinerStore | None = None
+        self.power_domains: tuple[PowerDomain, ...] = ()
+        self.status: dict[str, DeviceStatus] = {d.device: DeviceStatus(d.device) for d in devices}
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:  # created inside the running loop: an engine is bound to its loop
+            self._engine = Engine()
+        return self._engine
+
+    async def run_cycle(self) -> None:
+        loop = asyncio.get_running_loop()
+        limit = asyncio.Semaphore(self.concurrency)
+        now = time.monotonic()
+        due = [d for d in self.devices if self.status[d.device].next_due <= now + 0.5]
+
+        async def one(dev: SnmpDevice) -> None:
+            async with limit:
+                st = self.status[dev.device]
+                st.next_due = time.monotonic() + dev.interval
+                started = loop.time()
+                try:
+                    reading = await poll(self.engine, dev, deadline=started + dev.timeout)
+                except DeviceError as e:
+                    self._failed(st, e)
+                except Exception as e:  # a bug must stay inside this one device
+                    log.exception("unexpected error polling %s", dev.device)
+                    self._failed(st, ParseError(f"internal error: {type(e).__name__}: {e}"))
+                else:
+                    unwrap_counters(dev, reading)
+                    self._succeeded(st, reading)
+                st.duration = loop.time() - started
+
+        await asyncio.gather(*(one(d) for d in due))
+        self.stats.devices = len(self.devices)
+        self.stats.devices_up = sum(1 for s in self.status.values() if s.up)
+
+    def _failed(self, st: DeviceStatus, e: DeviceError) -> None:
+        self.stats.errors[e.reason] += 1
+        st.up, st.polled, st.reading = False, True, None
+        st.error_reason, st.error_message = e.reason, e.message
+        log.debug("snmp %s down: %s", st.device, e.message)
+
+    def _succeeded(self, st: DeviceStatus, r: SnmpReading) -> None:
+        st.up, st.polled, st.reading, st.last_success = True, True, r, time.time()
+        st.error_reason = st.error_message = None
+        st.profile, st.device_class = r.driver, r.device_class
+        st.make, st.model, st.serial, st.name, st.firmware = r.make, r.model, r.serial, r.name, r.firmware
+
+    def readings(self) -> dict[str, SnmpReading]:
+        """The current reading of every device that is up, by ``device``."""
+        return {d: s.reading for d, s in self.status.items() if s.reading is not None}
+
+    def families(self, fams: Families) -> None:
+        snmp_families(fams, self.status.values())
+        if self.miner_store is not None:
+            # Power truth: outlets joined to the miners they feed (site map pdu/outlet), racks, power domains.
+            power_families(fams, self.miner_store, self.readings(), self.power_domains)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def auth_from_group(g: SnmpGroup) -> Auth:
+    """Credentials of a config group (secrets are read here; raises agent.config.SecretError)."""
+    if g.v3 is not None:
+        v = g.v3
+        return Auth(user=v.user, auth_protocol=v.auth_protocol,
+                    auth_key=v.auth_password.reveal() if v.auth_password else None,
+                    priv_protocol=v.priv_protocol,
+                    priv_key=v.priv_password.reveal() if v.priv_password else None)
+    return Auth(community=g.community.reveal() if g.community is not None else "public")
+
+
+def snmp_collectors_from_config(cfg: Config) -> list[SnmpCollector]:
+    """One collector for every ``snmp:`` group of the config (empty when there is none); honours ``shard``."""
+    devices: list[SnmpDevice] = []
+    concurrency = 32
+    for g in cfg.snmp:
+        auth = auth_from_group(g)
+        concurrency = min(max(concurrency, g.concurrency), 64)
+        for t in g.targets:
+            if cfg.shard is not None and shard_of(t, cfg.shard[1]) != cfg.shard[0]:
+                continue
+            devices.append(SnmpDevice(host=t.host, port=t.port, auth=auth,
+                                      profile_name=None if g.profile == "auto" else g.profile,
+                                      timeout=g.timeout, retries=g.retries, interval=g.interval,
+                                      identity_interval=cfg.identity_interval))
+    return [SnmpCollector(devices, concurrency=concurrency)] if devices else []

@@ -1,0 +1,143 @@
+"""Turn the raw varbinds of one poll into a :class:`SnmpReading` using a profile: a pure function, unit-tested.
+
+Raw values arrive as Python values (int, bytes, OID tuple, ``None`` for noSuchObject/noSuchInstance). Scaling
+happens here and only here. Values outside physical bounds for their quantity are dropped, not exported:
+ENTITY-SENSOR agents are known to report, say, a power supply's watts with a nonsense scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .profile import Column, Oid, Profile, Table
+from .reading import Row, SnmpReading, Value
+
+Raw = int | bytes | str | tuple[int, ...] | None
+Walks = Mapping[Oid, Mapping[Oid, Raw]]  # column OID -> row index -> value
+
+BOUNDS = {
+    "temperature_c": (-60.0, 200.0),
+    "humidity_ratio": (0.0, 1.05),
+    "voltage_v": (0.0, 1000.0),
+    "current_a": (0.0, 5000.0),
+    "power_w": (0.0, 5e6),
+    "load_ratio": (0.0, 5.0),
+    "battery_charge_ratio": (0.0, 1.0),
+}
+
+
+def text(raw: Raw) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        s = raw.decode("utf-8", "replace").replace("\x00", "").strip()
+    elif isinstance(raw, tuple):
+        s = ".".join(map(str, raw))
+    else:
+        s = str(raw).strip()
+    return s or None
+
+
+def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) -> Value:
+    if raw is None:
+        return None
+    if col.text:
+        return text(raw)
+    if col.map is not None:
+        return col.map.get(raw, col.default) if isinstance(raw, int) else col.default
+    if not isinstance(raw, int):
+        return None
+    value = raw * col.scale
+    if isinstance(decimals, int) and 0 <= decimals <= 9:
+        value /= 10**decimals
+    if isinstance(si_prefix, int) and 1 <= si_prefix <= 17:
+        value *= 10.0 ** (3 * (si_prefix - 9))
+    bounds = BOUNDS.get(col.field)
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        return None
+    return int(value) if col.scale == 1.0 and decimals is None and si_prefix is None else value
+
+
+def _label(key: Oid, index_from: int) -> str:
+    part = key[index_from:] or key
+    return ".".join(map(str, part))
+
+
+def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
+    """Rows in index order, and a note when some rows lack a column other rows have (half a table)."""
+    rows: dict[Oid, Row] = {}
+    seen: dict[str, set[Oid]] = {}
+    for col in table.columns:
+        column = walks.get(col.oid) or {}
+        n = len(col.suffix)
+        keys = seen.setdefault(col.field, set())
+        for index, raw in column.items():
+            if n:
+                if index[-n:] != col.suffix:
+                    continue
+                key = index[:-n]
+            else:
+                key = index
+            decimals = walks.get(col.decimals, {}).get(index) if col.decimals else None
+            prefix = walks.get(col.si_prefix, {}).get(index) if col.si_prefix else None
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = Row(index=_label(key, table.index_from))
+            row.values[col.field] = convert(col, raw, decimals, prefix)
+            keys.add(key)
+    if table.typed is not None:
+        t = table.typed
+        for row in rows.values():
+            value, quantity = row.values.pop(t.value, None), row.values.pop(t.field, None)
+            if row.values.get("status") not in (None, "ok"):
+                continue
+            if isinstance(quantity, str) and isinstance(value, int | float):
+                scaled = value * t.scale.get(quantity, 1.0)
+                lo, hi = BOUNDS.get(quantity, (float("-inf"), float("inf")))
+                if lo <= scaled <= hi:
+                    row.values[quantity] = scaled
+    note = None
+    all_keys = set(rows)
+    short = {f: len(all_keys - k) for f, k in seen.items() if k and len(k) < len(all_keys)}
+    if short:
+        note = "; ".join(f"{f} missing on {n} of {len(all_keys)} rows" for f, n in sorted(short.items()))
+    return [rows[k] for k in sorted(rows)], note
+
+
+def decode(
+    profile: Profile,
+    device: str,
+    *,
+    identity: Mapping[Oid, Raw],
+    scalars: Mapping[Oid, Raw],
+    walks: Walks,
+    sys_name: str | None = None,
+    values: int = 0,
+) -> SnmpReading:
+    ident: dict[str, Any] = {c.field: convert(c, identity.get(c.oid)) for c in profile.identity}
+    r = SnmpReading(
+        device=device,
+        driver=profile.name,
+        device_class=profile.device_class,
+        make=ident.get("make") or profile.make or None,
+        model=ident.get("model"),
+        serial=ident.get("serial"),
+        name=ident.get("name") or sys_name,
+        firmware=ident.get("firmware"),
+        values=values,
+    )
+    for col in profile.scalars:
+        r.scalars[col.field] = convert(col, scalars.get(col.oid))
+    for table in profile.tables:
+        rows, note = decode_table(table, walks)
+        r.tables[table.kind] = rows
+        if note:
+            r.incomplete[table.kind] = note
+    rated = r.scalars.get("rated_current_a")
+    if isinstance(rated, int | float) and rated > 0:  # load against the rating, where the MIB gives no ratio
+        for row in r.rows("phases"):
+            amps = row.num("current_a")
+            if amps is not None and row.num("load_ratio") is None:
+                row.values["load_ratio"] = round(amps / rated, 4)
+    return r
