@@ -24,6 +24,7 @@ async def test_config_and_sitemap_drive_the_agent(tmp_path: Path) -> None:
             "    interval: 5s\n"
             "    timeout: 2s\n"
             "sitemap: sitemap.csv\n"
+            "economics: {hashprice_usd_per_th_day: 0.052, energy_price_usd_per_kwh: 0.061}\n"
         )
         agent = agent_from_config(tmp_path / "site.yaml")
         assert agent.site == "test-site"
@@ -36,6 +37,8 @@ async def test_config_and_sitemap_drive_the_agent(tmp_path: Path) -> None:
             info = next(ln for ln in text.splitlines() if ln.startswith(f'farmwatch_miner_info{{device="{ip}:4028"'))
             assert f'container="C1",rack="R{i // 3}",shelf="{i % 3}",slot="1"' in info
         assert 'farmwatch_agent_info{site="test-site"' in text
+        assert "farmwatch_hashprice_usd_per_terahash_day 0.052" in text
+        assert "farmwatch_energy_price_usd_per_kilowatt_hour 0.061" in text
 
 
 async def test_shard_splits_targets_exactly_once(tmp_path: Path) -> None:
