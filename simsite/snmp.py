@@ -113,6 +113,13 @@ class SimPdu:
     port: int = 161
     community: str = ""  # "" = the name
 
+    def phase_watts(self) -> list[float]:
+        """Load per phase: outlets are wired to phases in turn (outlet 1 to phase 1, outlet 2 to phase 2, ...)."""
+        per_phase = [0.0] * self.phases
+        for i, w in enumerate(self.loads_w):
+            per_phase[i % self.phases] += w
+        return per_phase
+
     def recording(self) -> Recording:
         rec = Recording()
         system_group(
@@ -130,10 +137,7 @@ class SimPdu:
         rec.set(f"{APC}.4.3.1.3.1", TAG_STR, self.name)
         rec.set(f"{APC}.4.3.1.5.1", TAG_INT, round(total / 10))  # 0.01 kW
         rec.set(f"{APC}.4.3.1.9.1", TAG_INT, round(self.energy_kwh0 * 10))  # 0.1 kWh
-        per_phase = [0.0] * self.phases
-        for i, w in enumerate(self.loads_w):
-            per_phase[i % self.phases] += w
-        for p, w in enumerate(per_phase, start=1):
+        for p, w in enumerate(self.phase_watts(), start=1):
             rec.set(f"{APC}.6.3.1.5.{p}", TAG_INT, round(w / self.voltage_v * 10))  # 0.1 A
             rec.set(f"{APC}.6.3.1.6.{p}", TAG_INT, round(self.voltage_v))
             rec.set(f"{APC}.6.3.1.7.{p}", TAG_INT, round(w / 10))  # 0.01 kW
@@ -315,6 +319,25 @@ class SnmpSim:
             (data / f"{community}.snmprec").write_text(recording_text(device))
         for path in [self.dir, *self.dir.rglob("*")]:
             path.chmod(0o777 if path.is_dir() else 0o666)
+
+    def update(self, *devices: object) -> None:
+        """Rewrite the recordings of ``devices`` (changed in place, e.g. a PDU's ``loads_w``) under a running snmpsim.
+
+        snmpsim reopens a recording when its mtime, in whole seconds, changes, so each file is replaced atomically
+        and given an mtime past its old one. Values under a variation keep the parameters snmpsim read first
+        (``numeric``: a PDU's outlet power noise and energy counters); a PDU whose outlet power must follow the
+        new loads needs ``noise=False``. Phase and outlet currents and device power are plain values and follow.
+        """
+        data = self.dir / "data"
+        for device in devices:
+            path = data / f"{community_of(device)}.snmprec"
+            before = path.stat().st_mtime if path.exists() else 0.0
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(recording_text(device))
+            tmp.chmod(0o666)
+            stamp = max(time.time(), before + 1.0)
+            os.utime(tmp, (stamp, stamp))
+            os.replace(tmp, path)
 
     async def start(self, timeout: float = 60.0) -> None:
         for host, port in self.endpoints():

@@ -21,7 +21,7 @@ PROMTOOL = shutil.which("promtool")
 AMTOOL = shutil.which("amtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian package prometheus) not installed")
 needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="amtool (Debian package prometheus-alertmanager) not installed")
-RULE_FILES = [RULES / "farmwatch.rules.yml", RULES / "farmwatch.alerts.yml"]
+RULE_FILES = [RULES / "farmwatch.rules.yml", RULES / "farmwatch.alerts.yml", RULES / "power.rules.yml"]
 
 
 def run(*cmd: str | Path) -> str:
@@ -69,6 +69,17 @@ def test_alerts_carry_severity_annotations_and_a_runbook_section() -> None:
         assert ann["summary"].endswith(".") and ann["description"], a["alert"]
         assert ann["runbook_url"] == f"docs/runbook.md#{a['alert'].lower()}", a["alert"]
         assert a["alert"].lower() in anchors, f"runbook has no section for {a['alert']}"
+
+
+def test_critical_xid_alert_and_collector_agree() -> None:
+    """The collector exports an explicit 0 for every XID the alert watches: increase() misses a first event
+    on a series that appears with it."""
+    from collectors.nvml.xid import ALERTING
+
+    (rule,) = [a for a in alerts() if a["alert"] == "FarmwatchGpuXidCritical"]
+    m = re.search(r'xid=~"([0-9|]+)"', rule["expr"])
+    assert m, rule["expr"]
+    assert {int(x) for x in m.group(1).split("|")} == ALERTING
 
 
 @needs_promtool

@@ -1,9 +1,18 @@
 """The rules and dashboards against a real Prometheus scraping the agent on a simulated site.
 
-Prometheus (Debian's package) loads farmwatch.rules.yml and a copy of farmwatch.alerts.yml whose `for:` windows
-are cut to seconds. Every dashboard query that the miner collector can feed must return data; then a miner is
-killed, a board pulled and a fan stopped, and exactly the matching alerts must fire, each on its own miner.
-Panels that need PDUs, UPSes or GPUs (which the simulated site does not have) are only checked to parse.
+The site: 24 simulated miners (2 containers x 2 racks x 6), one APC PDU per rack feeding its six miners outlet by
+outlet, a UPS and a switch, all over real SNMP (snmpsim), a power domain over the PDUs, and an 8-GPU server
+behind the NVML collector (FakeNvml). Prometheus (Debian's package) loads every rule file, the alerts with their
+`for:` windows cut to seconds. Then:
+
+1. every rule evaluates without error;
+2. every query of every dashboard panel returns data, and every template variable has values;
+3. a healthy site alerts only on what its simulated truth says is wrong: pools that no miner reaches, and PDUs
+   whose phases carry unequal load (the simulated outlets are wired to phases in turn, whatever the miner draws);
+4. a miner killed, a board pulled, a fan stopped, one PDU phase loaded over its rating, critical XIDs on two
+   GPUs (48, and 61, which needs the collector's explicit 0 like every listed XID), an application XID on a
+   third, and a fourth GPU fallen off the bus make exactly the matching alerts fire, each on its own device,
+   and nothing else; with a miner down, every recording rule has data too (the down counts are empty before).
 """
 
 from __future__ import annotations
@@ -11,68 +20,41 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from agent.collector import CycleStats
 from agent.config import EconomicsConfig
 from agent.daemon import Agent
-from agent.economics import economics_families
-from agent.exposition import Families
+from agent.demo import DemoSiteMap
+from agent.power_domains import PowerDomain
 from agent.scheduler import MinerGroup
-from agent.sitemap import Location
 from collectors.asic.poll import MinerSession
+from collectors.nvml import NvmlCollector
+from collectors.snmp.demo import DemoSnmp, start_demo_snmp
 from simsite import SimSite
+from simsite.gpus import FakeNvml
+from simsite.snmp import SimPdu
 from tests.prom import PROMETHEUS, Prometheus, free_port
 
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed"),
               pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-NOT_SIMULATED = re.compile(r"farmwatch_(pdu|ups|gpu|power_domain)_|source=\"pdu\"")
+RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml")
+# What the dashboards' variables stand for in the checks: All (".*", as Grafana's allValue) and a rate window.
+VARIABLES = {"$__rate_interval": "15s", "$site": ".*", "$container": ".*", "$rack": ".*", "$model": ".*"}
+OVERLOAD = 0.95  # of the rated current, on the overloaded PDU phase (the alert's threshold is 0.8)
 
-
-@dataclass
-class EconomicsCollector:
-    """Stands in for the daemon's economics export: the configured prices as the agent's own series."""
-
-    economics: EconomicsConfig
-    name: str = "economics"
-    interval: float = 1.0
-    timeout: float = 0.5
-    stats: CycleStats = field(default_factory=CycleStats)
-
-    async def run_cycle(self) -> None:
-        return None
-
-    def families(self, fams: Families) -> None:
-        economics_families(fams, self.economics)
-
-    async def close(self) -> None:
-        return None
-
-
-class Plan:
-    """Site map of the test: 2 containers x 2 racks x 2 shelves x 3 slots, one PDU per rack."""
-
-    def __init__(self, ips: list[str]) -> None:
-        self.by_ip: dict[str, Location] = {}
-        for i, ip in enumerate(ips):
-            c, r, rest = i // 12, (i // 6) % 2, i % 6
-            self.by_ip[ip] = Location(container=f"C{c + 1}", rack=f"R{r + 1}", shelf=str(rest // 3 + 1),
-                                      slot=str(rest % 3 + 1), pdu=f"pdu-c{c + 1}-r{r + 1}", outlet=str(rest + 1))
-
-    def locate(self, *, ip: str | None = None, mac: str | None = None, serial: str | None = None) -> Location | None:
-        return self.by_ip.get(ip or "")
+Key = tuple[str, str, str]  # alert name, what it is about (device, GPU, pool URL, rack), detail (phase, XID)
 
 
 class RulesPrometheus(Prometheus):
@@ -102,13 +84,20 @@ class RulesPrometheus(Prometheus):
         assert body["status"] == "success", body
         return body["data"]
 
-    def firing(self) -> set[tuple[str, str]]:
-        out = set()
-        for a in self.get("/api/v1/alerts")["alerts"]:
-            if a["state"] == "firing":
-                lab = a["labels"]
-                out.add((lab["alertname"], lab.get("device") or lab.get("url") or lab.get("rack") or ""))
-        return out
+    def alerts(self) -> list[dict[str, Any]]:
+        return [a for a in self.get("/api/v1/alerts")["alerts"] if a["state"] == "firing"]
+
+    def firing(self) -> set[Key]:
+        return {key(a["labels"]) for a in self.alerts()}
+
+    def rules(self) -> list[dict[str, Any]]:
+        return [r for g in self.get("/api/v1/rules")["groups"] for r in g["rules"]]
+
+
+def key(lab: dict[str, str]) -> Key:
+    subject = lab.get("device") or lab.get("gpu") or lab.get("url") or lab.get("pdu") or lab.get("rack") or ""
+    detail = " ".join(f"{k} {lab[k]}" for k in ("phase", "xid") if k in lab)
+    return lab["alertname"], subject, detail
 
 
 def fast_alerts(tmp_path: Path) -> Path:
@@ -122,14 +111,70 @@ def fast_alerts(tmp_path: Path) -> Path:
     return path
 
 
-def dashboard_queries() -> list[tuple[str, str, str]]:
-    out = []
+def dashboards() -> Iterator[tuple[str, dict[str, Any]]]:
     for path in sorted((REPO / "dashboards").glob("*.json")):
-        dash = json.loads(path.read_text())
-        for p in dash["panels"]:
-            for t in p.get("targets", []):
-                out.append((path.name, p["title"], t["expr"]))
+        yield path.name, json.loads(path.read_text())
+
+
+def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for p in items:
+        yield p
+        yield from panels(p.get("panels", []))  # rows, collapsed or not
+
+
+def substitute(expr: str, device: str) -> str:
+    for name, value in sorted({**VARIABLES, "$device": device}.items(), key=lambda kv: -len(kv[0])):
+        expr = expr.replace(name, value)
+    assert "$" not in expr, f"a dashboard variable the test does not know: {expr}"
+    return expr
+
+
+def dashboard_queries(device: str) -> list[tuple[str, str, str]]:
+    return [(name, p["title"], substitute(t["expr"], device))
+            for name, dash in dashboards() for p in panels(dash["panels"]) for t in p.get("targets", [])]
+
+
+def variable_queries(device: str) -> list[tuple[str, str, str, str]]:
+    """(dashboard, variable, series selector, label) of every ``label_values(selector, label)`` variable."""
+    out = []
+    for name, dash in dashboards():
+        for v in dash.get("templating", {}).get("list", []):
+            if v["type"] != "query":
+                continue
+            q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+            m = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", q)
+            assert m, f"{name}: variable {v['name']}: not a label_values query: {q}"
+            out.append((name, v["name"], substitute(m.group(1), device), m.group(2)))
     return out
+
+
+def pdu_alerts(handle: DemoSnmp) -> set[Key]:
+    """The PDU alerts that the simulated loads call for, in the collector's units (0.1 A) and the rules' arithmetic."""
+    out = set()
+    for pdu in handle.pdus:
+        device = f"{pdu.ip}:{pdu.port}"
+        amps = [round(w / pdu.voltage_v * 10) * 0.1 for w in pdu.phase_watts()]
+        for phase, a in enumerate(amps, start=1):
+            if round(a / pdu.rated_current_a, 4) > 0.8:
+                out.add(("FarmwatchPduPhaseOverloaded", device, f"phase {phase}"))
+        if len(amps) > 1 and max(amps) > 5 and (max(amps) - min(amps)) / max(amps) > 0.2:
+            out.add(("FarmwatchPduPhaseImbalance", device, ""))
+    return out
+
+
+def overload(handle: DemoSnmp, pdu: SimPdu) -> None:
+    """Load the PDU's phase 1 (outlets 1, 4, ...) to OVERLOAD of its rating; the others keep their loads."""
+    target = OVERLOAD * pdu.rated_current_a * pdu.voltage_v
+    factor = target / pdu.phase_watts()[0]
+    pdu.loads_w = [w * factor if i % pdu.phases == 0 else w for i, w in enumerate(pdu.loads_w)]
+    pdu.noise = False  # outlet power as plain values, so that snmpsim serves the new ones (SnmpSim.update)
+    handle.sim.update(pdu)
+
+
+def free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -143,88 +188,137 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
     raise AssertionError(f"condition not met in {timeout}s; last value {last!r}")
 
 
-async def settle(prom: RulesPrometheus, expected: set[tuple[str, str]], timeout: float) -> None:
+async def settle(prom: RulesPrometheus, expected: set[Key], timeout: float) -> None:
     """Wait until exactly ``expected`` fires; on failure, say what fired instead."""
     end = time.monotonic() + timeout
-    got: set[tuple[str, str]] = set()
+    got: set[Key] = set()
     while time.monotonic() < end:
         got = await asyncio.to_thread(prom.firing)
         if got == expected:
             return
         await asyncio.sleep(0.5)
-    raise AssertionError(f"firing {sorted(got)}, expected {sorted(expected)}")
+    raise AssertionError(f"firing {sorted(got)}, expected {sorted(expected)}; "
+                         f"missing {sorted(expected - got)}, extra {sorted(got - expected)}")
+
+
+def rule_errors(prom: RulesPrometheus) -> list[str]:
+    return [f"{r['name']}: {r.get('lastError')}" for r in prom.rules() if r["health"] != "ok"]
 
 
 async def test_rules_and_dashboards_on_a_simulated_site(tmp_path: Path) -> None:
     site = SimSite.build(count=24, seed=23, base_ip="127.44.0.1", latency_ms=(1.0, 3.0))
     await site.start()
-    plan = Plan([m.ip for m in site.miners])
+    snmp_ip = "127.44.1.1"
+    handle, snmp = await start_demo_snmp(site.miners, base_ip=snmp_ip, port=free_udp_port(snmp_ip),
+                                         outlets_per_pdu=6, interval=2.0)
+    nv = FakeNvml(["H100-SXM"] * 8, seed=23, realtime=True)
+    gpus = NvmlCollector(interval=1.0, nvml=nv, xid_wait_ms=100)
+    # Site map: racks of 6 miners, two racks a container; each rack's PDU and outlet from the SNMP demo.
+    rows: dict[str, dict[str, str]] = {}
+    for i, m in enumerate(site.miners):
+        rows[m.ip] = {**handle.locations[m.ip], "container": f"C{i // 12 + 1}", "rack": f"R{i // 6 % 2 + 1}",
+                      "shelf": str(i % 6 // 3 + 1), "slot": str(i % 3 + 1)}
     group = MinerGroup(name="it", sessions=[MinerSession(host=m.ip, port=m.port) for m in site.miners],
                        interval=1.0, timeout=0.8)
-    econ = EconomicsCollector(EconomicsConfig(hashprice_usd_per_th_day=0.05, energy_price_usd_per_kwh=0.06,
-                                              site_power_limit_watts=10_000_000))
-    agent = Agent(site="it", groups=[group], listen="127.0.0.1:0", sitemap=plan, collectors=[econ])
-    await agent.start()
-    assert agent.bound is not None
-    rules = [REPO / "rules" / "farmwatch.rules.yml", fast_alerts(tmp_path)]
-    prom = await asyncio.to_thread(RulesPrometheus, tmp_path, f"127.0.0.1:{agent.bound[1]}", rules)
+    econ = EconomicsConfig(hashprice_usd_per_th_day=0.05, energy_price_usd_per_kwh=0.06,
+                           site_power_limit_watts=10_000_000)
+    agent = Agent(site="it", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows),
+                  collectors=[gpus, snmp], economics=econ)
+    snmp.miner_store = agent.store
+    rated = sum(p.rated_current_a for p in handle.pdus)
+    snmp.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated, phases=3,
+                                      pdus=tuple(p.name for p in handle.pdus)),)
+    prom: RulesPrometheus | None = None
     try:
-        await eventually(lambda: len(prom.query('farmwatch_miner_info{rack!=""} * on(instance, device) '
-                                                'group_left() farmwatch_miner_up == 1')) == 24)
-        await eventually(lambda: prom.query("site:farmwatch_miner_margin_usd_per_day:sum"))
+        await agent.start()
+        assert agent.bound is not None
+        rules = [*(REPO / "rules" / f for f in RULE_FILES), fast_alerts(tmp_path)]
+        prom = await asyncio.to_thread(RulesPrometheus, tmp_path, f"127.0.0.1:{agent.bound[1]}", rules)
+        p = prom
+        await eventually(lambda: len(p.query('farmwatch_miner_info{rack!=""} * on(instance, device) '
+                                             'group_left() farmwatch_miner_up == 1')) == 24)
+        await eventually(lambda: len(p.query('farmwatch_miner_power_watts{source="pdu"}')) == 24)
+        await eventually(lambda: len(p.query("farmwatch_gpu_up == 1")) == 8)
+        await eventually(lambda: p.query("site:farmwatch_miner_margin_usd_per_day:sum"))
 
         # A miner that reports everything the miner-detail dashboard shows.
         full = ("farmwatch_miner_uptime_seconds and on(device) farmwatch_miner_power_watts "
                 "and on(device) farmwatch_miner_pool_up and on(device) farmwatch_miner_board_chips "
                 "and on(device) farmwatch_miner_fan_speed_rpm and on(device) farmwatch_miner_board_temperature_celsius "
                 "and on(device) farmwatch_miner_state{state=\"hashing\"}")
-        device = (await eventually(lambda: prom.query(full)))[0]["metric"]["device"]
+        device = (await eventually(lambda: p.query(full)))[0]["metric"]["device"]
         await asyncio.sleep(3)  # a few scrapes for rate() windows
 
-        # Every dashboard query parses; every one the simulated site can feed returns data.
+        # Every panel query of every dashboard returns data; every template variable has values.
         empty = []
-        for name, title, expr in dashboard_queries():
-            q = (expr.replace("$__rate_interval", "15s").replace("$device", device)
-                 .replace("$site", ".*").replace("$container", ".*").replace("$rack", ".*").replace("$model", ".*"))
-            await asyncio.to_thread(prom.get, "/api/v1/format_query", query=q)
-            if not NOT_SIMULATED.search(q) and not await asyncio.to_thread(prom.query, q):
+        for name, title, q in dashboard_queries(device):
+            if not await asyncio.to_thread(p.query, q):
                 empty.append(f"{name}: {title}: {q}")
+        for name, var, selector, label in variable_queries(device):
+            values = await asyncio.to_thread(p.get, f"/api/v1/label/{label}/values", **{"match[]": selector})
+            if not values:
+                empty.append(f"{name}: variable {var}: label_values({selector}, {label})")
         assert empty == [], "dashboard queries without data:\n" + "\n".join(empty)
+        assert rule_errors(p) == []
 
-        # Pools that no miner sees alive are the only thing a healthy simulated site alerts on.
+        # A healthy site alerts only on what its truth says is wrong: dead pools, unequally loaded PDU phases.
         urls: dict[str, set[str]] = {}
         for m in site.miners:
-            for p in m.truth()["pools"]:
-                urls.setdefault(p["url"], set()).add(p["status"])
-        baseline = {("FarmwatchPoolDead", url) for url, states in urls.items() if "alive" not in states}
-        await settle(prom, baseline, 20)
+            for pool in m.truth()["pools"]:
+                urls.setdefault(pool["url"], set()).add(pool["status"])
+        baseline = {("FarmwatchPoolDead", url, "") for url, states in urls.items() if "alive" not in states}
+        baseline |= pdu_alerts(handle)
+        await settle(p, baseline, 20)
 
         # Victims: miners of known models that report boards and fans, not the detail-dashboard miner.
-        fans = {s["metric"]["device"] for s in prom.query("farmwatch_miner_expected_fans > 0 and on(device) "
-                                                          "count by (device) (farmwatch_miner_fan_speed_rpm)")}
-        boards = {s["metric"]["device"] for s in prom.query("farmwatch_miner_expected_boards > 1 and on(device) "
-                                                            "count by (device) (farmwatch_miner_board_chips)")}
+        fans = {s["metric"]["device"] for s in p.query("farmwatch_miner_expected_fans > 0 and on(device) "
+                                                       "count by (device) (farmwatch_miner_fan_speed_rpm)")}
+        boards = {s["metric"]["device"] for s in p.query("farmwatch_miner_expected_boards > 1 and on(device) "
+                                                         "count by (device) (farmwatch_miner_board_chips)")}
         by_device = {f"{m.ip}:{m.port}": m for m in site.miners}
         candidates = sorted((fans & boards) - {device})
         assert len(candidates) >= 3, candidates
         dead, pulled, stopped = (by_device[d] for d in candidates[:3])
+        uuid = {s["metric"]["index"]: s["metric"]["gpu"] for s in p.query("farmwatch_gpu_info")}
         site.set_fault(dead.ip, "refuse")
         site.set_fault(pulled.ip, "missing_board")
         site.set_fault(stopped.ip, "dead_fan")
-        expected = baseline | {
-            ("FarmwatchMinerDown", f"{dead.ip}:{dead.port}"),
-            ("FarmwatchMinerHashboardMissing", f"{pulled.ip}:{pulled.port}"),
-            ("FarmwatchMinerFanDead", f"{stopped.ip}:{stopped.port}"),
+        hot = handle.pdus[-1]
+        overload(handle, hot)
+        nv.inject_xid(2, 48)  # double-bit ECC error
+        nv.inject_xid(3, 61)  # micro-controller warning: on the alert's list, so it must start at 0 as well
+        nv.inject_xid(4, 13)  # an application's fault: not on the list
+        nv.lose_gpu(5)  # XID 79, then GpuIsLost
+        expected = baseline | pdu_alerts(handle) | {
+            ("FarmwatchMinerDown", f"{dead.ip}:{dead.port}", ""),
+            ("FarmwatchMinerHashboardMissing", f"{pulled.ip}:{pulled.port}", ""),
+            ("FarmwatchMinerFanDead", f"{stopped.ip}:{stopped.port}", ""),
+            ("FarmwatchGpuXidCritical", uuid["2"], "xid 48"),
+            ("FarmwatchGpuXidCritical", uuid["3"], "xid 61"),
+            ("FarmwatchGpuXidCritical", uuid["5"], "xid 79"),
+            ("FarmwatchGpuFallenOffBus", uuid["5"], ""),
         }
-        await settle(prom, expected, 40)
+        assert ("FarmwatchPduPhaseOverloaded", f"{hot.ip}:{hot.port}", "phase 1") in expected - baseline
+        await settle(p, expected, 40)
         await asyncio.sleep(3)
-        assert prom.firing() == expected
-        # The alerts carry the site map location that Alertmanager's inhibition and technicians use.
-        down = [a for a in prom.get("/api/v1/alerts")["alerts"] if a["labels"]["alertname"] == "FarmwatchMinerDown"]
-        loc = plan.by_ip[dead.ip]
-        assert {k: down[0]["labels"][k] for k in ("container", "rack", "shelf", "slot", "pdu")} == {
-            "container": loc.container, "rack": loc.rack, "shelf": loc.shelf, "slot": loc.slot, "pdu": loc.pdu}
+        assert p.firing() == expected
+        # The overloaded outlets' measured power reached the miners they feed, too.
+        fed = next(m for m in site.miners if rows[m.ip]["pdu"] == hot.name and rows[m.ip]["outlet"] == "1")
+        measured = p.query(f'farmwatch_miner_power_watts{{source="pdu",device="{fed.ip}:{fed.port}"}}')
+        assert [round(float(s["value"][1])) for s in measured] == [round(hot.loads_w[0])]
+
+        # The alerts carry what Alertmanager's inhibition and a technician need: the miner's site-map location.
+        down = [a for a in p.alerts() if a["labels"]["alertname"] == "FarmwatchMinerDown"]
+        assert {k: down[0]["labels"][k] for k in ("container", "rack", "shelf", "slot", "pdu", "outlet")} == {
+            k: rows[dead.ip][k] for k in ("container", "rack", "shelf", "slot", "pdu", "outlet")}
+        # With a miner down, every recording rule has data; no rule failed to evaluate at any point.
+        recorded = sorted({r["name"] for r in p.rules() if r["type"] == "recording"})
+        without = [r for r in recorded if not p.query(r)]
+        assert without == [], f"recording rules without data: {without}"
+        assert rule_errors(p) == []
     finally:
-        await asyncio.to_thread(prom.stop)
+        if prom is not None:
+            await asyncio.to_thread(prom.stop)
         await agent.stop()
+        await handle.stop()
         await site.stop()

@@ -154,7 +154,7 @@ def _xids(fams: Families, gpus: tuple[GpuState, ...], xids: XidLog) -> None:
     counts = xids.snapshot()
     watched = set(xids.watched)
     total = g("farmwatch_gpu_xid_errors", "counter", "XID errors the driver reported, by XID (see farmwatch_gpu_xid_info). "
-              "Hardware XIDs (48, 62-64, 74, 79, 92, 94, 95, 119, 120, 140) start at 0 on watched GPUs.")
+              "Hardware XIDs (48, 61-64, 74, 79, 92, 94, 95, 119, 120, 140) start at 0 on watched GPUs.")
     stamp = g("farmwatch_gpu_xid_last_timestamp_seconds", "gauge", "Unix time of the last event of this XID.")
     watching = g("farmwatch_gpu_xid_events_watched", "gauge", "1 when the GPU's XID events are registered, else 0.")
     known = {st.identity.uuid for st in gpus}

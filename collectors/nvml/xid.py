@@ -35,7 +35,7 @@ XID_DESCRIPTIONS: dict[int, str] = {
     154: "GPU recovery action changed: see farmwatch_gpu_recovery_action",
 }
 
-ALERTING = frozenset({48, 62, 63, 64, 74, 79, 92, 94, 95, 119, 120, 140})
+ALERTING = frozenset({48, 61, 62, 63, 64, 74, 79, 92, 94, 95, 119, 120, 140})
 
 
 def describe(xid: int) -> str:
