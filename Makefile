@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test lint typecheck unit bench system-deps clean fuzz soak
 
 $(STAMP): pyproject.toml
 	@python3 -c 'import ensurepip, venv' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
@@ -36,6 +36,19 @@ test: $(STAMP) system-deps lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/cycle.py
+
+# Long fuzzing: the hypothesis properties with 20,000 examples each, then every atheris (libFuzzer) target for
+# FUZZ_SECONDS (tests/fuzz_atheris.py). `make test` runs the same properties with a small example count.
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	FARMWATCH_FUZZ_EXAMPLES=20000 $(BIN)/pytest -q tests/test_fuzz_parsers.py
+	$(BIN)/python -m tests.fuzz_atheris all $(FUZZ_SECONDS)
+
+# One hour of the agent against the simulated site with churn, DHCP moves and reboots (tests/soak.py);
+# `make test` runs a 40-second version (tests/test_soak.py).
+SOAK_SECONDS ?= 3600
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak --duration $(SOAK_SECONDS) --json /tmp/farmwatch-soak.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

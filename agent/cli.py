@@ -113,11 +113,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError
-    from .runtime import agent_from_config
+    from .runtime import agent_from_config, run_loop
+    from .targets import TargetError, parse_shard
 
     logs.setup(args.log_level, args.log_format)
     try:
-        agent = agent_from_config(args.config, listen=args.listen)
+        shard = parse_shard(args.shard) if args.shard else None
+    except TargetError as e:
+        return _fail(f"--shard: {e}", EXIT_USAGE)
+    try:
+        agent = agent_from_config(args.config, listen=args.listen, shard=shard, web_config=args.web_config)
     except ConfigError as e:
         for p in e.problems:
             print(str(p), file=sys.stderr)
@@ -125,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as e:
         return _fail(f"cannot read {args.config}: {e.strerror}")
     try:
-        asyncio.run(agent.run_until_signal())
+        run_loop(agent.run_until_signal())
     except OSError as e:
         return _fail(f"cannot listen on {agent.listen}: {e.strerror}")
     return EXIT_OK
@@ -158,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the site agent")
     run.add_argument("--config", required=True, help="site.yaml")
     run.add_argument("--web.listen-address", dest="listen", default=None, help="overrides listen: (default :10428)")
+    run.add_argument("--web.config.file", dest="web_config", default=None,
+                     help="TLS and basic auth for the endpoints (Prometheus exporter-toolkit format)")
+    run.add_argument("--shard", default=None, help="i/n: poll only this agent's share of the site (overrides shard:)")
     log_flags(run)
     run.set_defaults(func=cmd_run)
 
@@ -180,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     from .dashboards import add_cli as add_dashboards_cli
+    from .scan import add_cli as add_scan_cli
+
+    add_scan_cli(sub)
 
     add_dashboards_cli(sub)
 

@@ -11,6 +11,7 @@ import difflib
 import math
 import os
 import re
+import stat
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,15 +120,32 @@ class Secret:
         return hash((self._path, self._env))
 
 
+MAX_SECRET_BYTES = 64 * 1024
+
+
 def _read_secret_file(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: a FIFO placed where the secret should be must not hang start-up or check-config.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except IsADirectoryError:
         raise SecretError(f"secret file {path} is a directory") from None
     except FileNotFoundError:
         raise SecretError(f"secret file {path} does not exist") from None
     except OSError as exc:
         raise SecretError(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # /dev/zero, a FIFO, a socket: endless or blocking
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise SecretError(f"secret file {path} is a directory")
+            raise SecretError(f"secret file {path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise SecretError(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SECRET_BYTES:
+        raise SecretError(f"secret file {path} is larger than {MAX_SECRET_BYTES} bytes")
     try:
         # Only the line ending an editor adds is stripped: spaces can be part of a password.
         value = data.decode("utf-8").rstrip("\r\n")
@@ -152,6 +170,8 @@ def _read_secret_env(name: str | None) -> str:
 class Credentials:
     web_username: str | None = None  # None: the driver's firmware default
     web_password: Secret | None = None
+    # The firmware's documented default password, only when the operator says so (never guessed otherwise).
+    use_default_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +249,8 @@ class Config:
     power_domains_path: Path | None = None
     power_domains: tuple[PowerDomain, ...] = ()  # loaded and checked with the config
     identity_interval: float = 3600.0
+    # Re-sweep the CIDR/range targets this often for new or moved (DHCP) miners; None: never.
+    rescan_interval: float | None = None
     shard: tuple[int, int] | None = None  # (i, n): this agent polls the targets with shard_of(t, n) == i
 
     @property
@@ -314,9 +336,12 @@ def _kind(node: yaml.Node) -> str:
     }.get(node.tag, "a value")
 
 
+_NOT_SECRETS = frozenset(("use_default_password",))  # a yes/no switch, not a secret value
+
+
 def _secret_hint(key: str, allowed: Collection[str]) -> str | None:
     """Where a key holding an inline secret should go instead, or None when the key is not a secret."""
-    if key.endswith(("_file", "_env")):
+    if key.endswith(("_file", "_env")) or key in _NOT_SECRETS:
         return None
     for name in sorted(allowed):
         if name.endswith("_file") and (name[:-5] == key or name[:-5].endswith("_" + key)):
@@ -465,7 +490,7 @@ def _is_null(node: yaml.Node) -> bool:
 
 _TOP_KEYS = (
     "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
-    "identity_interval", "shard",
+    "identity_interval", "rescan_interval", "shard",
 )
 _MINER_KEYS = (
     "targets",
@@ -477,7 +502,7 @@ _MINER_KEYS = (
     "port",
     "credentials",
 )
-_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env")
+_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env", "use_default_password")
 _SNMP_KEYS = (
     "targets",
     "profile",
@@ -540,6 +565,7 @@ class _SiteReader:
             y.duration(top["identity_interval"], "identity_interval") if "identity_interval" in top else None
         )
         shard = self._shard(top["shard"]) if "shard" in top else None
+        rescan = y.duration(top["rescan_interval"], "rescan_interval") if "rescan_interval" in top else None
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         if y.problems or site is None:
@@ -558,6 +584,7 @@ class _SiteReader:
             power_domains_path=domains_path,
             power_domains=domains,
             identity_interval=identity or 3600.0,
+            rescan_interval=rescan,
             shard=shard,
         )
 
@@ -705,7 +732,16 @@ class _SiteReader:
         if m is None:
             return None
         user = self.y.string(m["web_username"], f"{key}.web_username") if "web_username" in m else None
-        return Credentials(web_username=user, web_password=self._secret(m, key, "web_password"))
+        default = (
+            self.y.boolean(m["use_default_password"], f"{key}.use_default_password")
+            if "use_default_password" in m
+            else False
+        )
+        return Credentials(
+            web_username=user,
+            web_password=self._secret(m, key, "web_password"),
+            use_default_password=bool(default),
+        )
 
     def _snmp_group(self, node: yaml.Node, key: str) -> SnmpGroup | None:
         y = self.y
@@ -883,8 +919,8 @@ class _SiteReader:
         if text is None:
             return None, None
         path = self.base / text
-        if not path.is_file():
-            self.y.add(node, "sitemap", f"file {path} does not exist")
+        if not _is_file(path):
+            self.y.add(node, "sitemap", f"file {_clip(str(path), 200)} does not exist")
             return None, None
         loaded, problems = sitemap.read_sitemap(path)
         self.y.problems.extend(problems)
@@ -897,12 +933,20 @@ class _SiteReader:
         if text is None:
             return None, ()
         path = self.base / text
-        if not path.is_file():
-            self.y.add(node, "power_domains", f"file {path} does not exist")
+        if not _is_file(path):
+            self.y.add(node, "power_domains", f"file {_clip(str(path), 200)} does not exist")
             return None, ()
         loaded, problems = power_domains.read_power_domains(path)
         self.y.problems.extend(problems)
         return path, loaded
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that says False instead of raising for names the OS refuses (ENAMETOOLONG, EACCES)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        return False
 
 
 def _seconds(value: float) -> str:

@@ -1,4 +1,8 @@
-"""The agent: scheduler + store + exposition + HTTP server on one asyncio event loop."""
+"""The agent: scheduler + store + exposition on one asyncio event loop; the HTTP server on its own thread.
+
+Signals: SIGTERM/SIGINT stop gracefully (cycles in progress are cancelled, sockets closed, the HTTP server
+closed); SIGHUP re-reads the config (see :meth:`Agent.reload`).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,24 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiohttp import web
+from collectors.asic.poll import MinerSession
 
 from . import __version__
 from .collector import Collector
-from .config import EconomicsConfig
+from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
-from .exposition import Families, ProcessMetrics, Rendered, render
+from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
+from .probe import Prober, sd_targets
 from .scheduler import MinerGroup, Scheduler
-from .server import build_app, parse_listen
+from .server import WebServer
 from .store import MinerStore
+from .webconfig import WebConfig
 
 log = logging.getLogger("farmwatch.agent")
 
@@ -38,7 +47,15 @@ class Agent:
         collectors: list[Collector] | None = None,
         economics: EconomicsConfig | None = None,
         version: str = __version__,
+        shard: tuple[int, int] | None = None,
+        web_config: WebConfig | None = None,
+        prober: Prober | None = None,
+        reloader: Callable[[], ReloadPlan] | None = None,
     ) -> None:
+        self.shard = shard
+        self.web_config = web_config or WebConfig()
+        self.prober = prober
+        self.reloader = reloader
         self.site = site
         self.groups = groups
         self.listen = listen
@@ -52,13 +69,15 @@ class Agent:
         self.process = ProcessMetrics()
         self.started_at = time.time()
         self._render_seconds = 0.0
+        self._render_lock = asyncio.Lock()
+        self._render_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="farmwatch-render")
         self._rendered: Rendered = self._render()
-        self._runner: web.AppRunner | None = None
+        self._web: WebServer | None = None
         self.bound: tuple[str, int] | None = None
+        self._reload_task: asyncio.Task[bool] | None = None
 
     # -- exposition -----------------------------------------------------------------------------------
-    def _render(self) -> Rendered:
-        t0 = time.perf_counter()
+    def _families(self) -> list[Family]:
         fams = Families()
         agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
                        render_seconds=self._render_seconds)
@@ -70,12 +89,31 @@ class Agent:
                 c.families(fams)
             except Exception:  # one collector's bug must not take /metrics down for the rest
                 log.exception("collector %s failed to build its metric families", c.name)
-        out = render([*fams, *self.process.families()])
+        return [*fams, *self.process.families()]
+
+    def _render(self) -> Rendered:
+        """Build and render synchronously (start-up, tests, benchmarks); the running agent uses refresh()."""
+        t0 = time.perf_counter()
+        out = render(self._families())
         self._render_seconds = time.perf_counter() - t0
         return out
 
+    async def refresh(self) -> None:
+        """Re-render the exposition from the store: families are built on the event loop (they read the
+        store), then joined and compressed in the render thread, off the loop and off the request path."""
+        async with self._render_lock:
+            t0 = time.perf_counter()
+            fams = self._families()
+            loop = asyncio.get_running_loop()
+            self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
+            del fams
+            self._render_seconds = time.perf_counter() - t0
+
     def rendered(self) -> Rendered:
         return self._rendered
+
+    def sd_targets(self) -> list[dict[str, object]]:
+        return sd_targets(self.site, self.groups, self.store, self.shard)
 
     def _apply_locations(self, group: MinerGroup) -> None:
         if self.sitemap is None:
@@ -89,9 +127,9 @@ class Agent:
                 {k: str(v) for k in LOCATION_KEYS if (v := getattr(loc, k, None)) not in (None, "")} if loc else {}
             )
 
-    def _on_cycle(self, group: MinerGroup) -> None:
+    async def _on_cycle(self, group: MinerGroup) -> None:
         self._apply_locations(group)
-        self._rendered = self._render()
+        await self.refresh()
         up = sum(1 for s in group.sessions if (d := self.store.devices.get(s.device)) and d.up)
         log.info("cycle group=%s devices=%d up=%d duration=%.2fs render=%.3fs", group.name,
                  len(group.sessions), up, group.stats.last_duration, self._render_seconds)
@@ -115,7 +153,7 @@ class Agent:
             c.stats.last_completed = time.time()
             if c.stats.last_duration > c.interval:
                 c.stats.overruns += 1
-            self._rendered = self._render()
+            await self.refresh()
             next_start += c.interval
             if next_start < loop.time():
                 next_start = loop.time()
@@ -138,20 +176,21 @@ class Agent:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
-        host, port = parse_listen(self.listen)
-        self._runner = web.AppRunner(build_app(self), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=256)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.bound = sockets[0].getsockname()[:2] if sockets else (host, port)
+        self._web = WebServer(self, self.listen, self.web_config)
+        await self._web.start()
+        self.bound = self._web.bound
+        assert self.bound is not None
         self.scheduler.start()
         for c in self.collectors:
             self._collector_tasks.append(asyncio.create_task(self._collector_loop(c), name=f"collector:{c.name}"))
-        log.info("listening on %s:%d, %d miner groups", self.bound[0], self.bound[1], len(self.groups))
+        log.info("listening on %s:%d%s, %d miner groups%s", self.bound[0], self.bound[1],
+                 " (TLS)" if self.web_config.tls else "", len(self.groups),
+                 f", shard {self.shard[0]}/{self.shard[1]}" if self.shard else "")
 
     async def stop(self) -> None:
+        if self._reload_task is not None:
+            self._reload_task.cancel()
+            await asyncio.gather(self._reload_task, return_exceptions=True)
         await self.scheduler.stop()
         for t in self._collector_tasks:
             t.cancel()
@@ -162,17 +201,111 @@ class Agent:
                 await c.close()
             except Exception:
                 log.exception("collector %s: close failed", c.name)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._web is not None:
+            await self._web.stop()
+            self._web = None
+        from collectors.asic.http import close_session
+
+        await close_session()  # the shared HTTP client of the web-API firmwares, on this loop
+
+    # -- reload ---------------------------------------------------------------------------------------
+    async def reload(self) -> bool:
+        """Re-read the config (SIGHUP). A config with problems is logged and changes nothing. Otherwise: groups
+        whose settings and devices are unchanged keep running untouched; changed or new groups start with the
+        sessions (identified driver, cached identity, tokens) of devices already polled; devices no longer
+        configured leave the store; site, site map, probe ranges and the web config (users, certificates)
+        are replaced. The listen address and collectors other than the miners need a restart."""
+        if self.reloader is None:
+            log.warning("reload requested but this agent was not started from a config file")
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            plan = await loop.run_in_executor(None, self.reloader)
+        except ConfigError as e:
+            for p in e.problems:
+                log.error("reload: %s", p)
+            log.error("reload: %d problem(s); still running the previous config", len(e.problems))
+            return False
+        except OSError as e:
+            log.error("reload: cannot read the config: %s; still running the previous config", e.strerror or e)
+            return False
+        await self.apply(plan)
+        return True
+
+    async def apply(self, plan: ReloadPlan) -> None:
+        old_by_key = {group_key(g): g for g in self.groups}
+        sessions = {s.device: s for g in self.groups for s in g.sessions}
+        groups: list[MinerGroup] = []
+        kept = 0
+        for g in plan.groups:
+            old = old_by_key.pop(group_key(g), None)
+            if old is not None:
+                groups.append(old)
+                kept += 1
+                continue
+            g.sessions = [_reuse(s, sessions.get(s.device)) for s in g.sessions]
+            groups.append(g)
+        await self.scheduler.set_groups(groups)
+        self.groups = groups
+        self.store.remove_missing({s.device for g in groups for s in g.sessions})
+        self.site = plan.site
+        self.sitemap = plan.sitemap
+        self.prober = plan.prober
+        self.shard = plan.shard
+        if plan.web_config is not None and self._web is not None:
+            self._web.replace_config(plan.web_config)
+            self.web_config = self._web.web_config
+        for g in groups:
+            self._apply_locations(g)
+        await self.refresh()
+        log.info("reload: %d miner group(s), %d unchanged, %d devices", len(groups), kept,
+                 sum(len(g.sessions) for g in groups))
 
     async def run_until_signal(self) -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         await self.start()
         try:
             await stop.wait()
+            log.info("shutting down")
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             await self.stop()
+
+    def _on_sighup(self) -> None:
+        if self._reload_task is not None and not self._reload_task.done():
+            log.warning("reload already in progress; SIGHUP ignored")
+            return
+        log.info("SIGHUP: reloading the config")
+        self._reload_task = asyncio.create_task(self.reload(), name="reload")
+
+
+@dataclass
+class ReloadPlan:
+    """What a config reload replaces (built by agent.runtime from the new config)."""
+
+    site: str
+    groups: list[MinerGroup]
+    sitemap: Locator | None = None
+    prober: Prober | None = None
+    shard: tuple[int, int] | None = None
+    web_config: WebConfig | None = None
+
+
+def group_key(g: MinerGroup) -> tuple[object, ...]:
+    """Everything that makes a group's polling what it is: equal keys mean the running group can stay."""
+    first = g.sessions[0] if g.sessions else None
+    return (g.name, g.interval, g.timeout, g.concurrency, g.per_subnet,
+            tuple((s.device, s.driver_name) for s in g.sessions),
+            (first.credentials, first.nameplate_power, first.identity_interval) if first else None)
+
+
+def _reuse(new: MinerSession, old: MinerSession | None) -> MinerSession:
+    """The running session of a device when its polling settings are the same (keeps what was learnt)."""
+    if old is not None and (old.driver_name, old.credentials, old.nameplate_power, old.identity_interval) == (
+            new.driver_name, new.credentials, new.nameplate_power, new.identity_interval):
+        return old
+    return new

@@ -12,11 +12,14 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
+from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
 from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
+from simsite.fleet import MIXED_MIX
 from simsite.gpus import demo_host
 
 from .daemon import Agent
@@ -54,10 +57,16 @@ async def run_demo(
     interval: float = 15.0,
     base_ip: str = "127.20.0.1",
     duration: float | None = None,
+    on_site: Callable[[SimSite], None] | None = None,
 ) -> None:
-    site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS)
+    """``on_site`` is called with the simulated site before it starts (tests read its request log)."""
+    site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS, mix=MIXED_MIX)
+    if on_site is not None:
+        on_site(site)
     await site.start()
-    sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
+    # The simulated web firmwares keep their documented default passwords: the demo opts in to them.
+    web = WebCredentials(use_default_password=True)
+    sessions = [MinerSession(host=m.ip, port=m.port, credentials=web) for m in site.miners]
     timeout = min(10.0, interval * 0.6)
     group = MinerGroup(name="demo", sessions=sessions, interval=interval, timeout=timeout)
     # A GPU server of the AI hall next to the miners: 8 simulated H100s behind the real NVML collector code.

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gzip
 import math
+import struct
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +48,11 @@ def fmt(value: float) -> str:
     return repr(value)
 
 
+# A family's lines are joined into one string every CHUNK_LINES lines: at 20,000 miners a cycle has ~1M sample
+# lines, and a million small str objects cost ~120 MB where the same text in few large strings costs ~80 MB.
+CHUNK_LINES = 4096
+
+
 @dataclass(slots=True)
 class Family:
     """One metric family. ``name`` is the family name: for a counter without ``_total``, for info without
@@ -55,17 +62,31 @@ class Family:
     type: str  # gauge | counter | info
     help: str
     lines: list[str] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)
+    _sample: str = ""
 
     @property
     def sample_name(self) -> str:
-        if self.type == "counter":
-            return self.name + "_total"
-        if self.type == "info":
-            return self.name + "_info"
-        return self.name
+        if not self._sample:
+            self._sample = (self.name + "_total" if self.type == "counter"
+                            else self.name + "_info" if self.type == "info" else self.name)
+        return self._sample
 
     def add(self, label_str: str, value: float) -> None:
-        self.lines.append(f"{self.sample_name}{label_str} {fmt(value)}\n")
+        lines = self.lines
+        lines.append(f"{self._sample or self.sample_name}{label_str} {fmt(value)}\n")
+        if len(lines) >= CHUNK_LINES:
+            self.chunks.append("".join(lines))
+            lines.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self.lines or self.chunks)
+
+    def body(self) -> str:
+        if self.lines:
+            self.chunks.append("".join(self.lines))
+            self.lines.clear()
+        return "".join(self.chunks)
 
 
 class Families:
@@ -84,41 +105,100 @@ class Families:
         return iter(self._by_name.values())
 
 
+# The body of a family (its sample lines) is the same in both formats; only the # HELP/# TYPE lines differ for
+# counters and info. Each body is deflated once into a byte-aligned raw-deflate segment (a fresh compressor,
+# ended with a full flush) and both gzip documents are assembled from the shared segments plus their own small
+# header segments: one standard single-member gzip stream each, for the cost of compressing one document. Only
+# the two compressed documents stay resident (~7 % of the text at fleet sizes); a client that does not accept
+# gzip (a person with curl) gets the text decompressed on demand.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0, OS unknown
+GZIP_LEVEL = 1  # at fleet sizes level 9 costs seconds for a few percent smaller body
+
+
+def _segment(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)
+
+
+_FINAL_BLOCK = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+
+
+class _GzipBuilder:
+    __slots__ = ("crc", "parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = [_GZIP_HEADER]
+        self.crc = 0
+        self.size = 0
+
+    def add(self, raw: bytes, segment: bytes) -> None:
+        self.parts.append(segment)
+        self.crc = zlib.crc32(raw, self.crc)
+        self.size += len(raw)
+
+    def finish(self) -> bytes:
+        self.parts.append(_FINAL_BLOCK)
+        self.parts.append(struct.pack("<II", self.crc & 0xFFFFFFFF, self.size & 0xFFFFFFFF))
+        out = b"".join(self.parts)
+        self.parts = []
+        return out
+
+
 @dataclass(slots=True)
 class Rendered:
-    text: bytes
-    openmetrics: bytes
-    _gzip: dict[bool, bytes] = field(default_factory=dict)
+    """Both formats of one exposition, gzip-compressed; ``text``/``openmetrics`` decompress on demand."""
+
+    gz_text: bytes
+    gz_openmetrics: bytes
+    size_text: int = 0
+    size_openmetrics: int = 0
 
     def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
-        raw = self.openmetrics if openmetrics else self.text
-        if not gzipped:
-            return raw
-        cached = self._gzip.get(openmetrics)
-        if cached is None:
-            # Level 1: at fleet sizes level 9 costs seconds for a few percent smaller body.
-            cached = self._gzip[openmetrics] = gzip.compress(raw, compresslevel=1, mtime=0)
-        return cached
+        gz = self.gz_openmetrics if openmetrics else self.gz_text
+        return gz if gzipped else gzip.decompress(gz)
+
+    @property
+    def text(self) -> bytes:
+        return gzip.decompress(self.gz_text)
+
+    @property
+    def openmetrics(self) -> bytes:
+        return gzip.decompress(self.gz_openmetrics)
 
 
 def render(families: Iterable[Family]) -> Rendered:
-    text_parts: list[str] = []
-    om_parts: list[str] = []
+    """Both documents from the families. Pure and thread-safe (the agent runs it in a worker thread: zlib and
+    crc32 release the GIL, so most of the work overlaps the event loop's polling)."""
+    text = _GzipBuilder()
+    om = _GzipBuilder()
     for fam in families:
-        if not fam.lines:
+        if not fam:
             continue
+        # "replace": a device can send a lone surrogate escape ("\ud800") in any string it reports; one such
+        # label value must not stop the exposition for every device (UnicodeEncodeError).
+        body = fam.body().encode("utf-8", "replace")
+        fam.chunks.clear()
         help_line = f"# HELP {{}} {fam.help}\n"
-        body = "".join(fam.lines)
         if fam.type == "gauge":
-            head = help_line.format(fam.name) + f"# TYPE {fam.name} gauge\n"
-            text_parts.append(head + body)
-            om_parts.append(head + body)
+            head = (help_line.format(fam.name) + f"# TYPE {fam.name} gauge\n").encode()
+            text_head = om_head = head
         else:
             sample = fam.sample_name
-            text_parts.append(help_line.format(sample) + f"# TYPE {sample} {'counter' if fam.type == 'counter' else 'gauge'}\n" + body)
-            om_parts.append(help_line.format(fam.name) + f"# TYPE {fam.name} {fam.type}\n" + body)
-    om_parts.append("# EOF\n")
-    return Rendered(text="".join(text_parts).encode(), openmetrics="".join(om_parts).encode())
+            text_head = (help_line.format(sample)
+                         + f"# TYPE {sample} {'counter' if fam.type == 'counter' else 'gauge'}\n").encode()
+            om_head = (help_line.format(fam.name) + f"# TYPE {fam.name} {fam.type}\n").encode()
+        shared = _segment(body)
+        head_seg = _segment(text_head)
+        text.add(text_head, head_seg)
+        om.add(om_head, head_seg if om_head is text_head else _segment(om_head))
+        text.add(body, shared)
+        om.add(body, shared)
+        del body, shared
+    eof = b"# EOF\n"
+    om.add(eof, _segment(eof))
+    size_text, size_om = text.size, om.size
+    return Rendered(gz_text=text.finish(), gz_openmetrics=om.finish(), size_text=size_text,
+                    size_openmetrics=size_om)
 
 
 class ProcessMetrics:

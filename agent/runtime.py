@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
+from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 
 from .collector import Collector
 from .config import Config, load_config
-from .daemon import Agent
+from .daemon import Agent, ReloadPlan
+from .probe import AllowList, ProbeGroup, Prober
 from .scheduler import MinerGroup
 from .targets import shard_of
+from .webconfig import load_web_config
 
 log = logging.getLogger("farmwatch.agent")
+T = TypeVar("T")
 
 
-def miner_groups(cfg: Config) -> list[MinerGroup]:
+def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[MinerGroup]:
+    """Poll groups of this agent's devices: with a shard (``--shard`` wins over ``shard:``), only the targets
+    whose stable hash falls in it, so n agents with shards 0/n .. n-1/n poll a site exactly once."""
+    shard = shard or cfg.shard
     groups: list[MinerGroup] = []
     for i, g in enumerate(cfg.miners):
         sessions = []
+        creds = g.credentials
+        web = WebCredentials(
+            username=creds.web_username,
+            password=creds.web_password,
+            use_default_password=creds.use_default_password,
+        )
         for target in g.targets:
-            if cfg.shard is not None and shard_of(target, cfg.shard[1]) != cfg.shard[0]:
+            if shard is not None and shard_of(target, shard[1]) != shard[0]:
                 continue
             sessions.append(
                 MinerSession(
@@ -30,6 +48,7 @@ def miner_groups(cfg: Config) -> list[MinerGroup]:
                     driver_name=None if g.driver == "auto" else g.driver,
                     nameplate_power=cfg.power.nameplate_fallback,
                     identity_interval=cfg.identity_interval,
+                    credentials=web,
                 )
             )
         groups.append(
@@ -45,20 +64,85 @@ def miner_groups(cfg: Config) -> list[MinerGroup]:
     return groups
 
 
-def agent_from_config(path: str | Path, *, listen: str | None = None) -> Agent:
+def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] | None) -> Collector:
+    """Slow rescans of the groups' CIDR and range specs: new miners join, a miner that moved (DHCP) is found
+    again by its MAC. A SIGHUP reload rebuilds the groups; the rescans then keep to the groups of the start."""
+    from .scan import Discovery
+
+    assert cfg.rescan_interval is not None
+    ranges = [[spec for spec in g.specs if "/" in spec or "-" in spec] for g in cfg.miners]
+    creds = [WebCredentials(username=g.credentials.web_username, password=g.credentials.web_password,
+                            use_default_password=g.credentials.use_default_password) for g in cfg.miners]
+    return Discovery(groups=groups, ranges=ranges, credentials=list(creds), interval=cfg.rescan_interval,
+                     shard=shard)
+
+
+def prober_for_config(cfg: Config) -> Prober:
+    """/probe may reach exactly the configured miner target ranges (all shards'), nothing else."""
+    allow = AllowList()
+    probe_groups: list[ProbeGroup] = []
+    for i, g in enumerate(cfg.miners):
+        for spec in g.specs:
+            allow.add(spec, g.port, i)
+        creds = g.credentials
+        template = MinerSession(
+            host="", port=g.port, nameplate_power=cfg.power.nameplate_fallback,
+            credentials=WebCredentials(username=creds.web_username, password=creds.web_password,
+                                       use_default_password=creds.use_default_password),
+        )
+        probe_groups.append(ProbeGroup(timeout=g.timeout, session_template=template))
+    return Prober(allow, probe_groups)
+
+
+def reload_plan(path: str | Path, shard: tuple[int, int] | None, web_config_path: str | Path | None) -> ReloadPlan:
+    """Everything SIGHUP replaces, from the config files as they are now; raises ConfigError or OSError."""
+    cfg = load_config(path)
+    groups = miner_groups(cfg, shard)
+    web = load_web_config(web_config_path) if web_config_path else None
+    return ReloadPlan(site=cfg.site, groups=groups, sitemap=cfg.sitemap, prober=prober_for_config(cfg),
+                      shard=shard or cfg.shard, web_config=web)
+
+
+def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tuple[int, int] | None = None,
+                      web_config: str | Path | None = None) -> Agent:
+    """The agent for a config file. ``shard`` overrides ``shard:``; ``web_config`` is a --web.config.file
+    (TLS, basic auth). Raises ConfigError (with every problem) or OSError."""
     from collectors.nvml import gpu_collector_from_config
     from collectors.snmp.collector import snmp_collectors_from_config
 
     cfg = load_config(path)
+    web = load_web_config(web_config) if web_config else None
     collectors: list[Collector] = []
     gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
     if gpus is not None:
         collectors.append(gpus)
     snmp = snmp_collectors_from_config(cfg)
     collectors.extend(snmp)
-    agent = Agent(site=cfg.site, groups=miner_groups(cfg), listen=listen or cfg.listen, sitemap=cfg.sitemap,
-                  collectors=collectors, economics=cfg.economics)
+    groups = miner_groups(cfg, shard)
+    if cfg.rescan_interval:
+        collectors.append(discovery_for(cfg, groups, shard or cfg.shard))
+    agent = Agent(site=cfg.site, groups=groups, listen=listen or cfg.listen, sitemap=cfg.sitemap,
+                  collectors=collectors, economics=cfg.economics, shard=shard or cfg.shard, web_config=web,
+                  prober=prober_for_config(cfg),
+                  reloader=functools.partial(reload_plan, path, shard, web_config))
     for c in snmp:
         c.miner_store = agent.store
         c.power_domains = tuple(cfg.power_domains)
     return agent
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run the agent's event loop: uvloop when installed (``pip install 'farmwatch[fast]'``; it cuts the agent's
+    CPU per miner by about a third, see bench/scale.py), else asyncio's own. ``FARMWATCH_LOOP=asyncio`` forces
+    the standard loop, ``FARMWATCH_LOOP=uvloop`` requires uvloop."""
+    choice = os.environ.get("FARMWATCH_LOOP", "auto").strip().lower()
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise RuntimeError("FARMWATCH_LOOP=uvloop but uvloop is not installed") from None
+        else:
+            log.debug("event loop: uvloop %s", getattr(uvloop, "__version__", "?"))
+            return uvloop.run(main)
+    return asyncio.run(main)

@@ -73,8 +73,9 @@ class Scheduler:
         self.groups = groups
         self.on_cycle = on_cycle
         self._rng = random.Random(seed)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # by id(group)
         self._stopping = asyncio.Event()
+        self._subnet_keys: dict[str, str] = {}  # host -> its /24 (/64): parsing addresses costs ~10 us each
 
     async def run_cycle(self, group: MinerGroup) -> None:
         loop = asyncio.get_running_loop()
@@ -90,8 +91,15 @@ class Scheduler:
             due.append(session)
         group.stats.skipped_backoff = len(group.sessions) - len(due)
 
+        keys = self._subnet_keys
+
         async def one(session: MinerSession) -> None:
-            sub = subnets.setdefault(subnet_key(session.host), asyncio.Semaphore(group.per_subnet))
+            key = keys.get(session.host)
+            if key is None:
+                key = keys[session.host] = subnet_key(session.host)
+            sub = subnets.get(key)
+            if sub is None:
+                sub = subnets[key] = asyncio.Semaphore(group.per_subnet)
             async with limit, sub:
                 deadline = loop.time() + group.timeout
                 try:
@@ -146,13 +154,34 @@ class Scheduler:
 
     def start(self) -> None:
         for group in self.groups:
-            for s in group.sessions:
-                self.store.ensure(s.device)
-            self._tasks.append(asyncio.create_task(self._loop(group), name=f"group:{group.name}"))
+            self._start_group(group)
+
+    def _start_group(self, group: MinerGroup) -> None:
+        for s in group.sessions:
+            self.store.ensure(s.device)
+        self._tasks[id(group)] = asyncio.create_task(self._loop(group), name=f"group:{group.name}")
+
+    async def set_groups(self, groups: list[MinerGroup]) -> None:
+        """Config reload: keep the tasks of groups that are still here (same objects), stop the others' (a
+        cycle in progress is cancelled), start the new ones."""
+        keep = {id(g) for g in groups}
+        stopping = [task for gid, task in self._tasks.items() if gid not in keep]
+        for gid in [gid for gid in self._tasks if gid not in keep]:
+            del self._tasks[gid]
+        for task in stopping:
+            task.cancel()
+        await asyncio.gather(*stopping, return_exceptions=True)
+        self.groups = groups
+        if self._stopping.is_set():
+            return
+        for group in groups:
+            if id(group) not in self._tasks:
+                self._start_group(group)
 
     async def stop(self) -> None:
         self._stopping.set()
-        for t in self._tasks:
+        tasks = list(self._tasks.values())
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .http import api3_request, is_http
 from .jsontok import q, to_text
 
 if TYPE_CHECKING:
@@ -44,6 +45,14 @@ class Parsed:
 
 
 def parse_request(raw: bytes) -> Parsed:
+    if is_http(raw):  # a web request (HTTP firmwares): recorded as "METHOD /path?query"
+        line = raw.split(b"\r\n", 1)[0].decode("latin-1").split()
+        return Parsed(False, "http", commands=[" ".join(line[:2])])
+    framed = api3_request(raw) if raw[:1] != b"{" and len(raw) > 4 and raw[2:4] == b"\0\0" else None
+    if framed is not None:  # Whatsminer API 3
+        cmd = str(framed.get("cmd", ""))
+        param = framed.get("param")
+        return Parsed(True, cmd, str(param) if param is not None else None, "cmd", commands=[cmd])
     text = raw.decode("utf-8", "replace").rstrip("\x00\r\n\t ")
     if not text.startswith("{"):
         # Text API: "cmd|param" (cgminer checks only the first byte for '{').
@@ -105,6 +114,15 @@ class Firmware:
         return str(miner.extra["desc"])
 
     # --- protocol ---
+    # Extra listening ports (web servers, API 3) besides ``miner.port``; HTTP and API 3 requests on any
+    # port go to :meth:`answer_raw`.
+    def extra_ports(self, miner: SimMiner) -> tuple[int, ...]:
+        return ()
+
+    def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
+        """The reply to a non-cgminer request (HTTP, API 3), or None to answer as cgminer."""
+        return None
+
     def answer(self, miner: SimMiner, snap: Snapshot, p: Parsed) -> str:
         out = self.answer_json(miner, snap, p)
         return out if p.is_json else to_text(out)

@@ -15,6 +15,10 @@ from .site import SimSite
 
 
 def _weights(text: str) -> dict[str, float]:
+    if text.strip() == "mixed":
+        from .fleet import MIXED_MIX
+
+        return dict(MIXED_MIX)
     out = {}
     for part in filter(None, text.split(",")):
         name, _, value = part.partition("=")

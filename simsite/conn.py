@@ -13,6 +13,8 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from .http import complete as http_complete
+
 if TYPE_CHECKING:
     from .miner import SimMiner
 
@@ -32,7 +34,7 @@ def request_complete(buf: bytearray) -> bool:
     if start == len(buf):
         return False
     if buf[start] != 0x7B:  # not '{': the text API answers whatever one recv() brought
-        return True
+        return http_complete(buf)  # ... except HTTP requests and API 3 frames, read whole
     if 0x7D not in buf:
         return False
     try:
@@ -122,6 +124,22 @@ class Conn:
     def send_stream(self, chunks: Iterator[bytes]) -> None:
         self.stream = chunks
         self._flush()
+
+    def send_drip(self, data: bytes, interval_s: float) -> None:
+        """Write ``data`` one byte every ``interval_s`` (slowloris), then close; the timer dies with close()."""
+        if not self.open:
+            return
+        if not data:
+            self.close()
+            return
+        try:
+            self.sock.send(data[:1])
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self.close()
+            return
+        self.timer = self.loop.call_later(interval_s, self.send_drip, data[1:], interval_s)
 
     def reset(self, partial: bytes) -> None:
         """Send ``partial`` then reset the connection (SO_LINGER 0 turns close() into RST)."""

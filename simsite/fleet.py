@@ -20,6 +20,21 @@ DEFAULT_MIX = {
     "avalon": 0.15,
 }
 
+# Every vendor and firmware generation a site runs, web-API and API 3 firmwares included (the demo's fleet and
+# the discovery bench). ``python -m simsite --mix mixed``.
+MIXED_MIX = {
+    **DEFAULT_MIX,
+    "antminer_web": 0.06,
+    "whatsminer3": 0.05,
+    "braiins_rest": 0.03,
+    "vnish_rest": 0.03,
+    "epic": 0.02,
+    "goldshell": 0.02,
+    "auradine": 0.02,
+    "bitaxe": 0.02,
+    "iceriver": 0.02,
+}
+
 _POOL_HOSTS = (
     "stratum+tcp://btc.global.luxor.tech:700",
     "stratum+tcp://ss.antpool.com:3333",

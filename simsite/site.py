@@ -18,10 +18,24 @@ from . import noise as n
 from .addresses import addresses
 from .cgminer import parse_request
 from .conn import Conn
-from .faults import check, garble, huge_chunks, truncate
+from .faults import (
+    GIGABYTE,
+    bad_utf8,
+    check,
+    endless_chunks,
+    garble,
+    huge_chunks,
+    negative,
+    nested,
+    not_numbers,
+    truncate,
+)
 from .firmwares import get
 from .fleet import DEFAULT_MIX, assign_faults, check_mix, make_miner
 from .miner import SimMiner
+
+# Hostile devices whose reply is the real one, damaged (simsite.faults).
+_HOSTILE_BYTES = {"badutf8": bad_utf8, "nested": nested, "nan": not_numbers, "negative": negative}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,7 @@ class SimSite:
         slow_ms: float = 3000.0,
         huge_bytes: int = 8 * 1024 * 1024,
         read_timeout_s: float = 2.0,
+        drip_s: float = 1.0,
         max_requests: int = 200_000,
         backlog: int = 128,
     ) -> None:
@@ -63,12 +78,14 @@ class SimSite:
         self.slow_ms = slow_ms
         self.huge_bytes = huge_bytes
         self.read_timeout_s = read_timeout_s
+        self.drip_s = drip_s
         self.max_requests = max_requests
         self.backlog = backlog
         self.requests: list[Request] = []
         self.served = 0
         self._by_ip = {m.ip: m for m in miners}
         self._socks: dict[str, socket.socket] = {}
+        self._extra_socks: dict[str, list[socket.socket]] = {}
         self._conns: set[Conn] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
@@ -112,7 +129,7 @@ class SimSite:
         """Bind one listening socket per miner (except those set to "refuse")."""
         self._loop = asyncio.get_running_loop()
         limit = raise_nofile_limit()
-        if len(self.miners) + 64 > limit:
+        if sum(1 + len(get(m.firmware).extra_ports(m)) for m in self.miners) + 64 > limit:
             raise RuntimeError(
                 f"{len(self.miners)} listeners exceed the open-files limit {limit}; "
                 "run a large site as several processes (python -m simsite --processes N)"
@@ -156,8 +173,20 @@ class SimSite:
         self._socks[m.ip] = sock
         assert self._loop is not None
         self._loop.add_reader(sock.fileno(), self._accept, sock, m)
+        for port in get(m.firmware).extra_ports(m):  # web server, API 3 (simsite/firmwares)
+            extra = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            extra.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            extra.bind((m.ip, port))
+            extra.listen(self.backlog)
+            extra.setblocking(False)
+            self._extra_socks.setdefault(m.ip, []).append(extra)
+            self._loop.add_reader(extra.fileno(), self._accept, extra, m)
 
     def _unlisten(self, m: SimMiner) -> None:
+        for extra in self._extra_socks.pop(m.ip, []):
+            if self._loop is not None:
+                self._loop.remove_reader(extra.fileno())
+            extra.close()
         sock = self._socks.pop(m.ip, None)
         if sock is not None:
             if self._loop is not None:
@@ -245,11 +274,20 @@ class SimSite:
         self.served += 1
         if fault == "hang":  # set while this request was waiting
             return
-        if fault == "huge":
+        if fault in ("huge", "gigabyte", "endless"):
             fw = get(m.firmware)
-            conn.send_stream(huge_chunks(fw.description(m), m.snapshot().when, self.huge_bytes))
+            desc, when = fw.description(m), m.snapshot().when
+            if fault == "endless":
+                conn.send_stream(endless_chunks(desc, when))
+            else:
+                conn.send_stream(huge_chunks(desc, when, GIGABYTE if fault == "gigabyte" else self.huge_bytes))
             return
         data = self.render(m, raw)
+        if fault in _HOSTILE_BYTES:
+            data = _HOSTILE_BYTES[fault](data)
+        elif fault == "slowloris":
+            conn.send_drip(data, self.drip_s)
+            return
         if fault == "truncated":
             conn.send(truncate(data))
         elif fault == "malformed":
@@ -266,8 +304,9 @@ class SimSite:
             m.replies_epoch = m.epoch
         out = m.replies.get(raw)
         if out is None:
-            text = get(m.firmware).answer(m, m.snapshot(), parse_request(raw))
-            out = text.encode("utf-8") + b"\x00"
+            fw = get(m.firmware)
+            special = fw.answer_raw(m, m.snapshot(), raw)  # HTTP / API 3 personalities
+            out = special if special is not None else fw.answer(m, m.snapshot(), parse_request(raw)).encode() + b"\x00"
             if len(m.replies) < 16:
                 m.replies[raw] = out
         return out

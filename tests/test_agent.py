@@ -197,3 +197,55 @@ async def test_sleeping_pulled_board_and_dead_fan_are_reported_as_such() -> None
                 seen.add("sleeping")
                 assert r.state == "sleeping"
         assert seen == {"sleeping", "missing_board", "dead_fan"}
+
+
+def _series(agent: Agent, device: str) -> dict[str, float]:
+    """Every sample of ``device`` in the exposition /metrics serves now, by name and labels."""
+    out = {}
+    for line in agent.rendered().text.decode().splitlines():
+        if f'device="{device}"' in line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+@pytest.mark.parametrize("fault, reason", [("hang", "timeout"), ("malformed", None), ("refuse", "refused")])
+async def test_stale_values_are_never_served_as_current(site: SimSite, fault: str, reason: str | None) -> None:
+    """Through failure, backoff and recovery: while a miner does not answer, none of its value series is served
+    (not the last good value either); `up` 0, its last success time (unchanged) and the reason stay visible."""
+    agent, group = make_agent(site, timeout=1.0)
+    victim = site.miners[2]
+    device = f"{victim.ip}:{victim.port}"
+    value_names = ("farmwatch_miner_hashrate_hashes_per_second", "farmwatch_miner_fan_speed_rpm",
+                   "farmwatch_miner_board_chips", "farmwatch_miner_pool_accepted_shares_total",
+                   "farmwatch_miner_uptime_seconds", "farmwatch_miner_state")
+    await agent.scheduler.run_cycle(group)
+    good = _series(agent, device)
+    assert all(any(k.startswith(n) for k in good) for n in value_names), sorted(good)
+    last_ok = good[f'farmwatch_miner_last_success_timestamp_seconds{{device="{device}"}}']
+    site.set_fault(victim.ip, fault)
+    for _cycle in range(4):  # failing, then backing off (skipped cycles must not bring values back either)
+        site.advance()
+        await agent.scheduler.run_cycle(group)
+        now = _series(agent, device)
+        kept = {k.split("{")[0] for k in now}
+        assert kept <= {"farmwatch_miner_up", "farmwatch_miner_last_success_timestamp_seconds",
+                        "farmwatch_miner_error_info", "farmwatch_miner_info"}, sorted(kept)
+        assert now[f'farmwatch_miner_up{{device="{device}"}}'] == 0
+        assert now[f'farmwatch_miner_last_success_timestamp_seconds{{device="{device}"}}'] == last_ok
+        errors = [k for k in now if k.startswith("farmwatch_miner_error_info")]
+        assert len(errors) == 1
+        if reason is not None:  # the same reason on every failing cycle, re-identification included
+            assert f'reason="{reason}"' in errors[0]
+        # Everyone else keeps fresh values.
+        other = f"{site.miners[0].ip}:{site.miners[0].port}"
+        assert f'farmwatch_miner_hashrate_hashes_per_second{{device="{other}"}}' in _series(agent, other)
+    site.set_fault(victim.ip, None)
+    agent.store.devices[device].next_attempt = 0.0  # end the backoff now rather than wait it out
+    site.advance()
+    await agent.scheduler.run_cycle(group)
+    back = _series(agent, device)
+    assert back[f'farmwatch_miner_up{{device="{device}"}}'] == 1
+    assert back[f'farmwatch_miner_last_success_timestamp_seconds{{device="{device}"}}'] > last_ok
+    assert not [k for k in back if k.startswith("farmwatch_miner_error_info")]
+    assert f'farmwatch_miner_hashrate_hashes_per_second{{device="{device}"}}' in back

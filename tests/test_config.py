@@ -415,7 +415,7 @@ def test_merge_keys_share_settings(tmp_path: Path) -> None:
     )
     assert messages(path) == [
         f"{path}:1: x-defaults: unknown key (known: economics, gpus, identity_interval, listen, "
-        "miners, power, power_domains, shard, site, sitemap, snmp)"
+        "miners, power, power_domains, rescan_interval, shard, site, sitemap, snmp)"
     ]
     path.write_text(path.read_text().replace("x-defaults: &defaults", "site: &defaults"))
     assert [p.key for p in check_config(path)] == ["site"]  # a mapping is not a site name
@@ -490,3 +490,24 @@ def test_repr_shows_specs_not_every_device(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "miners:\n  - targets: [10.0.0.0/16]\n"))
     assert len(config.miners[0].targets) == 65534
     assert "specs=('10.0.0.0/16',)" in repr(config) and len(repr(config)) < 2000
+
+
+def test_use_default_password_is_opt_in(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        site: s
+        miners:
+          - targets: [10.0.0.1]
+            credentials: {use_default_password: true}
+          - targets: [10.0.0.2]
+            credentials: {web_username: admin}
+          - targets: [10.0.0.3]
+        """,
+    )
+    a, b, c = load_config(path).miners
+    assert a.credentials.use_default_password is True and a.credentials.web_password is None
+    assert b.credentials.use_default_password is False and b.credentials.web_username == "admin"
+    assert c.credentials.use_default_password is False
+    bad = write(tmp_path, "site: s\nminers:\n  - targets: [10.0.0.1]\n    credentials: {use_default_password: maybe}\n")
+    assert any("use_default_password" in m for m in messages(bad))

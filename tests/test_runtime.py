@@ -31,7 +31,7 @@ async def test_config_and_sitemap_drive_the_agent(tmp_path: Path) -> None:
         assert [s.host for g in agent.groups for s in g.sessions] == ips
         group = agent.groups[0]
         await agent.scheduler.run_cycle(group)
-        agent._on_cycle(group)
+        await agent._on_cycle(group)
         text = agent.rendered().text.decode()
         for i, ip in enumerate(ips):
             info = next(ln for ln in text.splitlines() if ln.startswith(f'farmwatch_miner_info{{device="{ip}:4028"'))
@@ -51,3 +51,21 @@ async def test_shard_splits_targets_exactly_once(tmp_path: Path) -> None:
         agent = agent_from_config(tmp_path / f"s{i}.yaml")
         seen += [s.device for g in agent.groups for s in g.sessions]
     assert len(seen) == len(set(seen)) == 254
+
+
+async def test_rescan_interval_adds_rediscovery_of_the_ranges(tmp_path: Path) -> None:
+    site = SimSite.build(count=4, seed=22, base_ip="127.46.0.1", latency_ms=(1.0, 2.0))
+    async with site:
+        first, last = site.miners[0].ip, site.miners[-1].ip
+        (tmp_path / "site.yaml").write_text(
+            "site: s\ngpus: {enabled: false}\nrescan_interval: 1h\nminers:\n"
+            f'  - targets: ["{first}", "127.46.0.0/29"]\n    timeout: 2s\n'
+        )
+        agent = agent_from_config(tmp_path / "site.yaml")
+        discovery = next(c for c in agent.collectors if c.name == "discovery")
+        group = agent.groups[0]
+        group.sessions = [s for s in group.sessions if s.host == first]  # as if the others came later
+        await discovery.run_cycle()
+        hosts = {s.host for s in group.sessions}
+        assert {m.ip for m in site.miners} <= hosts and last in hosts
+        await discovery.close()

@@ -85,7 +85,7 @@ def test_addresses_skip_network_and_broadcast_octets() -> None:
 
 
 def test_registry_has_all_six_firmwares() -> None:
-    assert firmware_names() == ["antminer", "avalon", "braiins", "luxos", "vnish", "whatsminer"]
+    assert {"antminer", "avalon", "braiins", "luxos", "vnish", "whatsminer"} <= set(firmware_names())
 
 
 @pytest.mark.parametrize("firmware", sorted(READS))

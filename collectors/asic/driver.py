@@ -1,20 +1,30 @@
 """What a firmware driver declares. One module per firmware under ``collectors/asic/drivers/`` defines a
 module-level ``DRIVER``; the registry picks it up, so adding a firmware is adding one file.
 
+HTTP and framed-TCP firmwares set ``fetch`` (an async function of a :class:`~.context.FetchContext`) and
+declare ``port`` (their primary API port); their ``parse`` is as pure as the RPC drivers'.
+
 A driver says which read commands each datum comes from and how often, and maps the replies to a
 :class:`MinerReading` with a pure ``parse`` function (bytes never reach it: the transport decodes them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .reading import MinerReading
 
-Replies = Mapping[str, Mapping[str, Any]]
+if TYPE_CHECKING:
+    from .context import FetchContext
+
+# Replies keyed by command or endpoint; values are decoded JSON (RPC replies are objects, some HTTP APIs
+# answer arrays).
+Replies = Mapping[str, Any]
 Parser = Callable[[Replies, str], MinerReading]
+# HTTP and framed-TCP firmwares gather their replies themselves (logins, token refresh, API choice).
+Fetcher = Callable[["FetchContext"], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +45,7 @@ class Driver:
     # Lower runs first among equals during identification.
     priority: int = 50
     port: int = 4028
+    # When set, poll.py calls this instead of the RPC path above (which it may still use through the context:
+    # Antminer reads values over RPC and identity over its web CGI; Whatsminer picks API 2.x or API 3).
+    fetch: Fetcher | None = None
+    make: str | None = None

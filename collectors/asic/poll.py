@@ -1,24 +1,31 @@
-"""One poll of one miner: identify its firmware (once, cached), read its commands, parse, finalize.
+"""One poll of one miner: identify its firmware (once, cached), read it, parse, finalize.
 
 A :class:`MinerSession` carries what is worth keeping between cycles for one device: the driver that
-answered and the identity replies (model, MAC, serial), re-read every ``identity_interval`` seconds.
+answered, the web credentials of its group, and the driver's per-miner state (identity replies re-read every
+``identity_interval`` seconds, login tokens, which API the firmware answers on).
+
+RPC drivers are polled declaratively (identity commands cached, joined commands, single commands); HTTP and
+framed-TCP drivers provide ``fetch`` and may still use the RPC path through the :class:`FetchContext`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..errors import DeviceError, ParseError, UnsupportedDevice
-from . import rpc
+from ..errors import DeviceError, ParseError
+from . import http, rpc
+from .context import FetchContext
 from .driver import Driver
 from .drivers import get, identification_order
+from .http import WebCredentials
+from .identify import IDENTIFY_COMMANDS, identify, match_driver
 from .normalize import finalize
 from .reading import MinerReading
 
-IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
+__all__ = ["IDENTIFY_COMMANDS", "MinerSession", "identify", "match_driver", "poll", "poll_once"]
 
 
 @dataclass(slots=True)
@@ -28,32 +35,14 @@ class MinerSession:
     driver_name: str | None = None  # configured driver; None = identify automatically
     nameplate_power: bool = False
     identity_interval: float = 3600.0
+    credentials: WebCredentials | None = None  # the group's web login (never logged)
     driver: Driver | None = None
-    identity: dict[str, rpc.Reply] = field(default_factory=dict)
-    identity_at: float = 0.0
+    state: dict[str, Any] = field(default_factory=dict)  # the driver's per-miner cache (tokens, identity)
 
     @property
     def device(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
-
-
-def match_driver(replies: dict[str, rpc.Reply]) -> Driver | None:
-    """The driver whose signature appears in the replies; custom firmware before stock."""
-    haystack = json.dumps(replies, ensure_ascii=False).upper()
-    for driver in identification_order():
-        if any(sig in haystack for sig in driver.signatures):
-            return driver
-    return None
-
-
-async def identify(host: str, port: int, *, deadline: float) -> Driver:
-    replies = await rpc.fetch(host, port, IDENTIFY_COMMANDS, deadline=deadline, keep_errors=True)
-    driver = match_driver(replies)
-    if driver is None:
-        seen = rpc.description(replies.get("version", {})) or "no description"
-        raise UnsupportedDevice(f"unknown firmware at {host}:{port} (version says {seen!r})")
-    return driver
 
 
 async def poll(session: MinerSession, *, deadline: float) -> MinerReading:
@@ -70,30 +59,53 @@ async def poll(session: MinerSession, *, deadline: float) -> MinerReading:
         raise ParseError(f"unreadable reply ({type(e).__name__}: {e})") from e
 
 
-async def _poll(session: MinerSession, deadline: float) -> MinerReading:
-    host, port = session.host, session.port
+async def _poll(session: MinerSession, deadline: float, *, again: bool = True) -> MinerReading:
     if session.driver is None:
         session.driver = get(session.driver_name) if session.driver_name else await identify(
-            host, port, deadline=deadline
+            session, deadline=deadline
         )
-        session.identity = {}
+        session.state = {}
     driver = session.driver
-    now = time.monotonic()
-    if driver.identity_commands and (not session.identity or now - session.identity_at > session.identity_interval):
-        session.identity = await rpc.fetch(host, port, driver.identity_commands, deadline=deadline, join=driver.join)
-        session.identity_at = now
-    replies: dict[str, rpc.Reply] = dict(session.identity)
-    replies.update(await rpc.fetch(host, port, driver.commands, deadline=deadline, join=driver.join))
-    for command in driver.single_commands:
-        replies.update(await rpc.fetch(host, port, (command,), deadline=deadline, join=False))
+    ctx = FetchContext(session, driver, deadline)
+    replies = await driver.fetch(ctx) if driver.fetch is not None else await ctx.rpc_cycle()
+    if session.driver_name is None and not driver.custom and _custom_firmware_in(replies):
+        # Re-flashed since identification (stock -> LuxOS/VNish/Braiins): the stock parser would still read
+        # the bmminer-shaped replies, under the wrong firmware, until the identity interval ran out.
+        session.driver = None
+        if again:
+            return await _poll(session, deadline, again=False)
     reading = driver.parse(replies, session.device)
     return finalize(reading, nameplate_power=session.nameplate_power)
 
 
+def _custom_firmware_in(replies: Mapping[str, Any]) -> bool:
+    """A custom firmware's signature in this cycle's STATUS descriptions or miner type strings (cheap: a few
+    short strings per cycle, not the whole replies)."""
+    seen: list[str] = []
+    for reply in replies.values():
+        if not isinstance(reply, dict):
+            continue
+        seen.append(rpc.description(reply))
+        for section in ("STATS", "VERSION"):
+            entries = reply.get(section)
+            if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+                seen.append(str(entries[0].get("Type", "")))
+    text = " ".join(seen).upper()
+    return any(sig in text for d in identification_order() if d.custom for sig in d.signatures)
+
+
 async def poll_once(
-    host: str, port: int = rpc.DEFAULT_PORT, *, driver: str | None = None, timeout: float = 10.0
+    host: str,
+    port: int = rpc.DEFAULT_PORT,
+    *,
+    driver: str | None = None,
+    timeout: float = 10.0,
+    credentials: WebCredentials | None = None,
 ) -> MinerReading:
     """A one-off poll (``farmwatch poll``, tests): a fresh session and one deadline."""
-    session = MinerSession(host=host, port=port, driver_name=driver)
+    session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials)
     deadline = asyncio.get_running_loop().time() + timeout
-    return await poll(session, deadline=deadline)
+    try:
+        return await poll(session, deadline=deadline)
+    finally:
+        await http.close_session()

@@ -14,7 +14,7 @@ import asyncio
 import json
 import socket
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..errors import DeviceError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
 
@@ -59,9 +59,9 @@ class _Exchange(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.payload)
+        # uvloop's transports implement asyncio.Transport without subclassing it: no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.payload)
 
     def data_received(self, data: bytes) -> None:
         if self.done.done():
@@ -208,6 +208,8 @@ def _split_escaped(text: str, sep: str) -> list[str]:
 
 def status_of(reply: Mapping[str, Any]) -> tuple[str, str]:
     """(STATUS letter, Msg) of a reply: a list of one dict (cgminer), an object (web CGI) or flat (btminer)."""
+    if not isinstance(reply, Mapping):
+        return "", ""
     st = reply.get("STATUS")
     if isinstance(st, list) and st and isinstance(st[0], dict):
         st = st[0]
@@ -220,6 +222,8 @@ def status_of(reply: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def description(reply: Mapping[str, Any]) -> str:
+    if not isinstance(reply, Mapping):
+        return ""
     st = reply.get("STATUS")
     if isinstance(st, list) and st and isinstance(st[0], dict):
         return str(st[0].get("Description", ""))

@@ -129,3 +129,12 @@ def duration_s(value: Any) -> int | None:
             total += int(p or 0) * mult
         return total
     return integer(value)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else {} (a firmware that sends a string or null for an object)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -4,6 +4,7 @@ driver; a driver that does not know an id answers that field alone with NotSuppo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,15 +24,24 @@ class FieldSpec:
     apply: Callable[[GpuReading, float], None]
 
 
+def _usable(v: float) -> bool:
+    """A value a driver could mean: finite (``int(nan)`` raises) and not negative (every field here is a power,
+    an energy or time counter, an error count, an enum or a temperature of running memory). Anything else leaves
+    the field absent rather than exporting a broken gauge or a counter that went below zero."""
+    return math.isfinite(v) and v >= 0
+
+
 def _into(attr: str, key: Any, scale: float = 1.0, cast: Callable[[float], Any] = float) -> Callable[[GpuReading, float], None]:
     def apply(r: GpuReading, v: float) -> None:
-        getattr(r, attr)[key] = cast(v * scale)
+        if _usable(v * scale):
+            getattr(r, attr)[key] = cast(v * scale)
     return apply
 
 
 def _set(attr: str, scale: float = 1.0, cast: Callable[[float], Any] = float) -> Callable[[GpuReading, float], None]:
     def apply(r: GpuReading, v: float) -> None:
-        setattr(r, attr, cast(v * scale))
+        if _usable(v * scale):
+            setattr(r, attr, cast(v * scale))
     return apply
 
 

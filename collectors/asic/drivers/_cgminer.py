@@ -14,7 +14,7 @@ Reply = Mapping[str, Any]
 
 def items(reply: Reply | None, section: str) -> list[dict[str, Any]]:
     """The list under ``section`` ("SUMMARY", "POOLS" ...), dict entries only; [] when absent."""
-    if not reply:
+    if not reply or not isinstance(reply, Mapping):  # replies are Any-typed: HTTP APIs may answer arrays
         return []
     value = reply.get(section)
     if isinstance(value, dict):

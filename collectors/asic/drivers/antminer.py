@@ -10,15 +10,35 @@ Per cycle one joined request ``summary+stats+pools``; ``version`` is identity (c
   firmware_version: ``CompileTime`` (else ``Miner``).
 - power: none. Stock RPC reports no watts; Hiveon's ``chain_power`` ("34.65 (AB)") is not watts.
 - ``devdetails`` is "Access denied" on stock and is never asked for; ``devs`` (one useless BTM_SOC) neither.
+
+Web CGI (:mod:`._antminer_web`, HTTP Digest on port 80), only when the group has web credentials:
+
+- identity ``get_system_info.cgi`` (MAC, serial, hostname, model, firmware version): read at the first poll
+  and then once per identity interval (cached), never every cycle;
+- ``get_miner_conf.cgi`` (``bitmain-work-mode`` "1" = sleep): read only when the RPC shows no hashrate,
+  which is when "asleep" and "broken" must be told apart;
+- values from ``stats.cgi``/``summary.cgi``/``pools.cgi`` (old firmware: ``get_miner_status.cgi``) when the RPC
+  port is closed (firmware that ships with the API off).
+
+A web failure while the RPC answers never fails the poll: the reading keeps the RPC values without web identity.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import aiohttp
+
+from ...errors import DeviceError, DeviceRefused
+from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import MinerReading
+from . import _antminer_web as web
 from . import _bmminer as bm
+
+DEFAULT_USER, DEFAULT_PASSWORD = "root", "root"
+WEB_PORT = 80
 
 _HIVEON = re.compile(r"\s*\bhiveon\b\s*", re.IGNORECASE)
 
@@ -31,6 +51,95 @@ def model_and_firmware(raw: str | None, sec: bm.Sections) -> tuple[str | None, s
 
 
 def parse(replies: Replies, device: str) -> MinerReading:
+    if "web:stats" in replies or "web:status" in replies:
+        reading = _parse_web(replies, device)
+    else:
+        reading = _parse_rpc(replies, device)
+    ident = web.identity(replies.get("web:system_info"))
+    reading.mac = ident["mac"] or reading.mac
+    reading.serial = ident["serial"] or reading.serial
+    reading.hostname = ident["hostname"] or reading.hostname
+    reading.model = reading.model or ident["model"]
+    if ident["firmware_version"]:
+        reading.firmware_version = ident["firmware_version"]
+    if web.sleeping(replies.get("web:miner_conf")):
+        reading.sleeping = True
+    return reading
+
+
+def _parse_web(replies: Replies, device: str) -> MinerReading:
+    model = web.identity(replies.get("web:system_info"))["model"]
+    if "web:stats" in replies:
+        reading = web.parse_stats(replies["web:stats"], device, DRIVER.name)
+        reading.pools = web.web_pools(replies.get("web:pools"))
+        reading.errors = web.summary_errors(replies.get("web:summary"))
+    else:
+        reading = web.parse_old_status(replies["web:status"], device, DRIVER.name, model)
+    return reading
+
+
+def _digest(ctx: FetchContext) -> aiohttp.DigestAuthMiddleware:
+    mw = ctx.state.get("digest")
+    if mw is None:
+        user, password = ctx.login(DEFAULT_USER, DEFAULT_PASSWORD)
+        mw = ctx.state["digest"] = aiohttp.DigestAuthMiddleware(user, password)
+    return mw  # type: ignore[no-any-return]
+
+
+async def _cgi(ctx: FetchContext, path: str) -> object:
+    return (await ctx.get(ctx.web_port(WEB_PORT), path, digest=_digest(ctx))).json()
+
+
+async def _web_values(ctx: FetchContext) -> dict[str, Any]:
+    try:
+        out: dict[str, Any] = {"web:stats": await _cgi(ctx, web.STATS)}
+    except DeviceError as e:
+        if e.reason not in ("protocol",):  # 404: firmware before stats.cgi
+            raise
+        return {"web:status": await _cgi(ctx, web.OLD_STATUS)}
+    for key, path in (("web:summary", web.SUMMARY), ("web:pools", web.POOLS)):
+        try:
+            out[key] = await _cgi(ctx, path)
+        except DeviceError as e:
+            if e.reason != "protocol":
+                raise
+    return out
+
+
+async def fetch(ctx: FetchContext) -> dict[str, Any]:
+    use_web = ctx.credentials.configured
+    try:
+        replies: dict[str, Any] = await ctx.rpc_cycle()
+        rpc_ok = True
+    except DeviceRefused:
+        if not use_web:
+            raise
+        replies, rpc_ok = await _web_values(ctx), False
+    if not use_web:
+        return replies
+    try:
+        if ctx.due("system_info"):
+            ctx.remember("system_info", await _cgi(ctx, web.SYSTEM_INFO))
+        replies["web:system_info"] = ctx.state["system_info"]
+        if rpc_ok:
+            try:
+                idle = not _parse_rpc(replies, "-").hashrate_ths
+            except DeviceError:
+                idle = True
+        else:
+            idle = not web.parse_stats(replies["web:stats"], "-", DRIVER.name).hashrate_ths if (
+                "web:stats" in replies
+            ) else False
+        if idle:
+            replies["web:miner_conf"] = await _cgi(ctx, web.MINER_CONF)
+    except DeviceError:
+        if not rpc_ok:
+            raise
+        ctx.forget("digest")  # keep the RPC reading; log in afresh next time
+    return replies
+
+
+def _parse_rpc(replies: Replies, device: str) -> MinerReading:
     sec = bm.sections(replies)
     model, firmware = model_and_firmware(bm.raw_type(sec), sec)
     return bm.build(
@@ -51,5 +160,6 @@ DRIVER = Driver(
     identity_commands=("version",),
     parse=parse,
     custom=False,
+    fetch=fetch,
     priority=90,  # the most generic stock signature: other stock drivers' more specific ones go first
 )

@@ -42,9 +42,9 @@ from ._cgminer import first, items, pools
 NAME = "avalon"
 MAKE = "AvalonMiner"
 
-_MM_KEY = re.compile(r"^MM ID(\d+)(?::.*)?$")
+_MM_KEY = re.compile(r"^MM ID(\d{1,9})(?::.*)?$")  # digit runs bounded: int() refuses >4300 digits
 _BLOCK = re.compile(r"'([^']*)'\s*:\s*\{")
-_FAN = re.compile(r"^Fan(\d+)$")
+_FAN = re.compile(r"^Fan(\d{1,9})$")
 _FW = re.compile(r"(\d{8}_[0-9A-Fa-f]+)")
 _NO_SENSOR = -273.0
 
@@ -236,7 +236,7 @@ def _hb_blocks(value: Any) -> dict[int, dict[str, str]]:
         return {}
     out: dict[int, dict[str, str]] = {}
     for name, body in split_blocks(value).items():
-        m = re.fullmatch(r"HB(\d+)", name.strip())
+        m = re.fullmatch(r"HB(\d{1,9})", name.strip())
         if m:
             out[int(m.group(1))] = parse_brackets(body)
     return out

@@ -18,21 +18,41 @@ BOSminer, what comes from where (all rates MH/s, unlike stock's GH/s):
 - model: ``devdetails`` ``Model`` ("Antminer S17" -> "S17"), else from the description ("...-am2-s17 ...").
 - firmware_version: ``version`` "BOSminer"/"BOSer", else the last word of the STATUS description.
 - sleeping: every ``tunerstatus`` TunerChainStatus ``Status`` is "Paused".
+
+Braiins OS+ 25.07+ public REST API (``/api/v1``, snake_case), used instead of the RPC when the group has web
+credentials and the miner answers it: ``POST /api/v1/auth/login {"username","password"}`` -> ``token``
+(sent as the ``authorization`` header; refreshed before its hour runs out, and once on a 401). Per cycle
+``GET miner/stats``, ``miner/hw/hashboards``, ``cooling/state``, ``pools/``, ``miner/errors``; identity
+``miner/details`` and ``performance/tuner-state`` (cached). Firmware without it (404, refused) is read over
+the RPC, and asked again after the identity interval (an upgrade adds it).
+
+- hashrate ``miner_stats.real_hashrate.last_1m`` (GH/s; ``last_5s`` when absent); expected
+  ``nominal_hashrate``; power ``power_stats.approximated_consumption.watt`` ("estimated"); power limit the
+  tuner's ``current_target.watt``.
+- boards ``hashboards[]`` (string ids "1".. -> index 0..): ``chips_count``, ``board_temp``,
+  ``highest_chip_temp``, ``stats.real_hashrate.last_1m``; fans ``cooling.fans[].rpm`` by ``position``.
+- pools: groups -> pools with ``stats.accepted_shares``/``rejected_shares``/``stale_shares``; errors
+  ``errors[].message`` (their timestamps may predate NTP sync and are not used).
+- identity ``miner_identity.miner_model``, ``mac_address``, ``serial_number``, ``hostname``,
+  ``bos_version.current``; uptime ``bosminer_uptime_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import ParseError
+from ...errors import DeviceError, ParseError
+from ..context import FetchContext
 from ..driver import Driver, Replies
-from ..reading import Board, MinerReading
+from ..reading import Board, MinerErrorEntry, MinerReading, Pool
 from ..rpc import description
-from ..units import integer, num, text, ths
+from ..units import as_dict, as_list, hottest, integer, mac, num, text, ths
 from . import _bmminer as bm
 from ._cgminer import first, items, pools
+from ._weblogin import token_from, with_token
 
 _AM_MODEL = re.compile(r"am\d+-([a-z]+\d+[a-z0-9+]*)", re.IGNORECASE)
 _SUMMARY_RATE_KEYS = ("MHS 1m", "MHS 5s")
@@ -140,7 +160,8 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
     expected = sum(n for n in nominal if n) if nominal and all(nominal) else None
     # Paused by the operator (curtailment): every hashchain's tuner status says so. Inferred from the
     # tuner's per-chain Status field; a paused BOSminer also answers devdetails "Unavailable".
-    chain_status = [str(c.get("Status", "")).lower() for c in tuner.get("TunerChainStatus") or [] if isinstance(c, dict)]
+    chains = tuner.get("TunerChainStatus")
+    chain_status = [str(c.get("Status", "")).lower() for c in chains if isinstance(c, dict)] if isinstance(chains, list) else []
     sleeping = bool(chain_status) and all(s == "paused" for s in chain_status)
     return MinerReading(
         device=device,
@@ -171,7 +192,146 @@ def _is_bmminer(replies: Mapping[str, Any]) -> bool:
     return "GHS 5s" in summary and "MHS 1m" not in summary and not bm.usable(replies, "devs")
 
 
+# ------------------------------------------------------------------------------------------- REST (25.07+)
+
+DEFAULT_USER, DEFAULT_PASSWORD = "root", "root"
+REST_READS = ("miner/stats", "miner/hw/hashboards", "cooling/state", "pools/", "miner/errors")
+REST_IDENTITY = ("miner/details", "performance/tuner-state")
+
+
+async def _login(ctx: FetchContext) -> str:
+    user, password = ctx.login(DEFAULT_USER, DEFAULT_PASSWORD)
+    resp = await ctx.post(ctx.web_port(80), "/api/v1/auth/login", json_body={"username": user, "password": password})
+    return token_from(resp, "token")
+
+
+async def _rest(ctx: FetchContext) -> dict[str, Any]:
+    port = ctx.web_port(80)
+
+    async def read(token: str) -> dict[str, Any]:
+        hdr = {"authorization": token}
+
+        async def one(path: str) -> Any:
+            return (await ctx.get(port, f"/api/v1/{path}", headers=hdr)).json()
+
+        values = await asyncio.gather(*(one(p) for p in REST_READS))
+        out = {f"rest:{p}": v for p, v in zip(REST_READS, values, strict=True)}
+        if ctx.due("rest-identity"):
+            ident = await asyncio.gather(*(one(p) for p in REST_IDENTITY))
+            ctx.remember("rest-identity", {f"rest:{p}": v for p, v in zip(REST_IDENTITY, ident, strict=True)})
+        out.update(ctx.state["rest-identity"])
+        return out
+
+    result: dict[str, Any] = await with_token(ctx, _login, read)
+    return result
+
+
+async def fetch(ctx: FetchContext) -> dict[str, Any]:
+    if ctx.credentials.configured and (ctx.state.get("rest") is not False or ctx.due("rest")):
+        try:
+            replies = await _rest(ctx)
+            ctx.remember("rest", True)
+            return replies
+        except DeviceError as e:
+            if ctx.state.get("rest") is True or e.reason not in ("refused", "protocol", "parse"):
+                raise
+            ctx.remember("rest", False)  # no REST API on this firmware (404 / closed): RPC until re-checked
+    return await ctx.rpc_cycle()
+
+
+def _gh(value: Any) -> float | None:
+    return ths(as_dict(value).get("gigahash_per_second"), "GH")
+
+
+def _deg(value: Any) -> float | None:
+    d = as_dict(value)
+    if "temperature" in d:
+        d = as_dict(d.get("temperature"))
+    t = num(d.get("degree_c"))
+    return hottest([t]) if t else None
+
+
+def parse_rest(replies: Replies, device: str) -> MinerReading:
+    stats = as_dict(replies.get("rest:miner/stats"))
+    ms = as_dict(stats.get("miner_stats"))
+    if not ms:
+        raise ParseError("REST miner/stats has no miner_stats")
+    real = as_dict(ms.get("real_hashrate"))
+    hashrate = _gh(real.get("last_1m"))
+    if hashrate is None:
+        hashrate = _gh(real.get("last_5s"))
+    boards: list[Board] = []
+    for position, hb in enumerate(x for x in as_list(as_dict(replies.get("rest:miner/hw/hashboards")).get("hashboards")) if isinstance(x, dict)):
+        n = integer(hb.get("id"))
+        hr = as_dict(as_dict(hb.get("stats")).get("real_hashrate"))
+        rate = _gh(hr.get("last_1m"))
+        boards.append(
+            Board(
+                index=(n - 1) if n else position,
+                hashrate_ths=rate if rate is not None else _gh(hr.get("last_5s")),
+                chips=integer(hb.get("chips_count")),
+                temp_c=_deg(hb.get("board_temp")),
+                chip_temp_c=_deg(hb.get("highest_chip_temp")),
+            )
+        )
+    fans = sorted(
+        (x for x in as_list(as_dict(replies.get("rest:cooling/state")).get("fans")) if isinstance(x, dict)),
+        key=lambda f: integer(f.get("position")) or 0,
+    )
+    out_pools: list[Pool] = []
+    for group in as_list(replies.get("rest:pools/")):
+        for p in as_list(as_dict(group).get("pools")):
+            p = as_dict(p)
+            st = as_dict(p.get("stats"))
+            alive = p.get("alive")
+            out_pools.append(
+                Pool(
+                    url=text(p.get("url")) or "",
+                    user=text(p.get("user")),
+                    status="disabled" if p.get("enabled") is False else "alive" if alive else "dead" if alive is False else "unknown",
+                    accepted=integer(st.get("accepted_shares")),
+                    rejected=integer(st.get("rejected_shares")),
+                    stale=integer(st.get("stale_shares")),
+                    index=len(out_pools),
+                    active=p.get("active") if isinstance(p.get("active"), bool) else None,
+                )
+            )
+    errors = [
+        MinerErrorEntry(code=integer((as_list(e.get("error_codes")) or [None])[0]), message=text(e.get("message")) or "error")
+        for e in (as_dict(x) for x in as_list(as_dict(replies.get("rest:miner/errors")).get("errors")))
+    ]
+    details = as_dict(replies.get("rest:miner/details"))
+    model = bm.strip_vendor(text(as_dict(details.get("miner_identity")).get("miner_model")))
+    power = num(as_dict(as_dict(stats.get("power_stats")).get("approximated_consumption")).get("watt"))
+    tuner = as_dict(as_dict(as_dict(replies.get("rest:performance/tuner-state")).get("mode_state")).get("powertargetmodestate"))
+    limit = num(as_dict(tuner.get("current_target")).get("watt"))
+    return MinerReading(
+        device=device,
+        driver=DRIVER.name,
+        make="Antminer",
+        model=model,
+        algorithm=bm.algorithm_of(model),
+        firmware="braiins",
+        firmware_version=text(as_dict(details.get("bos_version")).get("current")),
+        mac=mac(details.get("mac_address")),
+        serial=text(details.get("serial_number")),
+        hostname=text(details.get("hostname")),
+        hashrate_ths=max(hashrate, 0.0) if hashrate is not None else None,
+        expected_hashrate_ths=_gh(ms.get("nominal_hashrate")) or None,
+        power_w=power if power and power > 0 else None,
+        power_source="estimated" if power and power > 0 else None,
+        power_limit_w=limit if limit and limit > 0 else None,
+        fans_rpm=[max(integer(f.get("rpm")) or 0, 0) for f in fans],
+        boards=boards,
+        pools=out_pools,
+        uptime_s=integer(details.get("bosminer_uptime_s")),
+        errors=errors,
+    )
+
+
 def parse(replies: Replies, device: str) -> MinerReading:
+    if "rest:miner/stats" in replies:
+        return parse_rest(replies, device)
     if _is_bmminer(replies):
         return _parse_bmminer(replies, device)
     return _parse_bosminer(replies, device)
@@ -186,4 +346,5 @@ DRIVER = Driver(
     parse=parse,
     custom=True,
     priority=20,
+    fetch=fetch,
 )

@@ -31,7 +31,7 @@ from . import _bmminer as bm
 from ._bmminer import usable
 from ._cgminer import first, items
 
-_FAN_NAME = re.compile(r"(\d+)\s*$")
+_FAN_NAME = re.compile(r"(?<!\d)(\d{1,9})\s*$")  # bounded: int() refuses >4300 digits
 _NOT_CURTAILED = ("", "none", "off", "wakeup", "awake", "normal")
 
 

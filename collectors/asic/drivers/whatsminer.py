@@ -35,14 +35,16 @@ command, inside the 1 ms per miner budget. A firmware that does not know ``get_e
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import ParseError
+from ...errors import DeviceError, ParseError
+from ..context import FetchContext
 from ..driver import Driver, Replies
-from ..reading import Board, MinerErrorEntry, MinerReading
-from ..units import hottest, integer, mac, num, text, ths, truthy
+from ..reading import Board, MinerErrorEntry, MinerReading, Pool
+from ..units import as_dict, as_list, hottest, integer, mac, num, text, ths, truthy
 from ._cgminer import first, items, pools
 
 NAME = "whatsminer"
@@ -53,7 +55,7 @@ _ERROR_KEY = re.compile(r"^Error Code \d+$")
 
 def _msg(reply: Mapping[str, Any] | None) -> dict[str, Any]:
     """The ``Msg`` object of a flat btminer reply (``{"STATUS":"S","Code":131,"Msg":{...}}``)."""
-    if not reply:
+    if not reply or not isinstance(reply, Mapping):
         return {}
     msg = reply.get("Msg")
     return msg if isinstance(msg, dict) else {}
@@ -152,6 +154,8 @@ def _errors(summary: Mapping[str, Any], error_reply: Mapping[str, Any] | None) -
 
 
 def parse(replies: Replies, device: str) -> MinerReading:
+    if V3_SUMMARY in replies:
+        return parse_v3(replies, device)
     summary = first(replies.get("summary"), "SUMMARY")
     if not summary:
         raise ParseError("summary reply has no SUMMARY section")
@@ -216,6 +220,136 @@ def _positive(value: float | None) -> float | None:
     return value if value is not None and value > 0 else None
 
 
+# ------------------------------------------------------------------------------------------------ API 3
+
+# Firmware from this date on speaks API 3 on TCP 4433 (pyasic and asic-rs use the same cut-off).
+API3_FROM = 20241101
+V3_INFO, V3_SUMMARY, V3_EDEVS, V3_POOLS = (
+    "get.device.info",
+    "get.miner.status.summary",
+    "get.miner.status.edevs",
+    "get.miner.status.pools",
+)
+_FW_DATE = re.compile(r"(\d{8})")
+
+
+def api_of(fw_ver: Any) -> str:
+    """ "v3" for firmware dated 2024-11-01 or later ("20251209.16.Rel2"), else "v2"."""
+    m = _FW_DATE.search(str(fw_ver or ""))
+    return "v3" if m and int(m.group(1)) >= API3_FROM else "v2"
+
+
+async def fetch(ctx: FetchContext) -> dict[str, Any]:
+    """API 2.x over the cgminer RPC, or API 3 on 4433, chosen by the firmware date in ``get_version``
+    (checked again with the identity interval: a firmware update switches API)."""
+    if ctx.due("api"):
+        try:
+            # The identity reads include get_version: kept as the RPC identity, so API 2.x costs nothing extra.
+            ident = ctx.remember("rpc-identity", await ctx.rpc(DRIVER.identity_commands, join=DRIVER.join))
+            api = api_of(_msg(ident.get("get_version")).get("fw_ver"))
+        except DeviceError as e:
+            if e.reason != "refused":
+                raise
+            api = "v3"  # 4028 closed: API 3-only firmware
+        ctx.remember("api", api)
+    if ctx.state["api"] == "v2":
+        return await ctx.rpc_cycle()
+    info, summary, edevs, pools_ = await asyncio.gather(
+        ctx.api3("get.device.info"),
+        ctx.api3("get.miner.status", "summary"),
+        ctx.api3("get.miner.status", "edevs"),
+        ctx.api3("get.miner.status", "pools"),
+    )
+    return {V3_INFO: info, V3_SUMMARY: summary, V3_EDEVS: edevs, V3_POOLS: pools_}
+
+
+def _v3(replies: Replies, key: str, section: str | None = None) -> Any:
+    reply = replies.get(key)
+    msg = reply.get("msg") if isinstance(reply, dict) else None
+    if section is None:
+        return msg if isinstance(msg, dict) else {}
+    value = msg.get(section) if isinstance(msg, dict) else None
+    return value
+
+
+def _v3_errors(raw: Any) -> list[MinerErrorEntry]:
+    return _errors({}, {"Msg": {"error_code": raw if isinstance(raw, list) else []}})
+
+
+def parse_v3(replies: Replies, device: str) -> MinerReading:
+    """API 3 replies (all rates TH/s, power W): ``get.miner.status`` summary/edevs/pools, ``get.device.info``.
+
+    hashrate ``summary.hash-1min`` (else ``hash-realtime``); expected ``factory-hash`` (a value <= 0 is the
+    firmware's placeholder); power ``power-realtime`` ("reported"), limit ``power-limit``; fans
+    ``fan-speed-in``/``fan-speed-out``; boards ``edevs[]`` by ``id``: ``hash-realtime``, ``effective-chips``,
+    ``chip-temp-max``, board temperature from ``summary.board-temperature[id]``; pools ``url``/``account``/
+    ``status``/``stratum-active`` (no share counters in API 3); identity ``miner.type``, ``miner.miner-sn``,
+    ``network.mac``/``hostname``, ``system.fwversion``; errors ``error-code`` (code = key, "reason" = text);
+    sleeping: ``miner.working`` "false".
+    """
+    summary = _v3(replies, V3_SUMMARY, "summary")
+    if not isinstance(summary, dict):
+        raise ParseError("get.miner.status summary has no msg.summary")
+    info = _v3(replies, V3_INFO)
+    miner = as_dict(info.get("miner"))
+    network = as_dict(info.get("network"))
+    system = as_dict(info.get("system"))
+    board_temps = as_list(summary.get("board-temperature"))
+    boards: list[Board] = []
+    edevs = _v3(replies, V3_EDEVS, "edevs")
+    for position, e in enumerate(x for x in edevs or [] if isinstance(x, dict)):
+        idx = integer(e.get("id"))
+        idx = position if idx is None else idx
+        rate = _first_num(e, "hash-1min", "hash-realtime", "hash-average")
+        boards.append(
+            Board(
+                index=idx,
+                hashrate_ths=rate,
+                chips=integer(e.get("effective-chips")),
+                temp_c=_temp(board_temps[idx]) if idx < len(board_temps) else None,
+                chip_temp_c=_temp(e.get("chip-temp-max")),
+            )
+        )
+    out_pools: list[Pool] = []
+    for i, p in enumerate(x for x in _v3(replies, V3_POOLS, "pools") or [] if isinstance(x, dict)):
+        st = (text(p.get("status")) or "").lower()
+        prio = integer(p.get("pool-priority"))
+        out_pools.append(
+            Pool(
+                url=text(p.get("url")) or "",
+                user=text(p.get("account")),
+                status="alive" if st == "alive" else "dead" if st in ("dead", "rejecting") else "unknown",
+                index=prio if prio is not None else i,
+                active=truthy(p.get("stratum-active")),
+            )
+        )
+    power = _positive(num(summary.get("power-realtime")))
+    fan_in, fan_out = summary.get("fan-speed-in"), summary.get("fan-speed-out")
+    working = truthy(miner.get("working"))
+    return MinerReading(
+        device=device,
+        driver=NAME,
+        make=MAKE,
+        model=clean_model(miner.get("type")),
+        firmware="stock",
+        firmware_version=text(system.get("fwversion")),
+        mac=mac(network.get("mac")),
+        serial=text(miner.get("miner-sn")),
+        hostname=text(network.get("hostname")),
+        hashrate_ths=_first_num(summary, "hash-1min", "hash-realtime"),
+        expected_hashrate_ths=_positive(num(summary.get("factory-hash"))),
+        power_w=power,
+        power_source="reported" if power is not None else None,
+        power_limit_w=_positive(num(summary.get("power-limit"))),
+        fans_rpm=[integer(fan_in) or 0, integer(fan_out) or 0] if fan_in is not None or fan_out is not None else [],
+        boards=boards,
+        pools=out_pools,
+        uptime_s=integer(summary.get("elapsed")),
+        errors=_v3_errors(info.get("error-code")),
+        sleeping=working is False,
+    )
+
+
 DRIVER = Driver(
     name=NAME,
     signatures=("BTMINER", "BITMICRO", "WHATSMINER"),
@@ -225,4 +359,5 @@ DRIVER = Driver(
     identity_commands=("devdetails", "get_version", "get_miner_info"),
     join=True,
     priority=40,
+    fetch=fetch,
 )

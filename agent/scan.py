@@ -1,0 +1,447 @@
+"""Discovery: ``farmwatch scan CIDR|RANGE...`` and the daemon's slow rescans of configured ranges.
+
+Two stages:
+
+1. A TCP connect sweep of the ports miners serve (:data:`PORTS`: web 80/8080, cgminer RPC / ePIC 4028,
+   Whatsminer API 3 4433) with bounded concurrency. It runs on bare non-blocking sockets (no transports, no
+   tasks per port): on a LAN, closed ports answer RST at once and empty addresses time out, so a /16 costs
+   seconds of CPU, not minutes.
+2. For every host with an open port, identification (:func:`collectors.asic.identify.identify`: RPC and HTTP
+   probes raced under one deadline) and one poll, for the MAC, model and hashrate of the table.
+
+Output: a table (a person), ``--json`` (an array of rows), ``--write-targets FILE`` (a ``miners:`` block the
+daemon's site.yaml takes: one group per driver, targets at their primary API port) and ``--write-sitemap FILE``
+(a site-map CSV keyed by MAC, location columns left for the operator to fill).
+
+:class:`Discovery` is the daemon side: a collector (name ``discovery``) that rescans each group's configured
+ranges on a slow interval and updates the groups' sessions between cycles: a new miner gets a session, a miner
+that moved (DHCP) is found again by its MAC and keeps its driver and cached state under its new address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import json
+import socket
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from collectors.asic.http import WebCredentials, close_session
+from collectors.asic.identify import identify
+from collectors.asic.poll import MinerSession, poll
+from collectors.errors import DeviceError
+
+from .collector import CycleStats
+from .exposition import Families
+from .scheduler import MinerGroup
+from .targets import Target, TargetError, expand_targets, shard_of
+
+PORTS = (80, 4028, 4433, 8080)
+TIMINGS: dict[str, float] = {}  # stage wall times of the last scan() (bench/scan.py reports them)
+# Which open port a session is keyed by (the miner's primary API: RPC when it has one, else its web port).
+_PRIMARY = (4028, 80, 8080, 4433)
+
+
+@dataclass(slots=True)
+class Found:
+    ip: str
+    port: int
+    open_ports: list[int]
+    driver: str | None = None
+    make: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    mac: str | None = None
+    serial: str | None = None
+    hashrate_ths: float | None = None
+    error: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------------------------ stage 1: sweep
+
+
+_LINGER_RST = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # close() sends RST: no TIME_WAIT pile-up, nothing to answer
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+    sock.close()
+
+
+async def probe_ports(loop: asyncio.AbstractEventLoop, host: str, ports: Sequence[int], timeout: float) -> list[int]:
+    """The ports of ``host`` that accept a TCP connection within ``timeout``.
+
+    Every connect is started at once without a task; a refused port (the common case on a LAN: RST at once)
+    costs one syscall. Only connects still in progress are waited for, together, under one timer.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    open_ports: list[int] = []
+    pending: dict[int, tuple[int, socket.socket]] = {}
+    for port in ports:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            err = sock.connect_ex((host, port))
+        except OSError:
+            err = errno.EHOSTUNREACH
+        if err == 0:
+            open_ports.append(port)
+        elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+            pending[sock.fileno()] = (port, sock)
+            continue
+        _close(sock)
+    if pending:
+        done: asyncio.Future[None] = loop.create_future()
+        left = set(pending)
+
+        def ready(fd: int) -> None:
+            loop.remove_writer(fd)
+            left.discard(fd)
+            port, sock = pending[fd]
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                open_ports.append(port)
+            if not left and not done.done():
+                done.set_result(None)
+
+        for fd in pending:
+            loop.add_writer(fd, ready, fd)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            for fd, (_port, sock) in pending.items():
+                if fd in left:
+                    loop.remove_writer(fd)
+                _close(sock)
+    return sorted(open_ports, key=list(ports).index)
+
+
+class Progress:
+    """A one-line progress bar on stderr (redrawn at most 5 times a second)."""
+
+    def __init__(self, total: int, label: str, out: IO[str] | None = None, enabled: bool = True) -> None:
+        self.total, self.label, self.out, self.enabled = total, label, out or sys.stderr, enabled
+        self.done = 0
+        self.found = 0
+        self._last = 0.0
+
+    def step(self, n: int = 1, found: int = 0) -> None:
+        self.done += n
+        self.found += found
+        now = time.monotonic()
+        if self.enabled and (now - self._last > 0.2 or self.done >= self.total):
+            self._last = now
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            self.out.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+                           f"{self.done:,}/{self.total:,}  found {self.found:,} ")
+            self.out.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.step(0)
+            self.out.write("\n")
+            self.out.flush()
+
+
+async def sweep(
+    hosts: Sequence[str],
+    *,
+    ports: Sequence[int] = PORTS,
+    concurrency: int = 1024,
+    timeout: float = 1.0,
+    progress: Progress | None = None,
+) -> dict[str, list[int]]:
+    """Open ports per host (hosts with none are left out), at most ``concurrency`` connects in flight."""
+    loop = asyncio.get_running_loop()
+    out: dict[str, list[int]] = {}
+    it = iter(hosts)
+    per_host = max(1, concurrency // max(len(ports), 1))
+
+    async def worker() -> None:
+        for host in it:
+            open_ports = await probe_ports(loop, host, ports, timeout)
+            if open_ports:
+                out[host] = open_ports
+            if progress is not None:
+                progress.step(1, 1 if open_ports else 0)
+
+    await asyncio.gather(*(worker() for _ in range(min(per_host, len(hosts)) or 1)))
+    return {h: out[h] for h in hosts if h in out}
+
+
+# --------------------------------------------------------------------------------------------- stage 2: identify
+
+
+def primary_port(open_ports: Iterable[int]) -> int:
+    found = set(open_ports)
+    for p in _PRIMARY:
+        if p in found:
+            return 4028 if p == 4433 else p
+    return 4028
+
+
+async def identify_host(
+    host: str, open_ports: list[int], *, timeout: float, credentials: WebCredentials | None
+) -> tuple[Found, MinerSession | None]:
+    """Identify and poll one host; the session (driver and cached state kept) when it was identified."""
+    port = primary_port(open_ports)
+    found = Found(ip=host, port=port, open_ports=open_ports)
+    session = MinerSession(host=host, port=port, credentials=credentials)
+    loop = asyncio.get_running_loop()
+    try:
+        driver = await identify(session, deadline=loop.time() + timeout)
+    except DeviceError as e:
+        found.error = e.message
+        return found, None
+    session.driver = driver
+    if driver.port != 4028 and port == 4028 and 4028 not in open_ports:
+        session.port = driver.port
+    found.port = session.port
+    found.driver, found.make = driver.name, driver.make
+    try:
+        r = await poll(session, deadline=loop.time() + timeout)
+    except DeviceError as e:
+        found.error = f"{e.reason}: {e.message}"
+        session.driver = driver  # poll forgets it on failure; identification did succeed
+        return found, session
+    found.make, found.model, found.firmware = r.make, r.model, r.firmware
+    found.mac, found.serial, found.hashrate_ths = r.mac, r.serial, r.hashrate_ths
+    return found, session
+
+
+async def scan(
+    specs: Sequence[str],
+    *,
+    concurrency: int = 1024,
+    timeout: float = 1.0,
+    identify_timeout: float = 10.0,
+    identify_concurrency: int = 512,
+    credentials: WebCredentials | None = None,
+    show_progress: bool = True,
+) -> list[Found]:
+    """Both stages over the addresses of ``specs`` (CIDR blocks, ranges, hosts). Raises TargetError."""
+    t0 = time.perf_counter()
+    hosts = list(dict.fromkeys(t.host for t in expand_targets(specs, 4028)))
+    bar = Progress(len(hosts), "sweep   ", enabled=show_progress)
+    answered = await sweep(hosts, concurrency=concurrency, timeout=timeout, progress=bar)
+    bar.finish()
+    TIMINGS["sweep_s"] = time.perf_counter() - t0
+    idbar = Progress(len(answered), "identify", enabled=show_progress)
+    limit = asyncio.Semaphore(identify_concurrency)
+    results: list[Found] = []
+
+    async def one(host: str, ports: list[int]) -> None:
+        async with limit:
+            found, _session = await identify_host(host, ports, timeout=identify_timeout, credentials=credentials)
+        results.append(found)
+        idbar.step(1, 1 if found.driver else 0)
+
+    try:
+        await asyncio.gather(*(one(h, p) for h, p in answered.items()))
+    finally:
+        await close_session()
+    idbar.finish()
+    TIMINGS["identify_s"] = time.perf_counter() - t0 - TIMINGS["sweep_s"]
+    order = {h: i for i, h in enumerate(hosts)}
+    return sorted(results, key=lambda f: order[f.ip])
+
+
+# ----------------------------------------------------------------------------------------------------- outputs
+
+
+def table(rows: Sequence[Found]) -> str:
+    head = ("IP", "MAC", "MAKE", "MODEL", "FIRMWARE", "TH/S", "NOTE")
+    lines = [head]
+    for f in rows:
+        rate = f"{f.hashrate_ths:.2f}" if f.hashrate_ths is not None else "-"
+        note = f.error or ""
+        lines.append((f"{f.ip}:{f.port}", f.mac or "-", f.make or "-", f.model or "-",
+                      f.firmware or f.driver or "-", rate, note[:60]))
+    widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines)
+
+
+def targets_yaml(rows: Sequence[Found], specs: Sequence[str]) -> str:
+    """A ``miners:`` block for site.yaml: one group per identified driver (no identification at start-up)."""
+    by_driver: dict[str, list[str]] = {}
+    for f in rows:
+        if f.driver:
+            by_driver.setdefault(f.driver, []).append(f"{f.ip}:{f.port}")
+    lines = [f"# farmwatch scan {' '.join(specs)} ({sum(map(len, by_driver.values()))} miners)", "miners:"]
+    for driver in sorted(by_driver):
+        lines.append(f"  - driver: {driver}")
+        lines.append("    targets:")
+        lines.extend(f'      - "{t}"' for t in by_driver[driver])
+    return "\n".join(lines) + "\n"
+
+
+def sitemap_csv(rows: Sequence[Found]) -> str:
+    """A site map keyed by MAC (survives DHCP moves); location columns are left for the operator to fill."""
+    out = ["mac,container,rack,shelf,slot"]
+    missing = [f for f in rows if f.driver and not f.mac]
+    out.extend(f"{f.mac},,,," for f in rows if f.mac)
+    if missing:
+        out.append(f"# no MAC readable (web login not configured?): {' '.join(f.ip for f in missing)}")
+    return "\n".join(out) + "\n"
+
+
+def add_cli(subparsers: Any) -> None:
+    """Register ``farmwatch scan`` on the CLI's subparsers (``cmd_scan`` is the handler, in ``func``)."""
+    p = subparsers.add_parser("scan", help="find the miners in address ranges and identify them")
+    p.add_argument("specs", nargs="+", metavar="CIDR|RANGE", help="e.g. 10.0.0.0/16 or 10.0.8.10-10.0.8.250")
+    p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    p.add_argument("--concurrency", type=int, default=1024, help="TCP connects in flight (default 1024)")
+    p.add_argument("--timeout", type=float, default=1.0, help="connect timeout per port, seconds (default 1)")
+    p.add_argument("--identify-timeout", type=float, default=10.0, help="identification + poll per host")
+    p.add_argument("--write-targets", metavar="FILE", help="write a site.yaml miners: block")
+    p.add_argument("--write-sitemap", metavar="FILE", help="write a site-map CSV keyed by MAC")
+    p.add_argument("--web-password-file", metavar="FILE", help="web password for MAC/serial and HTTP firmwares")
+    p.add_argument("--web-username", default=None)
+    p.add_argument("--use-default-password", action="store_true",
+                   help="log in with each firmware's documented default password")
+    p.set_defaults(func=cmd_scan)
+
+
+class _FileSecret:
+    __slots__ = ("_path",)
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def reveal(self) -> str:
+        return Path(self._path).read_text(encoding="utf-8").rstrip("\r\n")
+
+    def __repr__(self) -> str:
+        return f"secret file {self._path}"
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    creds = WebCredentials(
+        username=args.web_username,
+        password=_FileSecret(args.web_password_file) if args.web_password_file else None,
+        use_default_password=args.use_default_password,
+    )
+    if args.concurrency < 1 or args.timeout <= 0:
+        print("farmwatch scan: --concurrency must be >= 1 and --timeout > 0", file=sys.stderr)
+        return 2
+    try:
+        rows = asyncio.run(scan(args.specs, concurrency=args.concurrency, timeout=args.timeout,
+                                identify_timeout=args.identify_timeout, credentials=creds,
+                                show_progress=sys.stderr.isatty() or not args.json))
+    except TargetError as e:
+        print(f"farmwatch scan: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([f.row() for f in rows], indent=1))
+    else:
+        print(table(rows))
+    if args.write_targets:
+        Path(args.write_targets).write_text(targets_yaml(rows, args.specs), encoding="utf-8")
+    if args.write_sitemap:
+        Path(args.write_sitemap).write_text(sitemap_csv(rows), encoding="utf-8")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ daemon: rediscovery
+
+
+@dataclass
+class Discovery:
+    """Collector ``discovery``: every ``interval`` seconds, sweep each group's ranges and update its sessions.
+
+    ``ranges[i]`` are the target specs to rescan for ``groups[i]`` (usually the group's CIDR/range specs from
+    site.yaml). Sessions are replaced by new lists between the scheduler's cycles, never mutated during one.
+    """
+
+    groups: list[MinerGroup]
+    ranges: list[list[str]]
+    credentials: list[WebCredentials | None] = field(default_factory=list)
+    interval: float = 3600.0
+    timeout: float = 60.0
+    connect_timeout: float = 1.0
+    concurrency: int = 256
+    name: str = "discovery"
+    stats: CycleStats = field(default_factory=CycleStats)
+    by_mac: dict[str, tuple[int, str]] = field(default_factory=dict)  # MAC -> (group index, host)
+    added: int = 0
+    moved: int = 0
+    # (i, n): only hosts in this agent's shard are added, so n sharded agents still poll each miner once.
+    shard: tuple[int, int] | None = None
+
+    async def run_cycle(self) -> None:
+        started = time.monotonic()
+        for gi, (group, specs) in enumerate(zip(self.groups, self.ranges, strict=False)):
+            try:
+                hosts = list(dict.fromkeys(t.host for t in expand_targets(specs, 4028)))
+            except TargetError:
+                self.stats.errors["config"] += 1
+                continue
+            answered = await sweep(hosts, concurrency=self.concurrency, timeout=self.connect_timeout)
+            creds = self.credentials[gi] if gi < len(self.credentials) else None
+            await self._update(gi, group, answered, creds)
+        self.stats.cycles += 1
+        self.stats.last_duration = time.monotonic() - started
+        self.stats.last_completed = time.time()
+        self.stats.devices = sum(len(g.sessions) for g in self.groups)
+
+    async def _update(self, gi: int, group: MinerGroup, answered: dict[str, list[int]],
+                      creds: WebCredentials | None) -> None:
+        known = {s.host: s for s in group.sessions}
+        new_hosts = [h for h in answered if h not in known and self._in_shard(h)]
+        # What the known hosts are (their MAC) is learnt once, so a later move can be recognised.
+        unlearnt = [h for h in answered if h in known and h not in {v[1] for v in self.by_mac.values()}]
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(host: str) -> tuple[Found, MinerSession | None]:
+            async with limit:
+                return await identify_host(host, answered[host], timeout=min(self.timeout, 15.0), credentials=creds)
+
+        results = await asyncio.gather(*(one(h) for h in new_hosts + unlearnt))
+        sessions = list(group.sessions)
+        for found, session in results:
+            if found.mac:
+                prev = self.by_mac.get(found.mac)
+                self.by_mac[found.mac] = (gi, found.ip)
+                if prev is not None and prev[1] != found.ip and found.ip not in known:
+                    # Moved (DHCP): drop the old address's session; the new one starts with the old cache.
+                    old = next((s for s in self.groups[prev[0]].sessions if s.host == prev[1]), None)
+                    if old is not None and prev[1] not in answered:
+                        target = self.groups[prev[0]]
+                        target.sessions = [s for s in target.sessions if s is not old]
+                        if target is group:
+                            sessions = [s for s in sessions if s is not old]
+                        if session is not None:
+                            session.state = old.state
+                        self.moved += 1
+            if found.ip not in known and session is not None:
+                sessions.append(session)
+                self.added += 1
+        group.sessions = sessions
+
+    def _in_shard(self, host: str) -> bool:
+        return self.shard is None or shard_of(Target(host, 4028), self.shard[1]) == self.shard[0]
+
+    def families(self, fams: Families) -> None:
+        fam = fams.get("farmwatch_discovery_miners", "gauge", "Miners found by the last rediscovery, by group.")
+        for g in self.groups:
+            fam.add(f'{{group="{g.name}"}}', float(len(g.sessions)))
+        moved = fams.get("farmwatch_discovery_moved", "counter", "Miners found again at a new address by MAC.")
+        moved.add("", float(self.moved))
+        added = fams.get("farmwatch_discovery_added", "counter", "Miners added by rediscovery.")
+        added.add("", float(self.added))
+
+    async def close(self) -> None:
+        await close_session()

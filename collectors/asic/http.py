@@ -1,0 +1,286 @@
+"""The HTTP transport for miners' web APIs: one shared aiohttp ``ClientSession`` per event loop.
+
+- A bounded connection pool (``POOL_LIMIT`` connections in all, ``PER_HOST`` per miner), keep-alive for the
+  miners that allow it; DNS is not involved (miners are addressed by IP).
+- Explicit timeouts per phase, each cut to the poll's deadline: connect, then each socket read.
+- No TLS verification: miners serve self-signed certificates (and most only plain HTTP).
+- HTTP Digest (Antminer web) through a per-miner :class:`aiohttp.DigestAuthMiddleware` that a session keeps,
+  so the nonce is reused and a poll costs one round trip, not a 401 and a retry.
+- Read-only by construction: :func:`check_read_only` refuses any method but GET, and any POST but a login or
+  a read-only query (DESIGN.md "Read-only"). Every request of every driver passes through :func:`request`.
+
+Passwords live in :class:`WebCredentials` and are only ever handed to the request that needs them; no
+message, ``repr`` or exception text here includes one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+
+from ..errors import AuthError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+
+POOL_LIMIT = 1024
+PER_HOST = 4
+CONNECT_S = 3.0
+READ_S = 8.0
+MAX_BODY = 4 * 1024 * 1024
+KEEPALIVE_S = 20.0
+
+# POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
+_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token"))
+
+
+class SecretLike(Protocol):
+    def reveal(self) -> str: ...
+
+
+class PlainSecret:
+    """A password held in memory (tests, the demo); ``repr`` never shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "PlainSecret(<hidden>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class WebCredentials:
+    """A group's web login: configured user/password, or the firmware's documented default when the config
+    explicitly allows it (``use_default_password``). Without either, a driver that needs a login fails with
+    ``auth`` rather than guessing."""
+
+    username: str | None = None
+    password: SecretLike | None = field(default=None, repr=False)
+    use_default_password: bool = False
+
+    def login(self, default_user: str, default_password: str | None) -> tuple[str, str] | None:
+        """(user, password) to log in with, or None when nothing is configured or allowed."""
+        user = self.username or default_user
+        if self.password is not None:
+            return user, self.password.reveal()
+        if self.use_default_password and default_password is not None:
+            return user, default_password
+        return None
+
+    @property
+    def configured(self) -> bool:
+        return self.password is not None or self.use_default_password
+
+
+NO_CREDENTIALS = WebCredentials()
+
+
+def check_read_only(method: str, url: str, body: Any = None) -> None:
+    """Raise ValueError for anything that is not a read (DESIGN.md "Read-only")."""
+    method = method.upper()
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/") or "/"
+    if method == "GET":
+        return
+    if method != "POST":
+        raise ValueError(f"refusing to send {method} {path}: only GET and login/query POSTs are allowed")
+    query = parse_qs(parts.query)
+    if path in _LOGIN_PATHS:
+        if path == "/token" and not (isinstance(body, Mapping) and body.get("command") == "token"):
+            raise ValueError("refusing POST /token with anything but the token command")
+        if path == "/user/loginpost" and query.get("post") != ["6"]:
+            raise ValueError("refusing POST /user/loginpost other than the login form (post=6)")
+        return
+    if path == "/user/userpanel" and query.get("post") == ["4"]:
+        return  # IceRiver's status read
+    if path == "/graphql" and isinstance(body, Mapping) and str(body.get("query", "")).lstrip().startswith(
+        ("query", "{")
+    ):
+        return
+    raise ValueError(f"refusing to send POST {path}: not a login or a read-only query")
+
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client() -> aiohttp.ClientSession:
+    """The event loop's shared session (created on first use)."""
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(
+            limit=POOL_LIMIT,
+            limit_per_host=PER_HOST,
+            ssl=False,
+            use_dns_cache=True,
+            keepalive_timeout=KEEPALIVE_S,
+            enable_cleanup_closed=False,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),  # cookies are kept per miner by the driver, never shared
+            auto_decompress=True,
+            raise_for_status=False,
+            headers={"User-Agent": "farmwatch"},
+        )
+        _sessions[loop] = session
+    return session
+
+
+async def close_session() -> None:
+    """Close this loop's shared session (at shutdown; the next request opens a new one)."""
+    loop = asyncio.get_running_loop()
+    session = _sessions.pop(loop, None)
+    if session is not None and not session.closed:
+        await session.close()
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    cookies: dict[str, str]
+
+    def json(self) -> Any:
+        text = self.body.decode("utf-8", errors="replace").strip().rstrip("\x00")
+        if not text:
+            raise ParseError("empty HTTP body where JSON was expected")
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise ParseError("reply nested too deeply") from None
+        except ValueError:
+            if text[:1] == "<":
+                raise ProtocolError("HTML page where a JSON API reply was expected") from None
+            try:
+                value, _end = json.JSONDecoder(strict=False).raw_decode(text)
+            except ValueError as e:
+                raise ParseError(f"malformed JSON: {e}") from None
+            return value
+
+
+def url(host: str, port: int, path: str, scheme: str = "http") -> str:
+    h = f"[{host}]" if ":" in host else host
+    default = 80 if scheme == "http" else 443
+    where = h if port == default else f"{h}:{port}"
+    return f"{scheme}://{where}{path}"
+
+
+async def request(
+    method: str,
+    target: str,
+    *,
+    deadline: float,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    digest: aiohttp.DigestAuthMiddleware | None = None,
+    cookies: Mapping[str, str] | None = None,
+    allow_status: tuple[int, ...] = (),
+) -> Response:
+    """One read-only HTTP request before ``deadline`` (event-loop time). Raises DeviceError subclasses:
+    timeout, refused, reset, auth (401/403 unless allowed), protocol (other non-2xx)."""
+    check_read_only(method, target, json_body)
+    loop = asyncio.get_running_loop()
+    remaining = deadline - loop.time()
+    if remaining <= 0:
+        raise DeviceTimeout(f"no time left for {method} {urlsplit(target).path}")
+    timeout = aiohttp.ClientTimeout(
+        total=remaining, connect=min(CONNECT_S, remaining), sock_read=min(READ_S, remaining)
+    )
+    hdrs = dict(headers or {})
+    if cookies:
+        hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    where = f"{method} {urlsplit(target).netloc}{urlsplit(target).path}"
+    try:
+        async with client().request(
+            method,
+            target,
+            headers=hdrs,
+            json=json_body,
+            timeout=timeout,
+            allow_redirects=False,
+            middlewares=(digest,) if digest is not None else (),
+        ) as resp:
+            body = await resp.content.read(MAX_BODY + 1)
+            if len(body) > MAX_BODY:
+                raise ProtocolError(f"{where}: body larger than {MAX_BODY} bytes")
+            got = {k: m.value for k, m in resp.cookies.items()}
+            out = Response(resp.status, body, resp.headers, got)
+    except TimeoutError:
+        raise DeviceTimeout(f"{where}: no complete reply before the deadline") from None
+    except aiohttp.ClientConnectorError as e:
+        if isinstance(e.os_error, ConnectionRefusedError):
+            raise DeviceRefused(f"{where}: connection refused") from None
+        raise DeviceRefused(f"{where}: {e.os_error.strerror or e.os_error}") from None
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
+        raise DeviceReset(f"{where}: connection reset or closed mid-reply") from None
+    except aiohttp.ClientPayloadError:
+        raise DeviceReset(f"{where}: reply body cut short") from None
+    except aiohttp.ClientResponseError as e:
+        raise ProtocolError(f"{where}: bad HTTP reply ({e.message})") from None
+    except aiohttp.ClientError as e:
+        raise ProtocolError(f"{where}: {type(e).__name__}") from None
+    if out.status in allow_status or 200 <= out.status < 300:
+        return out
+    if out.status in (401, 403):
+        raise AuthError(f"{where}: HTTP {out.status} (login refused or required)")
+    raise ProtocolError(f"{where}: HTTP {out.status}")
+
+
+async def get_json(target: str, *, deadline: float, **kw: Any) -> Any:
+    return (await request("GET", target, deadline=deadline, **kw)).json()
+
+
+def parse_raw_response(raw: bytes) -> Response:
+    """An HTTP/1.x response read to EOF (status line, headers, body; chunked bodies are joined)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(b"HTTP/"):
+        raise ProtocolError("not an HTTP response")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        raise ProtocolError(f"bad HTTP status line {lines[0][:40]!r}") from None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        out = bytearray()
+        rest = body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            try:
+                size = int(size_line.split(b";")[0], 16)
+            except ValueError:
+                break
+            if size == 0:
+                break
+            out += rest[:size]
+            rest = rest[size + 2 :]
+        body = bytes(out)
+    return Response(status, body, headers, {})
+
+
+async def raw_get(host: str, port: int, path: str, *, deadline: float, max_bytes: int = 1 << 20) -> Response:
+    """A bare HTTP/1.0 GET without the client session: what identification and discovery probe with (one
+    connection, read to EOF; a tenth of aiohttp's CPU per request)."""
+    from .rpc import exchange  # the same connect/read-to-EOF transport and error mapping as the RPC
+
+    h = f"[{host}]" if ":" in host else host
+    payload = f"GET {path} HTTP/1.0\r\nHost: {h}\r\nUser-Agent: farmwatch\r\nAccept: */*\r\n\r\n".encode()
+    return parse_raw_response(await exchange(host, port, payload, deadline=deadline, max_bytes=max_bytes))

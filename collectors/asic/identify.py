@@ -1,0 +1,188 @@
+"""Which firmware a host runs: the RPC and HTTP probes race under one deadline per host.
+
+Probes (all reads):
+
+- RPC on 4028: ``version``, ``devdetails``, ``stats``; the replies' upper-cased text is matched against every
+  driver's ``signatures`` (custom firmware first). A 4028 that answers HTTP is ePIC (``GET :4028/capabilities``);
+  a refused 4028 is tried as Whatsminer API 3 (``get.device.info`` on 4433).
+- HTTP on 80: ``GET /``; a 401 whose ``WWW-Authenticate`` realm names antMiner is stock Antminer, otherwise the
+  page is matched against the web signatures below.
+
+Custom firmware (Braiins, LuxOS, VNish) runs on Antminer hardware, so its pages and replies also carry stock
+strings. The first custom match wins at once; after a stock match the race waits :data:`CUSTOM_WAIT_S` more
+for a custom one (asic-rs does the same). Nothing matched: :class:`UnsupportedDevice` saying what each probe
+saw, never a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import DeviceError, DeviceTimeout, ProtocolError, UnsupportedDevice
+from . import api3, http, rpc
+from .driver import Driver
+from .drivers import get, identification_order
+
+if TYPE_CHECKING:
+    from .poll import MinerSession
+
+IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
+CUSTOM_WAIT_S = 0.3
+_UNREACHED = ("refused", "timeout", "reset")
+
+# Lower-cased substrings of a web page (GET /) -> driver.
+WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
+    ("braiins os", "braiins"),
+    ("bos+", "braiins"),
+    ("luxor firmware", "luxos"),
+    ("luxos", "luxos"),
+    ("anthillos", "vnish"),
+    ("vnish", "vnish"),
+    ("axeos", "bitaxe"),
+    ("bitaxe", "bitaxe"),
+    ("iceriver", "iceriver"),
+    ("用户界面", "iceriver"),
+    ("goldshell", "goldshell"),
+    ("cloud-box", "goldshell"),
+    ("miner web dashboard", "epic"),
+    ("epic blockchain", "epic"),
+    ("auradine", "auradine"),
+    ("fluxos", "auradine"),
+    ("whatsminer", "whatsminer"),
+    ("/cgi-bin/luci", "whatsminer"),
+    ("avalon", "avalon"),
+)
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(slots=True)
+class Seen:
+    probe: str
+    driver: Driver | None
+    note: str
+    error: DeviceError | None = None  # the probe reached nothing (refused, timeout, reset)
+
+
+def match_driver(replies: dict[str, rpc.Reply]) -> Driver | None:
+    """The driver whose signature appears in the replies; custom firmware before stock."""
+    haystack = json.dumps(replies, ensure_ascii=False).upper()
+    for driver in identification_order():
+        if any(sig in haystack for sig in driver.signatures):
+            return driver
+    return None
+
+
+def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | None:
+    realm = headers.get("www-authenticate", "").lower()
+    text = body[:65536].decode("utf-8", errors="replace").lower()
+    found: list[Driver] = []
+    for needle, name in WEB_SIGNATURES:
+        if needle in text:
+            found.append(get(name))
+    if status == 401 and "antminer" in realm:
+        found.append(get("antminer"))
+    if not found:
+        return None
+    return min(found, key=lambda d: (not d.custom, d.priority))
+
+
+async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
+    try:
+        replies = await rpc.fetch(host, port, IDENTIFY_COMMANDS, deadline=deadline, keep_errors=True)
+    except ProtocolError as e:
+        if "HTTP" in e.message:
+            return await _epic_probe(host, port, deadline)
+        return Seen("rpc", None, f"rpc {port}: {e.message}")
+    except DeviceError as e:
+        if e.reason == "refused":
+            return await _api3_probe(host, deadline, f"rpc {port}: refused", e)
+        return Seen("rpc", None, f"rpc {port}: {e.reason}", e if e.reason in _UNREACHED else None)
+    driver = match_driver(replies)
+    desc = rpc.description(replies.get("version", {})) or "no description"
+    return Seen("rpc", driver, f"rpc {port}: {desc!r}")
+
+
+async def _epic_probe(host: str, port: int, deadline: float) -> Seen:
+    try:
+        caps = (await http.raw_get(host, port, "/capabilities", deadline=deadline)).json()
+    except DeviceError as e:
+        return Seen("rpc", None, f"http on {port}: {e.reason}")
+    if isinstance(caps, dict) and ("Model" in caps or "Default Hashrate" in caps):
+        return Seen("rpc", get("epic"), f"http on {port}: ePIC {caps.get('Model')!r}")
+    return Seen("rpc", None, f"http on {port}: unknown JSON")
+
+
+async def _api3_probe(host: str, deadline: float, before: str, rpc_error: DeviceError) -> Seen:
+    try:
+        info = await api3.call(host, "get.device.info", deadline=deadline)
+    except DeviceError as e:
+        return Seen("rpc", None, f"{before}; api3 {api3.PORT}: {e.reason}", rpc_error)
+    msg = info.get("msg") if isinstance(info.get("msg"), dict) else {}
+    return Seen("rpc", get("whatsminer"), f"api3: {(msg or {}).get('miner', {}).get('type')!r}")
+
+
+async def _http_probe(host: str, port: int, deadline: float) -> Seen:
+    try:
+        resp = await http.raw_get(host, port, "/", deadline=deadline)
+    except DeviceError as e:
+        return Seen("http", None, f"http {port}: {e.reason}", e if e.reason in _UNREACHED else None)
+    driver = match_web(resp.status, dict(resp.headers), resp.body)
+    m = _TITLE.search(resp.body[:8192].decode("utf-8", errors="replace"))
+    title = m.group(1).strip()[:60] if m else ""
+    return Seen("http", driver, f"http {port}: {resp.status} {title!r}")
+
+
+async def identify(session: MinerSession, *, deadline: float) -> Driver:
+    """The driver for ``session``'s host, or UnsupportedDevice with what each probe saw."""
+    host, port = session.host, session.port
+    rpc_port = rpc.DEFAULT_PORT if port in (80, 443, 8080) else port
+    web_port = port if port in (80, 8080) else 80
+    loop = asyncio.get_running_loop()
+    tasks = {
+        asyncio.ensure_future(_rpc_probe(host, rpc_port, deadline)),
+        asyncio.ensure_future(_http_probe(host, web_port, deadline)),
+    }
+    seen: list[Seen] = []
+    best: Driver | None = None
+    stock_until: float | None = None
+    pending = set(tasks)
+    try:
+        while pending:
+            until = deadline if stock_until is None else min(deadline, stock_until)
+            wait = until - loop.time()
+            if wait <= 0:
+                break
+            done, pending = await asyncio.wait(pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                break
+            for t in done:
+                s = t.result()
+                seen.append(s)
+                if s.driver is None:
+                    continue
+                if s.driver.custom:
+                    return s.driver
+                if best is None or (s.probe == "rpc" and best.name != s.driver.name and s.driver.priority < best.priority):
+                    best = s.driver
+                    stock_until = loop.time() + CUSTOM_WAIT_S
+    finally:
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    if best is not None:
+        return best
+    if all(s.error is not None for s in seen):
+        # Nothing answered at all: the host is down or silent, not an unknown firmware (the reason says which).
+        notes = "; ".join(s.note for s in seen) or "no probe finished"
+        if len(seen) < len(tasks):
+            raise DeviceTimeout(f"no answer from {host} before the deadline ({notes})")
+        first = next((s.error for s in seen if s.probe == "rpc" and s.error is not None), seen[0].error)
+        assert first is not None
+        raise type(first)(f"{first.message} ({notes})")
+    what = "; ".join(s.note for s in sorted(seen, key=lambda s: s.probe)) or "no probe answered in time"
+    raise UnsupportedDevice(f"unknown firmware at {host} ({what})")

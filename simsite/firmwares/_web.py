@@ -1,0 +1,66 @@
+"""Shared parts of the simulated HTTP personalities: routing, logins that are a pure function of the miner
+(so every poll of every process agrees), and value helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from .. import http as h
+from ..cgminer import Firmware, Handler, Parsed
+from ..miner import SimMiner, Snapshot
+from ..models import MODELS, ModelSpec
+
+Route = Callable[[SimMiner, Snapshot, h.HttpRequest], bytes]
+
+NOT_FOUND = h.response(404, {"error": "not found"})
+
+
+def add_models(*specs: ModelSpec) -> None:
+    for spec in specs:
+        MODELS.setdefault(spec.key, spec)
+
+
+def token(m: SimMiner, kind: str) -> str:
+    return f"{kind}-{m.seed:x}-{m.index:x}"
+
+
+def dashed_mac(m: SimMiner) -> str:
+    return m.mac.replace(":", "-")
+
+
+def board_rows(snap: Snapshot) -> list[Any]:
+    return [b for b in snap.boards]
+
+
+class WebFirmware(Firmware):
+    """A firmware that answers HTTP on its main port (``web_port``) and nothing cgminer-shaped."""
+
+    reads: ClassVar[dict[str, Handler]] = {}
+    web_port: ClassVar[int] = 80
+    page: ClassVar[str] = "<html><head><title>Miner</title></head><body></body></html>"
+
+    def setup(self, miner: SimMiner) -> None:
+        miner.port = self.web_port
+        miner.extra["desc"] = self.name
+
+    def routes(self) -> dict[tuple[str, str], Route]:
+        return {}
+
+    def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
+        if not h.is_http(raw):
+            return None
+        req = h.parse(raw)
+        if req is None:
+            return h.response(400, "bad request", content_type="text/plain")
+        if req.method == "GET" and req.path == "/":
+            return h.response(200, self.page, content_type="text/html")
+        route = self.routes().get((req.method, req.path))
+        if route is None:
+            known = any(path == req.path for _m, path in self.routes())
+            return h.response(405, {"error": "method"}) if known else NOT_FOUND
+        return route(miner, snap, req)
+
+    def answer(self, miner: SimMiner, snap: Snapshot, p: Parsed) -> str:
+        # A cgminer request to a web server: what its HTTP parser says to bytes that are not HTTP.
+        return "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -1,0 +1,58 @@
+"""Stock Antminer with its web CGI on port 80 behind HTTP Digest (realm "antMiner Configuration", root/root)
+next to the bmminer RPC on 4028: ``get_system_info.cgi``, ``get_miner_conf.cgi``, ``stats.cgi``,
+``summary.cgi``, ``pools.cgi``; ``GET /`` without credentials is the 401 that identifies it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import http as h
+from ..miner import SimMiner, Snapshot
+from . import register
+from ._web import token
+from .antminer import Antminer
+
+REALM = "antMiner Configuration"
+
+
+def cgi(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
+    if not h.digest_ok(req, REALM, "root", "root"):
+        return h.digest_challenge(REALM, token(m, "nonce"))
+    if req.method != "GET":
+        return h.response(405, {"error": "method"})
+    if req.path == "/cgi-bin/get_system_info.cgi":
+        return h.response(200, {"minertype": f"Antminer {m.model}", "macaddr": m.mac, "serinum": m.serial,
+                                "hostname": m.hostname, "system_filesystem_version": "FR-1.12(251009-S21)"})
+    if req.path == "/cgi-bin/get_miner_conf.cgi":
+        return h.response(200, {"bitmain-work-mode": "1" if snap.sleeping else "0", "pools": []})
+    if req.path == "/cgi-bin/stats.cgi":
+        chains = [{"index": b.slot, "rate_real": b.ghs, "asic_num": b.chips, "temp_pcb": b.pcb, "temp_chip": b.chip,
+                   "sn": f"{m.serial}{b.slot}"} for b in snap.boards]
+        return h.response(200, {"STATUS": {"STATUS": "S", "Msg": "stats"}, "INFO": {"type": f"Antminer {m.model}"},
+                                "STATS": [{"elapsed": snap.elapsed, "rate_5s": snap.ghs_5s, "rate_ideal":
+                                           snap.expected_ghs, "rate_unit": "GH/s", "fan": snap.fans, "chain": chains}]})
+    if req.path == "/cgi-bin/summary.cgi":
+        return h.response(200, {"STATUS": {"STATUS": "S"}, "SUMMARY": [{"status": [
+            {"type": "rate", "status": "s", "code": 0, "msg": ""}]}]})
+    if req.path == "/cgi-bin/pools.cgi":
+        return h.response(200, {"STATUS": {"STATUS": "S"}, "POOLS": [
+            {"index": p.index, "url": p.url, "user": p.user, "status": "Alive" if p.alive else "Dead",
+             "accepted": p.accepted, "rejected": p.rejected, "stale": p.stale} for p in snap.pools]})
+    return h.response(404, "not found", content_type="text/plain")
+
+
+@register
+class AntminerWeb(Antminer):
+    name = "antminer_web"
+
+    def extra_ports(self, miner: SimMiner) -> tuple[int, ...]:
+        return (80,)
+
+    def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
+        req = h.parse(raw) if h.is_http(raw) else None
+        return cgi(miner, snap, req) if req is not None else None
+
+    def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
+        out = super().truth_hooks(miner, snap)
+        out.update({"driver": "antminer", "mac": miner.mac, "serial": miner.serial, "hostname": miner.hostname})
+        return out
