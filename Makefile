@@ -36,6 +36,7 @@ test: $(STAMP) system-deps lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/scale.py
 
 # Long fuzzing: the hypothesis properties with 20,000 examples each, then every atheris (libFuzzer) target for
 # FUZZ_SECONDS (tests/fuzz_atheris.py). `make test` runs the same properties with a small example count.
