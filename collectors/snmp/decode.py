@@ -7,6 +7,7 @@ ENTITY-SENSOR agents are known to report, say, a power supply's watts with a non
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ BOUNDS = {
     "power_w": (0.0, 5e6),
     "load_ratio": (0.0, 5.0),
     "battery_charge_ratio": (0.0, 1.0),
+    "energy_j": (0.0, math.inf),  # exported as a counter
 }
 
 
@@ -48,11 +50,16 @@ def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) 
         return col.map.get(raw, col.default) if isinstance(raw, int) else col.default
     if not isinstance(raw, int):
         return None
-    value = raw * col.scale
+    try:
+        value = raw * col.scale
+    except OverflowError:  # an INTEGER beyond float range (not an SMI type, but value_of takes any Integer)
+        return None
     if isinstance(decimals, int) and 0 <= decimals <= 9:
         value /= 10**decimals
     if isinstance(si_prefix, int) and 1 <= si_prefix <= 17:
         value *= 10.0 ** (3 * (si_prefix - 9))
+    if not math.isfinite(value) or (col.counter and value < 0):  # a counter column holding a negative Integer32
+        return None
     bounds = BOUNDS.get(col.field)
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         return None
@@ -94,8 +101,8 @@ def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
                 continue
             if isinstance(quantity, str) and isinstance(value, int | float):
                 scaled = value * t.scale.get(quantity, 1.0)
-                lo, hi = BOUNDS.get(quantity, (float("-inf"), float("inf")))
-                if lo <= scaled <= hi:
+                lo, hi = BOUNDS.get(quantity, (-math.inf, math.inf))
+                if math.isfinite(scaled) and lo <= scaled <= hi:
                     row.values[quantity] = scaled
     note = None
     all_keys = set(rows)
