@@ -10,10 +10,11 @@ them.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AuthError
+from ..errors import AuthError, DeviceError
 from . import api3, http, rpc
 from .http import WebCredentials
 
@@ -71,6 +72,20 @@ class FetchContext:
             self.state.pop(f"{key}@", None)
 
     # --- transports ---
+    async def rest_else_rpc(self, rest: Callable[[FetchContext], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """The REST API when credentials are configured and the firmware has one, else the RPC cycle. A
+        firmware without REST (404, closed port) is remembered and re-checked every identity interval."""
+        if self.credentials.configured and (self.state.get("rest") is not False or self.due("rest")):
+            try:
+                replies = await rest(self)
+                self.remember("rest", True)
+                return replies
+            except DeviceError as e:
+                if self.state.get("rest") is True or e.reason not in ("refused", "protocol", "parse"):
+                    raise
+                self.remember("rest", False)
+        return await self.rpc_cycle()
+
     async def rpc(self, commands: tuple[str, ...], *, join: bool = True) -> dict[str, rpc.Reply]:
         return await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join)
 

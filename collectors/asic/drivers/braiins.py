@@ -44,7 +44,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import DeviceError, ParseError
+from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
@@ -227,16 +227,7 @@ async def _rest(ctx: FetchContext) -> dict[str, Any]:
 
 
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
-    if ctx.credentials.configured and (ctx.state.get("rest") is not False or ctx.due("rest")):
-        try:
-            replies = await _rest(ctx)
-            ctx.remember("rest", True)
-            return replies
-        except DeviceError as e:
-            if ctx.state.get("rest") is True or e.reason not in ("refused", "protocol", "parse"):
-                raise
-            ctx.remember("rest", False)  # no REST API on this firmware (404 / closed): RPC until re-checked
-    return await ctx.rpc_cycle()
+    return await ctx.rest_else_rpc(_rest)
 
 
 def _gh(value: Any) -> float | None:
