@@ -64,3 +64,26 @@ class WebFirmware(Firmware):
     def answer(self, miner: SimMiner, snap: Snapshot, p: Parsed) -> str:
         # A cgminer request to a web server: what its HTTP parser says to bytes that are not HTTP.
         return "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class RestBeside:
+    """Mixin for an RPC firmware that also serves a REST API on port 80 (Braiins OS+, VNish): the RPC replies
+    come from the base class, HTTP requests go to ``rest``; truth adds the identity the REST API exposes."""
+
+    driver: ClassVar[str]
+
+    def rest_reply(self, miner: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
+        raise LookupError(f"{type(self).__name__} serves no REST API")
+
+    def extra_ports(self, miner: SimMiner) -> tuple[int, ...]:
+        return (80,)
+
+    def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
+        req = h.parse(raw) if h.is_http(raw) else None
+        return self.rest_reply(miner, snap, req) if req is not None else None
+
+    def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
+        from ..truth import board
+
+        return {"driver": self.driver, "mac": miner.mac, "serial": miner.serial, "hostname": miner.hostname,
+                "power_source": "estimated", "boards": [board(b) for b in snap.boards]}

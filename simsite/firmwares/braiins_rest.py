@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import http as h
 from ..miner import SimMiner, Snapshot
 from . import register
-from ._web import token
+from ._web import RestBeside, token
 from .braiins import Braiins
 
 
@@ -60,18 +58,9 @@ def rest(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
 
 
 @register
-class BraiinsRest(Braiins):
+class BraiinsRest(RestBeside, Braiins):
     name = "braiins_rest"
+    driver = "braiins"
 
-    def extra_ports(self, miner: SimMiner) -> tuple[int, ...]:
-        return (80,)
-
-    def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
-        req = h.parse(raw) if h.is_http(raw) else None
-        return rest(miner, snap, req) if req is not None else None
-
-    def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
-        from ..truth import board
-
-        return {"driver": "braiins", "mac": miner.mac, "serial": miner.serial, "hostname": miner.hostname,
-                "power_source": "estimated", "boards": [board(b) for b in snap.boards]}
+    def rest_reply(self, miner: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
+        return rest(miner, snap, req)
