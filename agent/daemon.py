@@ -7,6 +7,7 @@ closed); SIGHUP re-reads the config (see :meth:`Agent.reload`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from collectors.asic.poll import MinerSession
 
 from . import __version__
+from .aio import cancel_all
 from .collector import Collector
 from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
@@ -64,6 +66,7 @@ class Agent:
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
         self._collector_tasks: list[asyncio.Task[None]] = []
+        self._collectors_stopping = asyncio.Event()
         self.store = MinerStore()
         self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle)
         self.process = ProcessMetrics()
@@ -137,13 +140,20 @@ class Agent:
     async def _collector_loop(self, c: Collector) -> None:
         loop = asyncio.get_running_loop()
         next_start = loop.time()
-        while True:
+        # The stop flag, not only cancellation, ends this loop: on Python 3.11 asyncio.wait_for can swallow a
+        # cancel that lands as the inner call finishes, and a swallowed cancel left shutdown waiting forever.
+        while not self._collectors_stopping.is_set():
             delay = next_start - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._collectors_stopping.wait()
+                if self._collectors_stopping.is_set():
+                    return
             started = loop.time()
             try:
-                await asyncio.wait_for(c.run_cycle(), c.interval + c.timeout)
+                async with asyncio.timeout(c.interval + c.timeout):
+                    await c.run_cycle()
             except TimeoutError:
                 log.warning("collector %s: cycle cancelled after %.0fs", c.name, c.interval + c.timeout)
             except Exception:
@@ -181,6 +191,7 @@ class Agent:
         self.bound = self._web.bound
         assert self.bound is not None
         self.scheduler.start()
+        self._collectors_stopping.clear()
         for c in self.collectors:
             self._collector_tasks.append(asyncio.create_task(self._collector_loop(c), name=f"collector:{c.name}"))
         log.info("listening on %s:%d%s, %d miner groups%s", self.bound[0], self.bound[1],
@@ -192,9 +203,8 @@ class Agent:
             self._reload_task.cancel()
             await asyncio.gather(self._reload_task, return_exceptions=True)
         await self.scheduler.stop()
-        for t in self._collector_tasks:
-            t.cancel()
-        await asyncio.gather(*self._collector_tasks, return_exceptions=True)
+        self._collectors_stopping.set()
+        await cancel_all(self._collector_tasks)
         self._collector_tasks.clear()
         for c in self.collectors:
             try:

@@ -15,9 +15,15 @@ def _logfmt_value(value: object) -> str:
     return s
 
 
+def _timestamp(record: logging.LogRecord, strftime=time.strftime, gmtime=time.gmtime) -> str:  # type: ignore[no-untyped-def]
+    # time's functions bound as defaults: at interpreter exit module globals are already None, and a late
+    # warning (an unclosed socket's __del__) must still be formatted rather than raise inside logging.
+    return strftime("%Y-%m-%dT%H:%M:%S", gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
 class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        ts = _timestamp(record)
         parts = [f"ts={ts}", f"level={record.levelname.lower()}", f"logger={record.name}",
                  f"msg={_logfmt_value(record.getMessage())}"]
         if record.exc_info:
@@ -28,7 +34,7 @@ class LogfmtFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": _timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

@@ -10,6 +10,7 @@ full timeout every cycle. One device's failure never touches another's poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import random
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import DeviceError, ParseError
 
+from .aio import cancel_all
 from .store import MinerStore
 
 log = logging.getLogger("farmwatch.scheduler")
@@ -142,11 +144,11 @@ class Scheduler:
         while not self._stopping.is_set():
             delay = next_start - loop.time()
             if delay > 0:
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._stopping.wait()
+                if self._stopping.is_set():
                     return
-                except TimeoutError:
-                    pass
             await self.run_cycle(group)
             next_start += group.interval
             if next_start < loop.time():  # overran: start the next cycle now, do not try to catch up
@@ -181,7 +183,5 @@ class Scheduler:
     async def stop(self) -> None:
         self._stopping.set()
         tasks = list(self._tasks.values())
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all(tasks)
         self._tasks.clear()

@@ -249,3 +249,46 @@ async def test_stale_values_are_never_served_as_current(site: SimSite, fault: st
     assert back[f'farmwatch_miner_last_success_timestamp_seconds{{device="{device}"}}'] > last_ok
     assert not [k for k in back if k.startswith("farmwatch_miner_error_info")]
     assert f'farmwatch_miner_hashrate_hashes_per_second{{device="{device}"}}' in back
+
+
+
+class _StopsTheAgentCollector:
+    """A collector whose second cycle asks the agent to stop and returns at once: the cancel then lands just as
+    the cycle finishes, the moment where Python 3.11's asyncio.wait_for swallows a cancel."""
+
+    name = "stopper"
+    interval = 0.05
+    timeout = 5.0
+
+    def __init__(self) -> None:
+        from agent.collector import CycleStats
+
+        self.stats = CycleStats()
+        self.agent: Agent | None = None
+        self.stop_task: asyncio.Task[None] | None = None
+        self.closed = False
+
+    async def run_cycle(self) -> None:
+        if self.stats.cycles == 1 and self.agent is not None:
+            self.stop_task = asyncio.create_task(self.agent.stop())
+
+    def families(self, fams: object) -> None:
+        pass
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_stop_landing_as_a_collector_cycle_ends_still_stops_the_agent() -> None:
+    stopper = _StopsTheAgentCollector()
+    agent = Agent(site="test", groups=[], listen="127.0.0.1:0", collectors=[stopper])
+    stopper.agent = agent
+    await agent.start()
+    for _ in range(100):  # bounded: 5 s
+        if stopper.stop_task is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert stopper.stop_task is not None
+    await asyncio.wait_for(stopper.stop_task, 15)
+    assert stopper.closed
+    assert stopper.stats.cycles == 2  # no cycle ran after the stop

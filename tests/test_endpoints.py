@@ -284,7 +284,12 @@ def test_sighup_reloads_config_keeps_unchanged_devices_and_sigterm_stops(tmp_pat
             return {t for g in json.loads(_get(sd)) for t in g["targets"]}
 
         _wait(lambda: devices() == {"127.49.0.1:4028", "127.49.0.2:4028", "127.49.0.3:4028", "127.49.1.1:4028"})
-        _wait(lambda: 'farmwatch_miner_up{device="127.49.1.1:4028"} 0' in _get(f"http://127.0.0.1:{port}/metrics"))
+        # Both groups have finished a cycle (their first starts are jittered): only then is there state to keep.
+        def both_groups_polled() -> bool:
+            text = _get(f"http://127.0.0.1:{port}/metrics")
+            return all(f'farmwatch_miner_up{{device="{d}"}} 0' in text for d in ("127.49.0.1:4028", "127.49.1.1:4028"))
+
+        _wait(both_groups_polled)
         # Group 0 unchanged, group 1 replaced, site renamed.
         write([["127.49.0.1-3"], ["127.49.2.1", "127.49.2.2"]], site="r2")
         proc.send_signal(signal.SIGHUP)
