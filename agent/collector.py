@@ -21,6 +21,7 @@ class CycleStats:
     errors: Counter[str] = field(default_factory=Counter)  # failed device polls by reason
     devices: int = 0
     devices_up: int = 0
+    devices_backoff: int = 0  # dead devices passed by this cycle while backing off
 
 
 class Collector(Protocol):

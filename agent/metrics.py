@@ -178,3 +178,4 @@ def collector_families(fams: Families, collectors: Iterable[Collector]) -> None:
                 labels((("collector", c.name), ("group", c.name), ("reason", reason))), st.errors[reason])
         g("farmwatch_devices", "gauge", "").add(lab, st.devices)
         g("farmwatch_devices_up", "gauge", "").add(lab, st.devices_up)
+        g("farmwatch_devices_backoff", "gauge", "").add(lab, st.devices_backoff)

@@ -30,6 +30,13 @@ log = logging.getLogger("farmwatch.scheduler")
 MAX_BACKOFF_S = 300.0
 
 
+def backoff_seconds(failures: int, interval: float) -> float:
+    """How long a device that failed ``failures`` times in a row waits: the first failure is retried next
+    cycle, then 2, 4, 8 ... intervals, at most MAX_BACKOFF_S (a dead device must not hold a slot every cycle,
+    and a revived one is seen again within five minutes)."""
+    return 0.0 if failures < 2 else min(interval * 2 ** (failures - 2), MAX_BACKOFF_S)
+
+
 @dataclass
 class GroupStats:
     cycles: int = 0
@@ -133,8 +140,7 @@ class Scheduler:
         group.stats.errors[error.reason] += 1
         state = self.store.ensure(session.device)
         failures = state.failures + 1
-        # First failure: retry next cycle. Then back off 2, 4, 8 ... intervals, at most MAX_BACKOFF_S.
-        backoff = 0.0 if failures < 2 else min(group.interval * 2 ** (failures - 2), MAX_BACKOFF_S)
+        backoff = backoff_seconds(failures, group.interval)
         until = time.monotonic() + backoff - group.interval * 0.5 if backoff else 0.0
         self.store.record_failure(session.device, error, backoff_until=until)
 

@@ -131,7 +131,8 @@ def variables(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"list": [
         {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
          "current": {}, "hide": 0, "refresh": 1, "regex": "", "options": []},
-        query_var("site", "Site", "label_values(farmwatch_miner_up, site)"),
+        # Every agent exports farmwatch_agent_info, so a GPU-only or PDU-only site is listed too.
+        query_var("site", "Site", "label_values(farmwatch_agent_info, site)"),
         query_var("container", "Container", 'label_values(farmwatch_miner_info{site=~"$site"}, container)'),
         query_var("rack", "Rack", 'label_values(farmwatch_miner_info{site=~"$site",container=~"$container"}, rack)'),
         query_var("model", "Model", 'label_values(farmwatch_miner_info{site=~"$site"}, model)'),

@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from agent.exposition import Families, render
+from agent.metrics import collector_families
 from collectors.snmp.cli import poll_snmp_url
 from collectors.snmp.client import Auth, Engine
 from collectors.snmp.collector import SnmpCollector
@@ -195,3 +196,29 @@ async def test_demo_pdus_follow_their_miners_load() -> None:
     loc = handle.locations[site.miners[25].ip]
     pdu = next(r for r in readings.values() if r.name == loc["pdu"])
     assert pdu.outlet_power()[loc["outlet"]] == pytest.approx(site.miners[25].power_w, rel=0.02, abs=1)
+
+
+async def test_dead_device_backs_off_and_a_revived_one_is_polled_again(sim: SnmpSim) -> None:
+    dead = SnmpDevice(host="127.61.0.96", port=PORT, auth=Auth(community="x"), interval=1.0, timeout=0.6)
+    live = SnmpDevice(host="127.61.0.1", port=PORT, auth=Auth(community="pdu-a"), interval=1.0, timeout=3.0)
+    c = SnmpCollector([dead, live], interval=1.0)
+    try:
+        # Both have failed five times in a row (as after five dead cycles).
+        for d in (dead, live):
+            c.status[d.device].failures = 5
+        await c.run_cycle()
+        st_dead, st_live = c.status[dead.device], c.status[live.device]
+        # The dead one waits 2**4 intervals before its next try, and the next cycle passes it by ...
+        assert st_dead.failures == 6 and st_dead.next_due - time.monotonic() > 10
+        await c.run_cycle()
+        assert c.stats.errors["timeout"] == 1 and c.stats.devices_backoff == 1
+        # ... while still shown down with its reason; the live one is back to its normal interval.
+        fams = Families()
+        c.families(fams)
+        collector_families(fams, [c])
+        text = render(fams).text.decode()
+        assert 'farmwatch_snmp_error_info{device="127.61.0.96:16171",reason="timeout"} 1' in text
+        assert 'farmwatch_devices_backoff{collector="snmp",group="snmp"} 1' in text
+        assert st_live.up and st_live.failures == 0 and st_live.next_due - time.monotonic() < 1.5
+    finally:
+        await c.close()

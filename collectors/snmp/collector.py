@@ -16,6 +16,7 @@ from agent.collector import CycleStats
 from agent.config import Config, SnmpGroup
 from agent.exposition import Families
 from agent.power_domains import PowerDomain
+from agent.scheduler import backoff_seconds
 from agent.store import MinerStore
 from agent.targets import shard_of
 
@@ -49,6 +50,7 @@ class DeviceStatus:
     device_class: str | None = None
     duration: float | None = None
     next_due: float = 0.0  # monotonic
+    failures: int = 0  # in a row: dead devices back off like miners (agent.scheduler.backoff_seconds)
 
 
 class SnmpCollector:
@@ -77,6 +79,8 @@ class SnmpCollector:
         limit = asyncio.Semaphore(self.concurrency)
         now = time.monotonic()
         due = [d for d in self.devices if self.status[d.device].next_due <= now + 0.5]
+        self.stats.devices_backoff = sum(1 for d in self.devices
+                                         if self.status[d.device].failures >= 2 and d not in due)
 
         async def one(dev: SnmpDevice) -> None:
             async with limit:
@@ -86,10 +90,10 @@ class SnmpCollector:
                 try:
                     reading = await poll(self.engine, dev, deadline=started + dev.timeout)
                 except DeviceError as e:
-                    self._failed(st, e)
+                    self._failed(st, e, dev.interval)
                 except Exception as e:  # a bug must stay inside this one device
                     log.exception("unexpected error polling %s", dev.device)
-                    self._failed(st, ParseError(f"internal error: {type(e).__name__}: {e}"))
+                    self._failed(st, ParseError(f"internal error: {type(e).__name__}: {e}"), dev.interval)
                 else:
                     unwrap_counters(dev, reading)
                     self._succeeded(st, reading)
@@ -99,14 +103,18 @@ class SnmpCollector:
         self.stats.devices = len(self.devices)
         self.stats.devices_up = sum(1 for s in self.status.values() if s.up)
 
-    def _failed(self, st: DeviceStatus, e: DeviceError) -> None:
+    def _failed(self, st: DeviceStatus, e: DeviceError, interval: float) -> None:
         self.stats.errors[e.reason] += 1
+        st.failures += 1
+        # A dead PDU costs its whole timeout and retries every cycle; back off as the miner scheduler does.
+        st.next_due = max(st.next_due, time.monotonic() + backoff_seconds(st.failures, interval))
         st.up, st.polled, st.reading = False, True, None
         st.error_reason, st.error_message = e.reason, e.message
         log.debug("snmp %s down: %s", st.device, e.message)
 
     def _succeeded(self, st: DeviceStatus, r: SnmpReading) -> None:
         st.up, st.polled, st.reading, st.last_success = True, True, r, time.time()
+        st.failures = 0
         st.error_reason = st.error_message = None
         st.profile, st.device_class = r.driver, r.device_class
         st.make, st.model, st.serial, st.name, st.firmware = r.make, r.model, r.serial, r.name, r.firmware
