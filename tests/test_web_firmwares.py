@@ -116,3 +116,24 @@ def test_read_only_guard() -> None:
     ):
         with pytest.raises(ValueError):
             check_read_only(method, target, body)
+
+
+@pytest.mark.parametrize("fw", NEW)
+async def test_a_paused_miner_reads_as_the_firmware_shows_it(fw: str) -> None:
+    """Curtailment pauses miners by the hundred: where the firmware says so, the reading is ``sleeping``
+    (not a broken miner at 0 TH/s); where it cannot, the truth says what the firmware shows."""
+    site = SimSite.build(count=2, seed=7, base_ip=f"127.88.{next(_net)}.1", mix={fw: 1.0}, latency_ms=(0.0, 0.0),
+                         faults={"sleeping": 1.0})
+    await site.start()
+    try:
+        states = set()
+        for m in site.miners:
+            session = MinerSession(host=m.ip, port=m.port, credentials=DEFAULTS)
+            reading = (await poll(session, deadline=asyncio.get_running_loop().time() + 10)).to_json()
+            assert reading["state"] == m.truth()["state"], (fw, m.model)
+            states.add(reading["state"])
+        if fw in ("braiins_rest", "vnish_rest", "antminer_web"):
+            assert states == {"sleeping"}
+    finally:
+        await close_session()
+        await site.stop()

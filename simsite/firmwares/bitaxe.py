@@ -41,7 +41,10 @@ class Bitaxe(WebFirmware):
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
         b = snap.boards[0]
         p = snap.pools[0]
+        # No field of this firmware's API says "paused": a paused unit shows only that it is not hashing.
+        paused = {"state": "not_hashing"} if snap.sleeping else {}
         return {
+            **paused,
             "mac": miner.mac, "hostname": miner.hostname, "power_source": "reported",
             "boards": [{"index": 0, "chips": b.chips, "hashrate_ths": round(b.ghs / 1000.0, 8),
                         "temp_c": max(b.pcb), "chip_temp_c": max(b.chip)}],

@@ -51,7 +51,8 @@ def rest(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
         return h.response(200, {"miner_identity": {"miner_model": f"Antminer {m.model}"}, "mac_address": m.mac.lower(),
                                 "serial_number": m.serial, "hostname": m.hostname,
                                 "bos_version": {"current": "2025-08-06-0-3881c51d-25.07-plus"},
-                                "bosminer_uptime_s": snap.elapsed})
+                                "bosminer_uptime_s": snap.elapsed,
+                                "status": "MINER_STATUS_PAUSED" if snap.sleeping else "MINER_STATUS_NORMAL"})
     if p == "/api/v1/performance/tuner-state":
         return h.response(200, {"mode_state": {"powertargetmodestate": {"current_target": {"watt": m.extra["limit"]}}}})
     return h.response(404, {"message": "not found"})

@@ -63,7 +63,10 @@ class Goldshell(WebFirmware):
                 ("GET", "/mcb/status"): status}
 
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
+        # No field of this firmware's API says "paused": a paused unit shows only that it is not hashing.
+        paused = {"state": "not_hashing"} if snap.sleeping else {}
         return {
+            **paused,
             "mac": miner.mac, "expected_hashrate_ths": None,
             "boards": [{"index": b.slot, "chips": None, "hashrate_ths": round(b.ghs / 1000.0, 8),
                         "temp_c": max(b.pcb), "chip_temp_c": None} for b in snap.boards],

@@ -137,6 +137,14 @@ def test_braiins_rest() -> None:
     assert sum(b.hashrate_ths or 0 for b in r.boards) == approx(144.1645, abs=1e-3)
     assert [(p.active, p.accepted, p.rejected) for p in r.pools] == [(True, 10460, 18), (False, 4, 0)]
     assert len(r.errors) == 8 and "mine.ocean.xyz" in r.errors[2].message
+    assert not r.sleeping  # miner/details status 2 = MINER_STATUS_NORMAL
+
+
+@pytest.mark.parametrize("status", [3, "MINER_STATUS_PAUSED"])
+def test_braiins_rest_paused(status: object) -> None:
+    replies = bos_replies()
+    replies["rest:miner/details"] = {**replies["rest:miner/details"], "status": status}
+    assert finalize(braiins.parse(replies, DEV)).sleeping
 
 
 async def test_braiins_rest_over_loopback() -> None:

@@ -22,8 +22,9 @@ BOSminer, what comes from where (all rates MH/s, unlike stock's GH/s):
 Braiins OS+ 25.07+ public REST API (``/api/v1``, snake_case), used instead of the RPC when the group has web
 credentials and the miner answers it: ``POST /api/v1/auth/login {"username","password"}`` -> ``token``
 (sent as the ``authorization`` header; refreshed before its hour runs out, and once on a 401). Per cycle
-``GET miner/stats``, ``miner/hw/hashboards``, ``cooling/state``, ``pools/``, ``miner/errors``; identity
-``miner/details`` and ``performance/tuner-state`` (cached). Firmware without it (404, refused) is read over
+``GET miner/stats``, ``miner/hw/hashboards``, ``cooling/state``, ``pools/``, ``miner/errors``,
+``miner/details`` (identity, uptime, ``status``: ``MINER_STATUS_PAUSED`` is sleeping) and
+``performance/tuner-state`` (power target). Firmware without it (404, refused) is read over
 the RPC, and asked again after the identity interval (an upgrade adds it).
 
 - hashrate ``miner_stats.real_hashrate.last_1m`` (GH/s; ``last_5s`` when absent); expected
@@ -195,8 +196,13 @@ def _is_bmminer(replies: Mapping[str, Any]) -> bool:
 # ------------------------------------------------------------------------------------------- REST (25.07+)
 
 DEFAULT_USER, DEFAULT_PASSWORD = "root", "root"
-REST_READS = ("miner/stats", "miner/hw/hashboards", "cooling/state", "pools/", "miner/errors")
-REST_IDENTITY = ("miner/details", "performance/tuner-state")
+# Every cycle: miner/details carries the run status (paused) and the uptime, tuner-state the power target an
+# operator or curtailment script may change at any time; caching them would serve stale values as current.
+REST_READS = ("miner/stats", "miner/hw/hashboards", "cooling/state", "pools/", "miner/errors", "miner/details",
+              "performance/tuner-state")
+# MinerStatus of bos-plus-api (miner/details ``status``): the REST gateway gives the enum's name, older builds
+# its number. PAUSED is the operator's pause (curtailment): sleeping, not broken.
+_PAUSED = {"MINER_STATUS_PAUSED", "3"}
 
 
 async def _login(ctx: FetchContext) -> str:
@@ -215,12 +221,7 @@ async def _rest(ctx: FetchContext) -> dict[str, Any]:
             return (await ctx.get(port, f"/api/v1/{path}", headers=hdr)).json()
 
         values = await asyncio.gather(*(one(p) for p in REST_READS))
-        out = {f"rest:{p}": v for p, v in zip(REST_READS, values, strict=True)}
-        if ctx.due("rest-identity"):
-            ident = await asyncio.gather(*(one(p) for p in REST_IDENTITY))
-            ctx.remember("rest-identity", {f"rest:{p}": v for p, v in zip(REST_IDENTITY, ident, strict=True)})
-        out.update(ctx.state["rest-identity"])
-        return out
+        return {f"rest:{p}": v for p, v in zip(REST_READS, values, strict=True)}
 
     result: dict[str, Any] = await with_token(ctx, _login, read)
     return result
@@ -317,6 +318,7 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         pools=out_pools,
         uptime_s=integer(details.get("bosminer_uptime_s")),
         errors=errors,
+        sleeping=str(details.get("status", "")).upper() in _PAUSED,
     )
 
 
