@@ -108,17 +108,17 @@ async def test_http_endpoints_serve_the_cached_cycle(site: SimSite) -> None:
         async with aiohttp.ClientSession(auto_decompress=False) as http:
             async with http.get(f"{base}/healthz") as r:
                 assert r.status == 200
-            for _ in range(100):  # the first cycle runs in the background
-                if group.stats.cycles:
+            headers = {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"}
+            for _ in range(200):  # the first cycle runs in the background; its render follows it (bounded: 20 s)
+                async with http.get(f"{base}/metrics", headers=headers) as r:
+                    assert r.status == 200
+                    assert r.headers["Content-Encoding"] == "gzip"
+                    assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+                    body = gzip.decompress(await r.read()).decode()
+                if "farmwatch_miner_up{" in body:
                     break
                 await asyncio.sleep(0.1)
             assert group.stats.cycles >= 1
-            headers = {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"}
-            async with http.get(f"{base}/metrics", headers=headers) as r:
-                assert r.status == 200
-                assert r.headers["Content-Encoding"] == "gzip"
-                assert r.headers["Content-Type"].startswith("application/openmetrics-text")
-                body = gzip.decompress(await r.read()).decode()
             assert body.endswith("# EOF\n")
             for m in site.miners:
                 assert f'farmwatch_miner_up{{device="{m.ip}:{m.port}"}} 1' in body
