@@ -14,6 +14,8 @@ from .exposition import Families
 
 @dataclass
 class CycleStats:
+    """One poll loop's statistics (a miner group or a collector), exported as ``farmwatch_cycle_*``."""
+
     cycles: int = 0
     overruns: int = 0
     last_duration: float = 0.0
@@ -22,6 +24,7 @@ class CycleStats:
     devices: int = 0
     devices_up: int = 0
     devices_backoff: int = 0  # dead devices passed by this cycle while backing off
+    polled_last_cycle: int = 0
 
 
 class Collector(Protocol):

@@ -157,7 +157,7 @@ def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[
             errors.add(labels((("collector", "asic"), ("group", group.name), ("reason", reason))), st.errors[reason])
         configured.add(c, len(group.sessions))
         up.add(c, sum(1 for s in group.sessions if (d := store.devices.get(s.device)) is not None and d.up))
-        backoff.add(c, st.skipped_backoff)
+        backoff.add(c, st.devices_backoff)
     g("farmwatch_render_duration_seconds", "gauge", "Time to render the previous exposition.").add("", round(render_seconds, 4))
 
 

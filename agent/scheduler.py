@@ -15,7 +15,6 @@ import ipaddress
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from collectors.asic.poll import MinerSession, poll
 from collectors.errors import DeviceError, ParseError
 
 from .aio import cancel_all
+from .collector import CycleStats
 from .store import MinerStore
 
 log = logging.getLogger("farmwatch.scheduler")
@@ -38,17 +38,6 @@ def backoff_seconds(failures: int, interval: float) -> float:
 
 
 @dataclass
-class GroupStats:
-    cycles: int = 0
-    overruns: int = 0
-    last_duration: float = 0.0
-    last_completed: float = 0.0  # wall clock
-    errors: Counter[str] = field(default_factory=Counter)
-    polled_last_cycle: int = 0
-    skipped_backoff: int = 0
-
-
-@dataclass
 class MinerGroup:
     name: str
     sessions: list[MinerSession]
@@ -57,7 +46,7 @@ class MinerGroup:
     concurrency: int = 1000
     per_subnet: int = 64
     jitter: float = 0.05  # fraction of the interval
-    stats: GroupStats = field(default_factory=GroupStats)
+    stats: CycleStats = field(default_factory=CycleStats)
 
 
 def subnet_key(host: str) -> str:
@@ -98,7 +87,7 @@ class Scheduler:
             if state.next_attempt > now_mono:
                 continue
             due.append(session)
-        group.stats.skipped_backoff = len(group.sessions) - len(due)
+        group.stats.devices_backoff = len(group.sessions) - len(due)
 
         keys = self._subnet_keys
 

@@ -1,11 +1,10 @@
 """Soak: the agent (``Agent`` with its ``Scheduler``, HTTP server and renderer) against the simulated site for a long,
 accelerated day — short intervals, devices going down and up, miners moving to another IP (DHCP), a scraper on
-/metrics — while sampling memory, open file descriptors and asyncio tasks after every cycle.
+/metrics, and config reloads (as SIGHUP applies them) that change the group's settings over the same devices —
+while sampling memory, open file descriptors and asyncio tasks after every cycle.
 
     python -m tests.soak --duration 3600          # `make soak`
     (tests/test_soak.py runs ~40 s of it in `make test`)
-
-Config reloads are not exercised yet (the daemon had no reload path when this was written; Agent.reload has landed since).
 
 Pass criteria (:func:`check`): after warm-up, the traced-memory and RSS slopes stay under a bound, the fd and
 task counts do not grow, every device the site has is still polled, and once the churn stops every live miner is
@@ -26,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import aiohttp
 
-from agent.daemon import Agent
+from agent.daemon import Agent, ReloadPlan
 from agent.scheduler import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
@@ -55,6 +54,7 @@ class SoakResult:
     churned: int
     reboots: int
     scrapes: int
+    reloads: int = 0
     samples: list[Sample] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     final_up: int = 0
@@ -85,6 +85,7 @@ class SoakResult:
             "churned": self.churned,
             "reboots": self.reboots,
             "scrapes": self.scrapes,
+            "reloads": self.reloads,
             "heap_blocks_slope_per_min": round(self.slope("blocks") * 60),
             "rss_slope_bytes_per_min": round(self.slope("rss") * 60),
             "fds_slope_per_min": round(self.slope("fds") * 60, 3),
@@ -116,6 +117,7 @@ async def soak(
     interval: float = 2.0,
     timeout: float = 1.5,
     churn_every: int = 4,
+    reload_every: int = 10,
     seed: int = 7,
     base_ip: str = "127.211.0.1",
 ) -> SoakResult:
@@ -186,6 +188,13 @@ async def soak(
         spare_ips.add(old.ip)
         result.moves += 1
 
+    def _regroup(flip: bool) -> list[MinerGroup]:
+        # One group whose settings change (so its task is replaced, a cycle in flight cancelled) over the same
+        # devices (so their sessions, identity and driver carry over). One group at a time keeps the task count
+        # a leak signal.
+        fresh = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
+        return [MinerGroup(name="soak", sessions=fresh, interval=interval, timeout=timeout * (0.9 if flip else 1.0))]
+
     agent.scheduler.on_cycle = on_cycle
     await agent.start()
     assert agent.bound is not None
@@ -197,6 +206,10 @@ async def soak(
                 async with http.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
                     await resp.read()
                     result.scrapes += 1
+                if result.scrapes % reload_every == 0:
+                    # A reload as SIGHUP applies it (agent.apply is what Agent.reload runs after reading the file).
+                    await agent.apply(ReloadPlan(site="soak", groups=_regroup(result.reloads % 2 == 0)))
+                    result.reloads += 1
             # Churn stops: heal everything still faulted, then every live miner must be read again.
             agent.scheduler.on_cycle = inner
             for ip in list(faulted):
@@ -219,7 +232,7 @@ async def soak(
                     result.lost.append(f"{device} ({d.error_reason if d else 'not tracked'})")
                 elif d.identity.mac not in (None, m.mac):  # stock RPC reports no MAC at all
                     result.lost.append(f"{device} reads MAC {d.identity.mac}, the miner there is {m.mac}")
-            tracked = {s.device for s in group.sessions}
+            tracked = {s.device for g in agent.groups for s in g.sessions}
             result.lost += [f"{m.ip}:{m.port} no longer polled" for m in site.miners
                             if f"{m.ip}:{m.port}" not in tracked]
     finally:
@@ -253,6 +266,8 @@ def check(result: SoakResult) -> list[str]:
     w = result.window()
     if w and max(s.tasks for s in w) > min(s.tasks for s in w) + 4:
         problems.append(f"asyncio tasks vary {min(s.tasks for s in w)}..{max(s.tasks for s in w)} after warm-up")
+    if result.duration_s >= 60 and result.reloads == 0:
+        problems.append("no config reload ran")
     if result.lost:
         problems.append(f"lost devices: {result.lost[:10]}")
     if result.final_up != result.expected_up:
