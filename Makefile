@@ -45,7 +45,7 @@ fuzz: $(STAMP)
 	FARMWATCH_FUZZ_EXAMPLES=20000 $(BIN)/pytest -q tests/test_fuzz_parsers.py
 	$(BIN)/python -m tests.fuzz_atheris all $(FUZZ_SECONDS)
 
-# One hour of the agent against the simulated site with churn, DHCP moves and reboots (tests/soak.py);
+# One hour of the agent against the simulated site with churn, DHCP moves, reboots and config reloads (tests/soak.py);
 # `make test` runs a 40-second version (tests/test_soak.py).
 SOAK_SECONDS ?= 3600
 soak: $(STAMP)

@@ -3,23 +3,35 @@
 Problems carry file, line and key (``site.yaml:12: miners[0].interval: "60x" is not a duration``), so the YAML is
 composed into nodes, which keep their marks, and walked by hand rather than loaded into plain dicts. Secrets are
 only ever read from files or environment variables, and no message or ``repr`` ever contains one.
+
+The node walking is ``agent.yamlread`` (shared with the site map, power domains and web config); secrets are
+``agent.secret``.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
-import re
-import stat
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
+from .secret import Secret, SecretError
 from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
+from .yamlread import (
+    ConfigError,
+    Problem,
+    YamlReader,
+    clip,
+    compose_yaml,
+    has_key,
+    is_null,
+    kind_of,
+    read_text,
+)
 
 if TYPE_CHECKING:
     from .power_domains import PowerDomain
@@ -44,123 +56,8 @@ PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
 DEFAULT_LISTEN = ":10428"
 
 G = TypeVar("G")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # Names people write for the same protocols (SHA is SHA-1, AES is AES-128 in SNMP's USM).
 _PROTOCOL_ALIASES = {"SHA1": "SHA", "AES128": "AES", "DES3": "3DES", "TRIPLEDES": "3DES"}
-_SECRET_WORDS = ("password", "community", "secret", "token", "passphrase")
-
-
-# --- problems -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None  # 1-based; None when the problem is the file as a whole
-    key: str  # dotted path such as "miners[0].interval"; "" when no key applies
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
-
-
-class ConfigError(Exception):
-    """Raised by :func:`load_config` with every problem found."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-# --- secrets --------------------------------------------------------------------------------------------------
-
-
-class SecretError(Exception):
-    """A secret that cannot be read; the message names where it lives, never what it is."""
-
-
-class Secret:
-    """A password or community read from a file or environment variable; ``repr``/``str`` show only the source.
-
-    Deliberately not a dataclass, so ``dataclasses.asdict(config)`` cannot copy the value out into a dict.
-    """
-
-    __slots__ = ("_path", "_env", "_value")
-
-    def __init__(self, *, path: Path | None = None, env: str | None = None, value: str | None = None) -> None:
-        if (path is None) == (env is None):
-            raise ValueError("a secret comes from exactly one of a file or an environment variable")
-        self._path, self._env, self._value = path, env, value
-
-    @property
-    def source(self) -> str:
-        return f"file {self._path}" if self._path is not None else f"environment variable {self._env}"
-
-    def reveal(self) -> str:
-        """The value, read on first use when it was not read at start-up. Raises :class:`SecretError`."""
-        if self._value is None:
-            self._value = (
-                _read_secret_file(self._path) if self._path is not None else _read_secret_env(self._env)
-            )
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret(<{self.source}>)"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and (self._path, self._env) == (other._path, other._env)
-
-    def __hash__(self) -> int:
-        return hash((self._path, self._env))
-
-
-MAX_SECRET_BYTES = 64 * 1024
-
-
-def _read_secret_file(path: Path) -> str:
-    try:
-        # O_NONBLOCK: a FIFO placed where the secret should be must not hang start-up or check-config.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except IsADirectoryError:
-        raise SecretError(f"secret file {path} is a directory") from None
-    except FileNotFoundError:
-        raise SecretError(f"secret file {path} does not exist") from None
-    except OSError as exc:
-        raise SecretError(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # /dev/zero, a FIFO, a socket: endless or blocking
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                raise SecretError(f"secret file {path} is a directory")
-            raise SecretError(f"secret file {path} is not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        raise SecretError(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_SECRET_BYTES:
-        raise SecretError(f"secret file {path} is larger than {MAX_SECRET_BYTES} bytes")
-    try:
-        # Only the line ending an editor adds is stripped: spaces can be part of a password.
-        value = data.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise SecretError(f"secret file {path} is not UTF-8 text") from None
-    if not value:
-        raise SecretError(f"secret file {path} is empty")
-    return value
-
-
-def _read_secret_env(name: str | None) -> str:
-    value = os.environ.get(name or "")
-    if not value:
-        raise SecretError(f"environment variable {name} is not set or empty")
-    return value
 
 
 # --- settings -------------------------------------------------------------------------------------------------
@@ -265,225 +162,16 @@ class Config:
 # --- scalar parsers shared with the CLI -----------------------------------------------------------------------
 
 
-def parse_duration(text: str) -> float:
-    """``500ms``, ``30s``, ``2m``, ``1h``, ``1d`` or a sum such as ``1m30s``, in seconds. Raises ValueError."""
-    text = text.strip()
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f'"{_clip(text)}" is not a duration (use 30s, 2m, 1h)')
-    seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
-    if seconds <= 0:
-        raise ValueError(f'"{text}" is not a positive duration')
-    return seconds
-
-
 def split_listen(text: str) -> tuple[str, int]:
     """``host:port``, ``:port`` or ``[v6]:port`` into (host, port); host "" means every interface."""
     host, sep, port = text.strip().rpartition(":")
     if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f'"{_clip(text)}" is not a listen address (use :10428 or 0.0.0.0:10428)')
+        raise ValueError(f'"{clip(text)}" is not a listen address (use :10428 or 0.0.0.0:10428)')
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
-        raise ValueError(f'"{_clip(text)}": put an IPv6 address in brackets, e.g. [::]:10428')
+        raise ValueError(f'"{clip(text)}": put an IPv6 address in brackets, e.g. [::]:10428')
     return host, int(port)
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- YAML with line numbers -----------------------------------------------------------------------------------
-
-
-def compose_yaml(text: str, file: str) -> tuple[yaml.Node | None, list[Problem]]:
-    """Parse to nodes (which keep line marks). A syntax error becomes a problem; its source line is not quoted,
-    since that line might hold a secret typed where it does not belong."""
-    try:
-        return yaml.compose(text, Loader=_Loader), []
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
-        if exc.context:
-            message += f" ({exc.context}"
-            if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
-                message += f" started on line {exc.context_mark.line + 1}"
-            message += ")"
-        return None, [Problem(file, mark.line + 1 if mark else None, "", message)]
-    except yaml.YAMLError as exc:
-        return None, [Problem(file, None, "", f"YAML error: {type(exc).__name__}")]
-
-
-def read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:
-    try:
-        return path.read_bytes().decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        return None, [Problem(file, None, "", f"is not UTF-8 text (byte {exc.start})")]
-    except OSError as exc:
-        return None, [Problem(file, None, "", f"cannot read: {exc.strerror or type(exc).__name__}")]
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return {
-        "tag:yaml.org,2002:str": "text",
-        "tag:yaml.org,2002:int": "a number",
-        "tag:yaml.org,2002:float": "a number",
-        "tag:yaml.org,2002:bool": "true/false",
-        "tag:yaml.org,2002:null": "nothing",
-    }.get(node.tag, "a value")
-
-
-_NOT_SECRETS = frozenset(("use_default_password",))  # a yes/no switch, not a secret value
-
-
-def _secret_hint(key: str, allowed: Collection[str]) -> str | None:
-    """Where a key holding an inline secret should go instead, or None when the key is not a secret."""
-    if key.endswith(("_file", "_env")) or key in _NOT_SECRETS:
-        return None
-    for name in sorted(allowed):
-        if name.endswith("_file") and (name[:-5] == key or name[:-5].endswith("_" + key)):
-            return f"use {name} (or {name[:-5]}_env)"
-    if any(word in key.lower() for word in _SECRET_WORDS):
-        return "use a *_file (or *_env) key"
-    return None
-
-
-class YamlReader:
-    """Walks composed nodes for one file, converting values and collecting problems instead of raising."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-        self._constructor = yaml.constructor.SafeConstructor()
-
-    def add(self, node: yaml.Node | None, key: str, message: str) -> None:
-        self.problems.append(
-            Problem(self.file, node.start_mark.line + 1 if node is not None else None, key, message)
-        )
-
-    def mapping(self, node: yaml.Node, key: str, allowed: Collection[str]) -> dict[str, yaml.Node] | None:
-        """Keys to value nodes; reports duplicates, unknown keys (with a suggestion) and inline secrets."""
-        if not isinstance(node, yaml.MappingNode):
-            self.add(node, key, f"expected a mapping, got {_kind(node)}")
-            return None
-        found: dict[str, yaml.Node] = {}
-        first_line: dict[str, int] = {}
-        for key_node, value_node in self._flatten(node):
-            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            path = f"{key}.{name}" if key else str(name)
-            if not isinstance(name, str) or key_node.tag != "tag:yaml.org,2002:str":
-                self.add(key_node, key, f"keys must be names, got {_kind(key_node)}")
-            elif name in found:
-                self.add(key_node, path, f"duplicate key (first on line {first_line[name]})")
-            elif (hint := _secret_hint(name, allowed)) is not None:
-                self.add(
-                    key_node,
-                    path,
-                    f"secrets are never written in the config: put the value in a file and {hint}",
-                )
-            elif name not in allowed:
-                close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
-                suggestion = (
-                    f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(allowed))})"
-                )
-                self.add(key_node, path, f"unknown key{suggestion}")
-            else:
-                found[name] = value_node
-                first_line[name] = key_node.start_mark.line + 1
-        return found
-
-    def _flatten(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
-        """Resolve ``<<: *defaults`` merge keys: explicit keys first, merged ones after (and so they lose)."""
-        own = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
-        names = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
-        for _, value in (pair for pair in node.value if pair[0].tag == "tag:yaml.org,2002:merge"):
-            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-            for source in sources:
-                if not isinstance(source, yaml.MappingNode):
-                    self.add(source, "<<", "a merge key needs a mapping (or a list of them)")
-                    continue
-                for k, v in source.value:
-                    if isinstance(k, yaml.ScalarNode) and k.value not in names:
-                        own.append((k, v))
-                        names.add(k.value)
-        return own
-
-    def scalar(self, node: yaml.Node) -> object:
-        """The Python value of a scalar; None for collections and for tags the safe loader refuses (``!foo``)."""
-        if not isinstance(node, yaml.ScalarNode):
-            return None
-        try:
-            return self._constructor.construct_object(node, deep=True)
-        except yaml.YAMLError:
-            return None
-
-    def string(self, node: yaml.Node, key: str) -> str | None:
-        # Numbers are accepted as text (a site named 42, a rack numbered 7) where text is expected.
-        value = self.scalar(node)
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.add(node, key, f"expected text, got {_kind(node)}")
-            return None
-        text = node.value.strip() if isinstance(node, yaml.ScalarNode) else ""
-        if not text:
-            self.add(node, key, "must not be empty")
-            return None
-        return text
-
-    def integer(self, node: yaml.Node, key: str, minimum: int, maximum: int | None = None) -> int | None:
-        value = self.scalar(node)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(node, key, f"expected a whole number, got {_kind(node)}")
-            return None
-        if value < minimum or (maximum is not None and value > maximum):
-            bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-            self.add(node, key, f"{value} is out of range (must be {bound})")
-            return None
-        return value
-
-    def boolean(self, node: yaml.Node, key: str) -> bool | None:
-        value = self.scalar(node)
-        if not isinstance(value, bool):
-            self.add(node, key, f"expected true or false, got {_kind(node)}")
-            return None
-        return value
-
-    def duration(self, node: yaml.Node, key: str) -> float | None:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.add(node, key, f"expected a duration such as 30s, got {_kind(node)}")
-            return None
-        try:
-            return parse_duration(node.value)
-        except ValueError as exc:
-            self.add(node, key, str(exc))
-            return None
-
-    def choice(self, node: yaml.Node, key: str, choices: Collection[str], what: str) -> str | None:
-        text = self.string(node, key)
-        if text is None:
-            return None
-        if text.lower() in choices:
-            return text.lower()
-        close = difflib.get_close_matches(text.lower(), list(choices), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(choices)})"
-        self.add(node, key, f'"{_clip(text)}" is not a known {what}{hint}')
-        return None
-
-    def sequence(self, node: yaml.Node, key: str) -> list[yaml.Node] | None:
-        if isinstance(node, yaml.SequenceNode):
-            return list(node.value)
-        self.add(node, key, f"expected a list (start each item with '- '), got {_kind(node)}")
-        return None
-
-
-def _has_key(node: yaml.Node, name: str) -> bool:
-    return isinstance(node, yaml.MappingNode) and any(k.value == name for k, _ in node.value)
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
 # --- site.yaml ------------------------------------------------------------------------------------------------
@@ -616,7 +304,7 @@ class _SiteReader:
     def _groups(
         self, node: yaml.Node | None, key: str, build: Callable[[yaml.Node, str], G | None]
     ) -> list[G]:
-        if node is None or _is_null(node):
+        if node is None or is_null(node):
             return []
         items = self.y.sequence(node, key)
         groups: list[G] = []
@@ -655,7 +343,7 @@ class _SiteReader:
         tnode = m["targets"]
         items = (
             [tnode]
-            if isinstance(tnode, yaml.ScalarNode) and not _is_null(tnode)
+            if isinstance(tnode, yaml.ScalarNode) and not is_null(tnode)
             else y.sequence(tnode, f"{key}.targets")
         )
         if items is not None and not items:
@@ -763,7 +451,7 @@ class _SiteReader:
         has_community = "community_file" in m or "community_env" in m
         if has_community and "v3" in m:
             y.add(m["v3"], f"{key}.v3", "give either community_file (v1/v2c) or v3, not both")
-        elif not has_community and "v3" not in m and not _has_key(node, "community"):
+        elif not has_community and "v3" not in m and not has_key(node, "community"):
             y.add(node, key, "needs community_file (or community_env) for SNMP v2c, or v3")
         targets, specs = self._targets(m, node, key, port or SNMP_PORT)
         if (
@@ -833,7 +521,7 @@ class _SiteReader:
         canonical = text.upper().replace("-", "")
         canonical = _PROTOCOL_ALIASES.get(canonical, canonical)
         if canonical not in choices:
-            self.y.add(m[name], f"{key}.{name}", f'"{_clip(text)}" is not one of {", ".join(choices)}')
+            self.y.add(m[name], f"{key}.{name}", f'"{clip(text)}" is not one of {", ".join(choices)}')
             return None
         return canonical
 
@@ -866,7 +554,7 @@ class _SiteReader:
 
     def _gpus(self, node: yaml.Node) -> GpuConfig:
         y = self.y
-        if _is_null(node):
+        if is_null(node):
             return GpuConfig()
         if isinstance(node, yaml.ScalarNode):  # "gpus: false" as a short form of "gpus: {enabled: false}"
             return GpuConfig(enabled=self._enabled(node, "gpus"))
@@ -885,7 +573,7 @@ class _SiteReader:
         return "auto"
 
     def _power(self, node: yaml.Node) -> PowerConfig:
-        if _is_null(node):
+        if is_null(node):
             return PowerConfig()
         m = self.y.mapping(node, "power", _POWER_KEYS) or {}
         fallback = (
@@ -896,7 +584,7 @@ class _SiteReader:
         return PowerConfig(nameplate_fallback=bool(fallback))
 
     def _economics(self, node: yaml.Node) -> EconomicsConfig:
-        if _is_null(node):
+        if is_null(node):
             return EconomicsConfig()
         m = self.y.mapping(node, "economics", _ECONOMICS_KEYS) or {}
         values = {name: self._non_negative(m[name], f"economics.{name}") for name in _ECONOMICS_KEYS if name in m}
@@ -905,7 +593,7 @@ class _SiteReader:
     def _non_negative(self, node: yaml.Node, key: str) -> float | None:
         value = self.y.scalar(node)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.y.add(node, key, f"expected a number, got {_kind(node)}")
+            self.y.add(node, key, f"expected a number, got {kind_of(node)}")
             return None
         if not math.isfinite(value) or value < 0:
             self.y.add(node, key, f"{value} is out of range (must be a finite number, at least 0)")
@@ -920,7 +608,7 @@ class _SiteReader:
             return None, None
         path = self.base / text
         if not _is_file(path):
-            self.y.add(node, "sitemap", f"file {_clip(str(path), 200)} does not exist")
+            self.y.add(node, "sitemap", f"file {clip(str(path), 200)} does not exist")
             return None, None
         loaded, problems = sitemap.read_sitemap(path)
         self.y.problems.extend(problems)
@@ -934,7 +622,7 @@ class _SiteReader:
             return None, ()
         path = self.base / text
         if not _is_file(path):
-            self.y.add(node, "power_domains", f"file {_clip(str(path), 200)} does not exist")
+            self.y.add(node, "power_domains", f"file {clip(str(path), 200)} does not exist")
             return None, ()
         loaded, problems = power_domains.read_power_domains(path)
         self.y.problems.extend(problems)

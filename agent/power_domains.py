@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import ConfigError, Problem, YamlReader, compose_yaml, read_text
+from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
 
 _DOMAIN_KEYS = ("name", "parent", "budget_kw", "budget_amps", "voltage", "phases", "pdus", "racks", "miners",
                 "gpu_servers")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import ConfigError, Problem, YamlReader, compose_yaml, read_text
+from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
 
 IDENTITY_COLUMNS = ("mac", "serial", "ip")
 LOCATION_COLUMNS = ("container", "rack", "shelf", "slot", "pdu", "outlet")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import ConfigError, Problem, YamlReader, compose_yaml, read_text
+from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
 
 _TOP = ("tls_server_config", "basic_auth_users", "http_server_config")
 _TLS = ("cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",

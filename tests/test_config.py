@@ -8,13 +8,13 @@ from agent.config import (
     Config,
     ConfigError,
     Problem,
-    Secret,
     check_config,
     load_config,
-    parse_duration,
     split_listen,
 )
+from agent.secret import Secret
 from agent.targets import Target
+from agent.yamlread import parse_duration
 
 REPO = Path(__file__).resolve().parent.parent
 CANARY = "Zq7-canary-s3cret-VALUE"
