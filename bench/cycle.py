@@ -16,7 +16,6 @@ import ipaddress
 import os
 import platform
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.daemon import Agent  # noqa: E402
 from agent.scheduler import MinerGroup  # noqa: E402
+from bench.common import wait_listening  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 
 
@@ -36,17 +36,6 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def wait_listening(ip: str, port: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection((ip, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"simulated site did not come up on {ip}:{port}")
 
 
 def addresses(base: str, count: int) -> list[str]:

@@ -18,8 +18,6 @@ import asyncio
 import json
 import os
 import platform
-import resource
-import socket
 import subprocess
 import sys
 import time
@@ -27,12 +25,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.common import cpu_s, wait_listening  # noqa: E402
+
 PEERS_PY = ROOT / "bench" / ".venv-peers" / "bin" / "python"
-
-
-def cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 async def _bounded(coros: list[Any], limit: int) -> list[Any]:
@@ -49,7 +45,6 @@ async def _bounded(coros: list[Any], limit: int) -> list[Any]:
 
 
 async def run_farmwatch(ips: list[tuple[str, int]], limit: int) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT))
     from collectors.asic.http import WebCredentials, close_session
     from collectors.asic.identify import identify
     from collectors.asic.poll import MinerSession, poll
@@ -116,17 +111,6 @@ def worker(name: str, targets_file: str, limit: int) -> None:
     print(json.dumps(out), flush=True)
 
 
-def wait_listening(ip: str, port: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection((ip, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"simulated site did not come up on {ip}:{port}")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--miners", type=int, default=300)
@@ -139,7 +123,6 @@ def main() -> None:
     if args.worker:
         worker(args.worker, args.targets, args.concurrency)
         return
-    sys.path.insert(0, str(ROOT))
     from simsite import SimSite
     from simsite.fleet import MIXED_MIX
 

@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import wait_listening  # noqa: E402
 from simsite.addresses import addresses  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -44,17 +45,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_listening(ip: str, port: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection((ip, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"nothing listening on {ip}:{port} after {timeout:.0f}s")
 
 
 def cpu_seconds(pid: int) -> float:

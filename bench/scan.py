@@ -16,7 +16,6 @@ import collections
 import os
 import platform
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -26,25 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.scan import TIMINGS, scan  # noqa: E402
+from bench.common import cpu_s, wait_listening  # noqa: E402
 from collectors.asic.http import WebCredentials  # noqa: E402
 from simsite import SimSite  # noqa: E402
 from simsite.fleet import MIXED_MIX  # noqa: E402
-
-
-def wait_listening(ip: str, port: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection((ip, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"simulated site did not come up on {ip}:{port}")
-
-
-def cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
