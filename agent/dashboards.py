@@ -9,6 +9,7 @@ they land in one folder (created when missing).
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import json
 import os
 import re
@@ -21,7 +22,9 @@ from urllib.parse import urlsplit
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
-DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboards"
+# The top-level ``dashboards`` package holds the JSON as package data: found in the repository and in an
+# installed agent (wheel, container image) alike.
+DASHBOARD_DIR = Path(str(importlib.resources.files("dashboards")))
 TOKEN_ENV = "GRAFANA_TOKEN"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
