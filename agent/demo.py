@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 import sys
@@ -71,11 +72,18 @@ async def run_demo(
     group = MinerGroup(name="demo", sessions=sessions, interval=interval, timeout=timeout)
     # A GPU server of the AI hall next to the miners: 8 simulated H100s behind the real NVML collector code.
     gpus = NvmlCollector(interval=interval, nvml=demo_host(seed))
-    # PDUs feeding the miners (outlet power follows each miner's load), a UPS and a switch, over real SNMP.
-    snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval)
-    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, snmp],
-                  sitemap=DemoSiteMap(snmp_sim.locations))
-    snmp.miner_store = agent.store
+    # PDUs feeding the miners (outlet power follows each miner's load), a UPS and a switch, over real SNMP. The
+    # simulated agents are snmpsim, a development dependency: an install without it runs the rest of the demo.
+    snmp_sim = snmp = None
+    if importlib.util.find_spec("snmpsim") is not None:
+        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval)
+    else:
+        print("farmwatch demo: snmpsim is not installed (pip install 'farmwatch[dev]'); no simulated PDUs",
+              file=sys.stderr)
+    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
+                  sitemap=DemoSiteMap(snmp_sim.locations if snmp_sim else {}))
+    if snmp is not None:
+        snmp.miner_store = agent.store
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -91,9 +99,9 @@ async def run_demo(
             f"  status:   http://{shown}:{port}/\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
-            f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
-            f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n"
-            f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
+            + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
+               f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n" if snmp_sim else "")
+            + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,
         )
@@ -101,5 +109,6 @@ async def run_demo(
             await asyncio.wait_for(stop.wait(), duration)
     finally:
         await agent.stop()
-        await snmp_sim.stop()
+        if snmp_sim is not None:
+            await snmp_sim.stop()
         await site.stop()
