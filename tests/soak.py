@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 import aiohttp
 
 from agent.daemon import Agent, ReloadPlan
-from agent.scheduler import MinerGroup
+from agent.scheduler import MAX_BACKOFF_S, MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 from simsite.faults import reboot, reflash
@@ -217,7 +217,9 @@ async def soak(
             faulted.clear()
             live = [m for m in site.miners if m.ip not in spare_ips]
             result.expected_up = len(live)
-            settle_until = loop.time() + 20 * interval + 10
+            # A miner that moved onto an address dead for a long while is polled when that address's backoff
+            # ends: within MAX_BACKOFF_S (the trade-off backoff makes; Discovery's rescan finds it sooner).
+            settle_until = loop.time() + MAX_BACKOFF_S + 20 * interval + 10
             while loop.time() < settle_until:
                 await asyncio.sleep(interval)
                 if all((d := agent.store.devices.get(f"{m.ip}:{m.port}")) is not None and d.up for m in live):

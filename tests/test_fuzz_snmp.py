@@ -16,6 +16,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -217,4 +218,4 @@ def test_counter32_wrap_and_negative_integer32_never_export_a_negative_counter()
     energy = next(c.oid for c in apc.scalars if c.field == "energy_j")
     assert decode(apc, "pdu:161", identity={}, scalars={energy: -5}, walks={}).scalars["energy_j"] is None
     assert decode(apc, "pdu:161", identity={}, scalars={energy: 2**64 - 1}, walks={}).scalars["energy_j"] == (
-        (2**64 - 1) * 360000.0)
+        pytest.approx((2**64 - 1) * 360000.0, rel=1e-14))

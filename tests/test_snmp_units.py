@@ -180,3 +180,18 @@ def test_power_recording_rules_check_and_unit_tests() -> None:
     for args in (["check", "rules", "power.rules.yml"], ["test", "rules", "tests/power-recording.test.yml"]):
         done = subprocess.run(["promtool", *args], cwd=RULES, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_shipped_profile_can_be_named_in_the_config() -> None:
+    from agent.config import PROFILES
+
+    assert set(PROFILES) == set(profiles())
+
+
+def test_scaled_readings_carry_no_binary_noise() -> None:
+    """Tenths of an amp times 0.1 is 1.4 A in poll --json and /metrics, not 1.4000000000000001."""
+    from collectors.snmp.decode import tidy
+
+    assert [tidy(raw * 0.1) for raw in (14, 3, 7, 1234567)] == [1.4, 0.3, 0.7, 123456.7]
+    assert str(tidy(14 * 0.1)) == "1.4"
+    assert tidy(1.7976931348623157e308) == 1.7976931348623157e308  # never rounded up into infinity

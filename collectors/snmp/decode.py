@@ -63,7 +63,14 @@ def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) 
     bounds = BOUNDS.get(col.field)
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         return None
-    return int(value) if col.scale == 1.0 and decimals is None and si_prefix is None else value
+    return int(value) if col.scale == 1.0 and decimals is None and si_prefix is None else tidy(value)
+
+
+def tidy(value: float) -> float:
+    """A scaled reading without binary noise: 14 tenths of an amp is 1.4 A, not 1.4000000000000001 (15
+    significant digits keep every real reading, counters in joules included, exact to far below a unit)."""
+    tidied = float(f"{value:.15g}")
+    return tidied if math.isfinite(tidied) else value  # rounding the largest doubles up would reach infinity
 
 
 def _label(key: Oid, index_from: int) -> str:
@@ -77,6 +84,8 @@ def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
     seen: dict[str, set[Oid]] = {}
     for col in table.columns:
         column = walks.get(col.oid) or {}
+        if col.fallback is not None:  # the same object in another table, for the rows the first one lacks
+            column = {**(walks.get(col.fallback) or {}), **column}
         n = len(col.suffix)
         keys = seen.setdefault(col.field, set())
         for index, raw in column.items():
@@ -93,17 +102,18 @@ def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
                 row = rows[key] = Row(index=_label(key, table.index_from))
             row.values[col.field] = convert(col, raw, decimals, prefix)
             keys.add(key)
+    for row in rows.values():
+        if row.values.get("status") not in (None, "ok"):  # sensor not installed, unavailable, failed: no readings
+            row.values = {f: v for f, v in row.values.items() if not isinstance(v, int | float)}
     if table.typed is not None:
         t = table.typed
         for row in rows.values():
             value, quantity = row.values.pop(t.value, None), row.values.pop(t.field, None)
-            if row.values.get("status") not in (None, "ok"):
-                continue
             if isinstance(quantity, str) and isinstance(value, int | float):
                 scaled = value * t.scale.get(quantity, 1.0)
                 lo, hi = BOUNDS.get(quantity, (-math.inf, math.inf))
                 if math.isfinite(scaled) and lo <= scaled <= hi:
-                    row.values[quantity] = scaled
+                    row.values[quantity] = tidy(scaled)
     note = None
     all_keys = set(rows)
     short = {f: len(all_keys - k) for f, k in seen.items() if k and len(k) < len(all_keys)}
@@ -138,13 +148,16 @@ def decode(
         r.scalars[col.field] = convert(col, scalars.get(col.oid))
     for table in profile.tables:
         rows, note = decode_table(table, walks)
-        r.tables[table.kind] = rows
+        r.tables.setdefault(table.kind, []).extend(rows)
         if note:
-            r.incomplete[table.kind] = note
+            r.incomplete[table.name or table.kind] = note
     rated = r.scalars.get("rated_current_a")
     if isinstance(rated, int | float) and rated > 0:  # load against the rating, where the MIB gives no ratio
         for row in r.rows("phases"):
             amps = row.num("current_a")
             if amps is not None and row.num("load_ratio") is None:
-                row.values["load_ratio"] = round(amps / rated, 4)
+                ratio = amps / rated  # a hostile rating (1e-300 A) must not make an infinite load
+                lo, hi = BOUNDS["load_ratio"]
+                if math.isfinite(ratio) and lo <= ratio <= hi:
+                    row.values["load_ratio"] = round(ratio, 4)
     return r

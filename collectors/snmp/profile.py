@@ -5,7 +5,11 @@ A profile names its device ``class`` (pdu, ups, sensor, switch: the metric prefi
 and ``tables`` (columns walked together). A column maps one OID to one reading field in base units:
 ``scale`` multiplies, ``decimals``/``si_prefix`` name a column of the same row holding a power of ten
 (Raritan, ENTITY-SENSOR), ``suffix`` keeps only rows whose index ends with it (sensor-type-keyed tables),
-``map`` turns codes into values, ``counter: 32`` marks a Counter32 the collector keeps monotonic across wraps.
+``map`` turns codes into values, ``counter: 32`` marks a Counter32 the collector keeps monotonic across wraps,
+``fallback`` names a second column read for the rows the first lacks (the same object in another table). A row whose
+``status`` column maps to anything but ``ok`` keeps no readings (the agent says the sensor is absent or failed).
+A table is named by its key; ``kind`` (default: the key) lets several tables fill one kind (Geist's own sensor and
+its remote probes are both ``sensors``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class Column:
     map: dict[int, Any] | None = None
     default: Any = None
     counter: int = 0  # 32 or 64: a counter of that width (wraps are undone by the collector)
+    fallback: Oid | None = None  # read for the rows ``oid`` lacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +64,14 @@ class Table:
     columns: tuple[Column, ...]
     index_from: int = 0  # the row index label joins the OID index parts from this position
     typed: Typed | None = None
+    name: str = ""  # the profile's key for the table (``kind`` unless several tables share one)
 
     def walk_oids(self) -> list[Oid]:
         """Every column to walk (value columns and their decimals/prefix helpers), once each, in order."""
         seen: dict[Oid, None] = {}
         for c in self.columns:
             seen[c.oid] = None
-            for extra in (c.decimals, c.si_prefix):
+            for extra in (c.fallback, c.decimals, c.si_prefix):
                 if extra is not None:
                     seen[extra] = None
         return list(seen)
@@ -89,7 +95,8 @@ class Profile:
 def _column(name: str, spec: Any, where: str) -> Column:
     if not isinstance(spec, dict) or "oid" not in spec:
         raise ValueError(f"{where}: a column needs a mapping with oid")
-    unknown = set(spec) - {"oid", "type", "scale", "suffix", "decimals", "si_prefix", "map", "default", "counter"}
+    unknown = set(spec) - {"oid", "type", "scale", "suffix", "decimals", "si_prefix", "map", "default", "counter",
+                           "fallback"}
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
     suffix = spec.get("suffix")
@@ -104,18 +111,20 @@ def _column(name: str, spec: Any, where: str) -> Column:
         map={int(k): v for k, v in spec["map"].items()} if "map" in spec else None,
         default=spec.get("default"),
         counter=int(spec.get("counter", 0)),
+        fallback=parse_oid(spec["fallback"]) if "fallback" in spec else None,
     )
 
 
-def _table(kind: str, spec: Any, where: str) -> Table:
-    if kind not in TABLE_KINDS:
-        raise ValueError(f"{where}: unknown table kind {kind!r} (known: {', '.join(TABLE_KINDS)})")
+def _table(key: str, spec: Any, where: str) -> Table:
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: expected a mapping of columns")
+    kind = spec.get("kind", key)
+    if kind not in TABLE_KINDS:
+        raise ValueError(f"{where}: unknown table kind {kind!r} (known: {', '.join(TABLE_KINDS)})")
     typed = None
     columns = []
     for name, col in spec.items():
-        if name == "index_from":
+        if name in ("index_from", "kind"):
             continue
         if name == "typed":
             typed = Typed(value=col["value"], field=col["field"], scale=dict(col.get("scale", {})))
@@ -123,7 +132,7 @@ def _table(kind: str, spec: Any, where: str) -> Table:
         columns.append(_column(name, col, f"{where}.{name}"))
     if typed is not None and not {typed.value, typed.field} <= {c.field for c in columns}:
         raise ValueError(f"{where}.typed: names columns the table lacks")
-    return Table(kind=kind, columns=tuple(columns), index_from=int(spec.get("index_from", 0)), typed=typed)
+    return Table(kind=kind, columns=tuple(columns), index_from=int(spec.get("index_from", 0)), typed=typed, name=key)
 
 
 def parse_profile(data: Any, where: str) -> Profile:
@@ -156,7 +165,7 @@ def profiles() -> dict[str, Profile]:
     return out
 
 
-PROBE_ORDER = ("ups", "entity-sensor", "if-mib")  # profiles tried, in order, when no sysObjectID matches
+PROBE_ORDER = ("ups", "xups", "entity-sensor", "if-mib")  # profiles tried, in order, when no sysObjectID matches
 
 
 def match_sysobjectid(object_id: Oid | None) -> Profile | None:
