@@ -105,6 +105,9 @@ def test_read_only_guard() -> None:
     check_read_only("GET", "http://h/cgi-bin/stats.cgi")
     check_read_only("POST", "http://h/api/v1/auth/login")
     check_read_only("POST", "http://h/user/userpanel?post=4")
+    check_read_only("GET", "http://h/mcb/cgminer?cgminercmd=devs")
+    check_read_only("GET", "http://h/mcb/setting")  # reading the settings page is a read
+    check_read_only("POST", "http://h/graphql", {"query": "{ bosminer { info { modelName } } }"})
     for method, target, body in (
         ("POST", "http://h/cgi-bin/set_miner_conf.cgi", {}),
         ("POST", "http://h/cgi-bin/blink.cgi", {"blink": "true"}),
@@ -113,6 +116,10 @@ def test_read_only_guard() -> None:
         ("POST", "http://h/token", {"command": "password"}),
         ("POST", "http://h/api/v1/mining/stop", None),
         ("DELETE", "http://h/x", None),
+        ("GET", "http://h/cgi-bin/reboot.cgi", None),
+        ("GET", "http://h/mcb/cgminer?cgminercmd=restart", None),
+        ("GET", "http://h/mcb/cgminer?cgminercmd=devs%2Bascset", None),
+        ("POST", "http://h/graphql", {"query": "query A { x } mutation B { y }"}),
     ):
         with pytest.raises(ValueError):
             check_read_only(method, target, body)

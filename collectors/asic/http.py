@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 
 from ..errors import AuthError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from .rpc import READ_COMMANDS
 
 POOL_LIMIT = 1024
 PER_HOST = 4
@@ -92,6 +94,13 @@ def check_read_only(method: str, url: str, body: Any = None) -> None:
     parts = urlsplit(url)
     path = parts.path.rstrip("/") or "/"
     if method == "GET":
+        # Some firmwares act on a GET (Antminer's reboot.cgi, Goldshell's cgminer pass-through): such paths are
+        # refused, and a pass-through may carry only the RPC's read commands.
+        if _GET_WRITE_WORDS.search(path.lower()):
+            raise ValueError(f"refusing GET {path}: the path names an action, not a read")
+        for cmd in query_commands(parse_qs(parts.query)):
+            if not set(cmd.split("+")) <= READ_COMMANDS:
+                raise ValueError(f"refusing GET {path}: {cmd!r} is not a read command")
         return
     if method != "POST":
         raise ValueError(f"refusing to send {method} {path}: only GET and login/query POSTs are allowed")
@@ -104,11 +113,21 @@ def check_read_only(method: str, url: str, body: Any = None) -> None:
         return
     if path == "/user/userpanel" and query.get("post") == ["4"]:
         return  # IceRiver's status read
-    if path == "/graphql" and isinstance(body, Mapping) and str(body.get("query", "")).lstrip().startswith(
-        ("query", "{")
-    ):
-        return
+    if path == "/graphql" and isinstance(body, Mapping):
+        document = str(body.get("query", ""))
+        # One document may hold several operations: any mutation in it refuses the whole request.
+        if document.lstrip().startswith(("query", "{")) and not re.search(r"\bmutation\b", document):
+            return
     raise ValueError(f"refusing to send POST {path}: not a login or a read-only query")
+
+
+_GET_WRITE_WORDS = re.compile(r"reboot|restart|reset|blink|shutdown|poweroff|upgrade|factory|delete|set_|setconfig")
+_PASS_THROUGH_KEYS = ("cgminercmd", "command", "cmd")
+
+
+def query_commands(query: Mapping[str, list[str]]) -> list[str]:
+    """The RPC commands a GET's query passes through to the miner's cgminer (Goldshell ``cgminercmd``)."""
+    return [v for key in _PASS_THROUGH_KEYS for v in query.get(key, [])]
 
 
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
