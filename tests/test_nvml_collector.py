@@ -119,6 +119,7 @@ async def test_lost_gpu_is_down_and_off_the_bus_while_others_report(make: Make) 
     assert value(c, "farmwatch_gpu_up", gpu=lost) == 0
     assert value(c, "farmwatch_gpu_fallen_off_bus", gpu=lost) == 1
     assert value(c, "farmwatch_gpu_power_watts", gpu=lost) is None  # no stale values
+    assert value(c, "farmwatch_gpu_error_info", gpu=lost, reason="gpu_is_lost") == 1  # and why
     assert value(c, "farmwatch_gpu_last_success_timestamp_seconds", gpu=lost) is not None
     assert samples(c, "farmwatch_gpu_info", gpu=lost)
     for i in (0, 1, 3):
@@ -139,6 +140,7 @@ async def test_lost_gpu_is_down_and_off_the_bus_while_others_report(make: Make) 
     await c.run_cycle()
     assert value(c, "farmwatch_gpu_up", gpu=lost) == 1
     assert value(c, "farmwatch_gpu_fallen_off_bus", gpu=lost) == 0
+    assert not samples(c, "farmwatch_gpu_error_info", gpu=lost)
 
 
 async def test_library_missing_reports_nvml_down_without_raising(make: Make) -> None:

@@ -163,7 +163,7 @@ class NvmlCollector:
                 st.read_seconds, st.read_cpu_seconds = rd.last_read_seconds, rd.last_read_cpu_seconds
             if st.fallen_off_bus:
                 log.warning("gpu %s (index %d) answers again", ident.uuid, ident.index)
-            st.up, st.fallen_off_bus, st.reading = True, False, reading
+            st.up, st.fallen_off_bus, st.reading, st.error_reason = True, False, reading, None
             st.last_success = time.time()
             st.probe_backoff = 0.0
 
@@ -172,7 +172,7 @@ class NvmlCollector:
             log.error("gpu %s (index %d, %s) fell off the bus: %s", st.identity.uuid, st.identity.index,
                       st.identity.pci_bus_id, error_name(code))
         self.stats.errors["reset"] += 1
-        st.up, st.fallen_off_bus, st.reading = False, True, None
+        st.up, st.fallen_off_bus, st.reading, st.error_reason = False, True, None, error_name(code)
         st.probe_backoff = min(max(st.probe_backoff * 2, self.backoff_min), self.backoff_max)
         st.next_probe = now + st.probe_backoff
 
@@ -233,13 +233,13 @@ class NvmlCollector:
             self._uuid_by_index[i] = ident.uuid
             old = self._gpus.get(ident.uuid)
             self._gpus[ident.uuid] = GpuState(
-                ident, fallen_off_bus=bool(old and old.fallen_off_bus),
+                ident, fallen_off_bus=bool(old and old.fallen_off_bus), error_reason=old.error_reason if old else None,
                 last_success=old.last_success if old else None, probe_backoff=old.probe_backoff if old else 0.0)
         # A GPU seen earlier that no longer enumerates has gone: keep it, down and off the bus.
         for uuid, st in self._gpus.items():
             if uuid not in found and not st.fallen_off_bus:
                 log.error("gpu %s (index %d) no longer enumerates", uuid, st.identity.index)
-                st.up, st.fallen_off_bus, st.reading = False, True, None
+                st.up, st.fallen_off_bus, st.reading, st.error_reason = False, True, None, "not_enumerated"
         self._readers = readers
         if self.xid_events and readers:
             handles = {rd.identity.uuid: rd.handle for rd in readers if rd.identity is not None}
@@ -259,7 +259,7 @@ class NvmlCollector:
             log.warning("NVML unavailable (%s): %s; GPU metrics off, retrying in %.0fs", reason, message, self._backoff)
         self._up, self._reason, self._message = False, reason, message
         for st in self._gpus.values():
-            st.up, st.reading = False, None
+            st.up, st.reading, st.error_reason = False, None, "nvml_down"
         self._next_init = self._clock() + self._backoff
         self._backoff = min(self._backoff * 2, self.backoff_max)
 

@@ -34,6 +34,8 @@ def nvml_families(fams: Families, view: NvmlView, xids: XidLog) -> None:
     last = g("farmwatch_gpu_last_success_timestamp_seconds", "gauge", "Unix time of the GPU's last successful poll.")
     info = g("farmwatch_gpu", "info", "Identity of each GPU (value 1).")
     cost = g("farmwatch_gpu_poll_duration_seconds", "gauge", "Wall time of the GPU's last poll on the NVML thread.")
+    why = g("farmwatch_gpu_error", "info", "Why a GPU is down (present only while it is down): gpu_is_lost, "
+            "not_enumerated, nvml_down, or another NVML error name.")
     for st in view.gpus:
         ident = st.identity
         d = labels((("gpu", ident.uuid),))
@@ -41,6 +43,8 @@ def nvml_families(fams: Families, view: NvmlView, xids: XidLog) -> None:
         off.add(d, 1 if st.fallen_off_bus else 0)
         if st.last_success is not None:
             last.add(d, round(st.last_success, 3))
+        if not st.up and st.error_reason:
+            why.add(_with(d, reason=st.error_reason), 1)
         info.add(labels((
             ("gpu", ident.uuid), ("index", str(ident.index)), ("name", ident.name), ("pci_bus_id", ident.pci_bus_id),
             ("serial", ident.serial or ""), ("vbios_version", ident.vbios_version or ""),

@@ -12,6 +12,7 @@ class GpuState:
     identity: GpuIdentity
     up: bool = False
     fallen_off_bus: bool = False
+    error_reason: str | None = None  # why it is down: NVML's error name (gpu_is_lost), not_enumerated, nvml_down
     reading: GpuReading | None = None
     last_success: float | None = None  # wall clock
     read_seconds: float = 0.0
