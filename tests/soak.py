@@ -282,10 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=3600.0, help="seconds of soak (default one hour)")
     p.add_argument("--miners", type=int, default=300)
     p.add_argument("--interval", type=float, default=2.0)
+    p.add_argument("--base-ip", default="127.211.0.1", help="first simulated miner address (keep clear of the tests')")
     p.add_argument("--json", dest="json_out", default=None, help="write samples and summary here")
     args = p.parse_args(argv)
     result = asyncio.run(soak(args.duration, miners=args.miners, interval=args.interval,
-                              timeout=min(1.5, args.interval * 0.75)))
+                              timeout=min(1.5, args.interval * 0.75), base_ip=args.base_ip))
     summary = result.summary()
     print(json.dumps(summary, indent=2))
     if args.json_out:
