@@ -25,19 +25,6 @@ def _fail(message: str, code: int = EXIT_UNREADABLE) -> int:
     return code
 
 
-def split_host_port(target: str, default_port: int) -> tuple[str, int]:
-    if target.startswith("["):
-        host, _, rest = target[1:].partition("]")
-        port = rest.lstrip(":")
-        return host, int(port) if port else default_port
-    if target.count(":") == 1:
-        host, port = target.split(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"bad port in {target!r}")
-        return host, int(port)
-    return target, default_port
-
-
 # -- poll -----------------------------------------------------------------------------------------------
 def _table(r: MinerReading) -> str:
     def f(v: float | None, digits: int = 2) -> str:
@@ -64,13 +51,18 @@ def _table(r: MinerReading) -> str:
         lines.append(f"            {idx:<3} {p.status:<8} {p.accepted if p.accepted is not None else '-':>9} "
                      f"{p.rejected if p.rejected is not None else '-':>9} {p.stale if p.stale is not None else '-':>6}"
                      f"  {p.url}  {p.user or ''}")
-    lines.append("errors      " + ("; ".join(f"{e.code}: {e.message}" for e in r.errors) or "-"))
+    errors = "not read from this firmware" if r.errors is None else "; ".join(f"{e.code}: {e.message}" for e in r.errors)
+    lines.append("errors      " + (errors or "-"))
     return "\n".join(lines)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from collectors.asic.drivers import registry
     from collectors.asic.poll import poll_once
+
+    from .scan import web_login
+    from .secret import SecretError
+    from .targets import MINER_PORT, TargetError, parse_target
 
     target: str = args.target
     if target.startswith("nvml://"):
@@ -84,13 +76,20 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if args.driver and args.driver not in registry():
         return _fail(f"unknown driver {args.driver!r}; known: {', '.join(sorted(registry()))}", EXIT_USAGE)
     try:
-        host, port = split_host_port(target, 4028)
-    except ValueError as e:
-        return _fail(str(e), EXIT_USAGE)
+        # Host and port checked before anything is sent: a bad one is a usage error, not an unreadable device.
+        dev = parse_target(target, MINER_PORT)
+    except TargetError as e:
+        return _fail(f"poll: {e}", EXIT_USAGE)
     try:
-        reading = asyncio.run(poll_once(host, port, driver=args.driver, timeout=args.timeout))
+        credentials = web_login(args)
+    except SecretError as e:
+        return _fail(f"poll: {e}", EXIT_USAGE)
+    try:
+        # Without a port the miner is read at its driver's primary API port (an HTTP-only one's web port).
+        reading = asyncio.run(poll_once(dev.host, dev.port, driver=args.driver, timeout=args.timeout,
+                                        credentials=credentials, auto_port=not dev.port_given))
     except DeviceError as e:
-        return _fail(f"{host}:{port}: {e.reason}: {e.message}")
+        return _fail(f"{dev}: {e.reason}: {e.message}")
     if args.json:
         print(json.dumps(reading.to_json(), indent=2))
     else:
@@ -151,6 +150,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .scan import add_web_login_flags
+
     p = argparse.ArgumentParser(prog="farmwatch", description="Telemetry for ASIC mining and GPU fleets.")
     p.add_argument("--version", action="version", version=f"farmwatch {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,12 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     log_flags(run)
     run.set_defaults(func=cmd_run)
 
-    poll = sub.add_parser("poll", help="poll one device once and print what it reports")
-    poll.add_argument("target", help="HOST[:PORT] for a miner, snmp://[COMMUNITY@]HOST[:PORT] for a PDU, UPS, "
-                      "sensor or switch, nvml:// for this host's GPUs")
+    poll = sub.add_parser("poll", help="poll one device once and print what it reports",
+                          epilog="exit status: 0 read, 1 device unreadable (one line on stderr), 2 usage error")
+    poll.add_argument("target", help="HOST[:PORT] for a miner (no port: 4028, or the web port of an HTTP-only "
+                      "firmware once identified), snmp://[COMMUNITY@]HOST[:PORT] for a PDU, UPS, sensor or "
+                      "switch, nvml:// for this host's GPUs")
     poll.add_argument("--driver", default=None, help="skip identification and use this driver (SNMP: profile)")
     poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
     poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")
+    add_web_login_flags(poll)
     poll.set_defaults(func=cmd_poll)
 
     demo = sub.add_parser("demo", help="a simulated site with the agent polling it")

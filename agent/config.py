@@ -84,6 +84,9 @@ class MinerGroup:
     concurrency: int = 1000
     per_subnet_concurrency: int = 64  # per IPv4 /24
     port: int = MINER_PORT  # for specs without their own port
+    # ``port:`` was written: every target keeps its port. Otherwise a target without its own port moves to its
+    # driver's primary API port once identified (an HTTP-only miner is keyed by its web port).
+    port_given: bool = False
     credentials: Credentials = field(default_factory=Credentials)
     line: int = 0  # where the group starts in site.yaml, for messages at run time
 
@@ -413,6 +416,7 @@ class _SiteReader:
             concurrency=concurrency,
             per_subnet_concurrency=per_subnet,
             port=port,
+            port_given="port" in m,
             credentials=credentials or Credentials(),
             line=node.start_mark.line + 1,
         )

@@ -244,7 +244,8 @@ class Agent:
 
     async def apply(self, plan: ReloadPlan) -> None:
         old_by_key = {group_key(g): g for g in self.groups}
-        sessions = {s.device: s for g in self.groups for s in g.sessions}
+        # By target as configured: a session identified as HTTP-only polls, and is keyed by, its web port now.
+        sessions = {s.target: s for g in self.groups for s in g.sessions}
         groups: list[MinerGroup] = []
         kept = 0
         for g in plan.groups:
@@ -253,7 +254,7 @@ class Agent:
                 groups.append(old)
                 kept += 1
                 continue
-            g.sessions = [_reuse(s, sessions.get(s.device)) for s in g.sessions]
+            g.sessions = [_reuse(s, sessions.get(s.target)) for s in g.sessions]
             groups.append(g)
         await self.scheduler.set_groups(groups)
         self.groups = groups
@@ -309,13 +310,14 @@ def group_key(g: MinerGroup) -> tuple[object, ...]:
     """Everything that makes a group's polling what it is: equal keys mean the running group can stay."""
     first = g.sessions[0] if g.sessions else None
     return (g.name, g.interval, g.timeout, g.concurrency, g.per_subnet,
-            tuple((s.device, s.driver_name) for s in g.sessions),
+            tuple((s.target, s.auto_port, s.driver_name) for s in g.sessions),
             (first.credentials, first.nameplate_power, first.identity_interval) if first else None)
 
 
 def _reuse(new: MinerSession, old: MinerSession | None) -> MinerSession:
     """The running session of a device when its polling settings are the same (keeps what was learnt)."""
-    if old is not None and (old.driver_name, old.credentials, old.nameplate_power, old.identity_interval) == (
-            new.driver_name, new.credentials, new.nameplate_power, new.identity_interval):
+    if old is not None and (old.driver_name, old.auto_port, old.credentials, old.nameplate_power,
+                            old.identity_interval) == (new.driver_name, new.auto_port, new.credentials,
+                                                       new.nameplate_power, new.identity_interval):
         return old
     return new

@@ -29,12 +29,18 @@ class ProbeDenied(Exception):
     """The target is outside the configured ranges, or is not an address."""
 
 
+def _driver_ports() -> set[int]:
+    from collectors.asic.drivers import registry
+
+    return {d.port for d in registry().values()}
+
+
 @dataclass(frozen=True, slots=True)
 class _Span:
     first: int
     last: int
     version: int
-    port: int
+    ports: frozenset[int]
     group: int
 
 
@@ -45,10 +51,13 @@ class AllowList:
         self.spans: list[_Span] = []
         self.hosts: dict[tuple[str, int], int] = {}  # host names as written (never resolved)
 
-    def add(self, spec: str, default_port: int, group: int) -> None:
+    def add(self, spec: str, default_port: int, group: int, *, port_given: bool = True) -> None:
+        """``port_given``: the group fixes the port (``port:``). Otherwise a spec without its own port also
+        admits every driver's primary API port: the agent polls an HTTP-only miner there, and /sd lists it so."""
         text = spec.strip()
-        body, port = _split_port(text)
-        port = default_port if port is None else port
+        body, given = _split_port(text)
+        port = default_port if given is None else given
+        ports = frozenset({port} if given is not None or port_given else {port, *_driver_ports()})
         if "/" in body:
             first, last, version = _cidr(body, text)
         elif "-" in body and (_DOTTED_NUMBERS.match(body.replace("-", "").replace(" ", "")) or ":" in body):
@@ -57,11 +66,14 @@ class AllowList:
             try:
                 addr = ipaddress.ip_address(body)
             except ValueError:
-                self.hosts[(body.lower().rstrip("."), port)] = group
+                name = body.lower().rstrip(".")
+                self.hosts[(name, port)] = group
+                for other in sorted(ports - {port}):
+                    self.hosts.setdefault((name, other), group)
                 return
             first = last = int(addr)
             version = addr.version
-        self.spans.append(_Span(first, last, version, port, group))
+        self.spans.append(_Span(first, last, version, ports, group))
 
     def group_of(self, target: Target) -> int:
         """Index of the first miner group whose specs hold ``target``; raises ProbeDenied."""
@@ -74,7 +86,7 @@ class AllowList:
             return group
         value = int(addr)
         for span in self.spans:
-            if span.version == addr.version and span.port == target.port and span.first <= value <= span.last:
+            if span.version == addr.version and target.port in span.ports and span.first <= value <= span.last:
                 return span.group
         raise ProbeDenied(f"{target} is not in the configured target ranges")
 
@@ -115,6 +127,7 @@ class Prober:
             driver_name=None if module == "auto" else module,
             nameplate_power=template.nameplate_power if template else False,
             credentials=template.credentials if template else None,
+            auto_port=(template.auto_port if template else True) and not target.port_given,
         )
         store = MinerStore()
         loop = asyncio.get_running_loop()

@@ -49,6 +49,7 @@ def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[Mine
                     nameplate_power=cfg.power.nameplate_fallback,
                     identity_interval=cfg.identity_interval,
                     credentials=web,
+                    auto_port=not (g.port_given or target.port_given),
                 )
             )
         groups.append(
@@ -83,10 +84,10 @@ def prober_for_config(cfg: Config) -> Prober:
     probe_groups: list[ProbeGroup] = []
     for i, g in enumerate(cfg.miners):
         for spec in g.specs:
-            allow.add(spec, g.port, i)
+            allow.add(spec, g.port, i, port_given=g.port_given or g.driver != "auto")
         creds = g.credentials
         template = MinerSession(
-            host="", port=g.port, nameplate_power=cfg.power.nameplate_fallback,
+            host="", port=g.port, nameplate_power=cfg.power.nameplate_fallback, auto_port=not g.port_given,
             credentials=WebCredentials(username=creds.web_username, password=creds.web_password,
                                        use_default_password=creds.use_default_password),
         )

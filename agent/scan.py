@@ -35,12 +35,13 @@ from typing import IO, Any
 
 from collectors.asic.http import WebCredentials, close_session
 from collectors.asic.identify import identify
-from collectors.asic.poll import MinerSession, poll
+from collectors.asic.poll import MinerSession, poll, use_driver
 from collectors.errors import DeviceError
 
 from .collector import CycleStats
 from .exposition import Families
 from .scheduler import MinerGroup
+from .secret import Secret, SecretError
 from .targets import Target, TargetError, expand_targets, shard_of
 
 PORTS = (80, 4028, 4433, 8080)
@@ -199,16 +200,17 @@ async def identify_host(
     """Identify and poll one host; the session (driver and cached state kept) when it was identified."""
     port = primary_port(open_ports)
     found = Found(ip=host, port=port, open_ports=open_ports)
-    session = MinerSession(host=host, port=port, credentials=credentials)
+    # 4028 is only a guess when nothing answered there: the driver's own port (an HTTP-only miner's web port)
+    # then decides, as for a target configured without a port.
+    session = MinerSession(host=host, port=port, credentials=credentials,
+                           auto_port=port == 4028 and 4028 not in open_ports)
     loop = asyncio.get_running_loop()
     try:
         driver = await identify(session, deadline=loop.time() + timeout)
     except DeviceError as e:
         found.error = e.message
         return found, None
-    session.driver = driver
-    if driver.port != 4028 and port == 4028 and 4028 not in open_ports:
-        session.port = driver.port
+    use_driver(session, driver)
     found.port = session.port
     found.driver, found.make = driver.name, driver.make
     try:
@@ -308,32 +310,42 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--identify-timeout", type=float, default=10.0, help="identification + poll per host")
     p.add_argument("--write-targets", metavar="FILE", help="write a site.yaml miners: block")
     p.add_argument("--write-sitemap", metavar="FILE", help="write a site-map CSV keyed by MAC")
-    p.add_argument("--web-password-file", metavar="FILE", help="web password for MAC/serial and HTTP firmwares")
-    p.add_argument("--web-username", default=None)
-    p.add_argument("--use-default-password", action="store_true",
-                   help="log in with each firmware's documented default password")
+    add_web_login_flags(p)
     p.set_defaults(func=cmd_scan)
 
 
-class _FileSecret:
-    __slots__ = ("_path",)
+def add_web_login_flags(p: argparse.ArgumentParser) -> None:
+    """The web login of ``scan`` and ``poll``, as in site.yaml's ``credentials:``: the password comes from a file
+    or an environment variable, never from the command line; a firmware's default password only on request."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--web-password-file", metavar="FILE",
+                     help="file holding the web password (login-only firmwares; MAC, serial, power on others)")
+    src.add_argument("--web-password-env", metavar="VAR", help="environment variable holding the web password")
+    p.add_argument("--web-username", metavar="USER", default=None, help="web login user (default: the firmware's)")
+    p.add_argument("--use-default-password", action="store_true",
+                   help="log in with each firmware's documented default password (when no password is given)")
 
-    def __init__(self, path: str) -> None:
-        self._path = path
 
-    def reveal(self) -> str:
-        return Path(self._path).read_text(encoding="utf-8").rstrip("\r\n")
-
-    def __repr__(self) -> str:
-        return f"secret file {self._path}"
+def web_login(args: argparse.Namespace) -> WebCredentials:
+    """The credentials of :func:`add_web_login_flags`; the secret is read now, so a missing file or unset variable
+    is reported before anything is sent. Raises :class:`SecretError` (its message never holds the secret)."""
+    password: Secret | None = None
+    if args.web_password_file:
+        password = Secret(path=Path(args.web_password_file))
+    elif args.web_password_env:
+        password = Secret(env=args.web_password_env)
+    if password is not None:
+        password.reveal()
+    return WebCredentials(username=args.web_username, password=password,
+                          use_default_password=args.use_default_password)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    creds = WebCredentials(
-        username=args.web_username,
-        password=_FileSecret(args.web_password_file) if args.web_password_file else None,
-        use_default_password=args.use_default_password,
-    )
+    try:
+        creds = web_login(args)
+    except SecretError as e:
+        print(f"farmwatch scan: {e}", file=sys.stderr)
+        return 2
     if args.concurrency < 1 or args.timeout <= 0:
         print("farmwatch scan: --concurrency must be >= 1 and --timeout > 0", file=sys.stderr)
         return 2

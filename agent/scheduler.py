@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from collectors.asic.poll import MinerSession, poll
+from collectors.asic.poll import MinerSession, address, poll
 from collectors.errors import DeviceError, ParseError
 
 from .aio import cancel_all
@@ -100,8 +100,13 @@ class Scheduler:
                 sub = subnets[key] = asyncio.Semaphore(group.per_subnet)
             async with limit, sub:
                 deadline = loop.time() + group.timeout
+                port = session.port
                 try:
-                    reading = await poll(session, deadline=deadline)
+                    try:
+                        reading = await poll(session, deadline=deadline)
+                    finally:
+                        if session.port != port:  # identified as HTTP-only: now keyed by its web port
+                            self.store.rekey(address(session.host, port), session.device)
                 except DeviceError as e:
                     self._failed(group, session, e)
                 except Exception as e:  # a bug in a parser must still stay inside this one device

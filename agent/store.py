@@ -54,6 +54,17 @@ class MinerStore:
             state = self.devices[device] = DeviceState(device=device)
         return state
 
+    def rekey(self, old: str, new: str) -> DeviceState:
+        """The device ``old`` is now polled as ``new`` (a miner identified as HTTP-only moves to its web port):
+        its state moves with it, so no series stays behind under the old key. Where ``new`` already has a state,
+        that one is kept and ``old``'s is dropped."""
+        state = self.devices.pop(old, None)
+        if new in self.devices or state is None:
+            return self.ensure(new)
+        state.device = new
+        self.devices[new] = state
+        return state
+
     def remove_missing(self, keep: set[str]) -> None:
         for device in [d for d in self.devices if d not in keep]:
             del self.devices[device]

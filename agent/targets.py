@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MINER_PORT = 4028
 SNMP_PORT = 161
@@ -33,6 +33,9 @@ class TargetError(ValueError):
 class Target:
     host: str  # an IP in canonical form, or a lower-case host name; IPv6 without brackets
     port: int
+    # False when the spec named no port (``port`` is the default): a miner identified as HTTP-only is then
+    # polled, and keyed, at its driver's web port instead. Not part of the target's identity.
+    port_given: bool = field(default=True, compare=False, repr=False)
 
     def __str__(self) -> str:
         if ":" in self.host:
@@ -133,17 +136,18 @@ def _iter_spec(spec: str, default_port: int) -> Iterator[Target]:
     text = spec.strip()
     if not text:
         raise TargetError("empty target")
-    body, port = _split_port(text)
-    port = default_port if port is None else port
+    body, given = _split_port(text)
+    port = default_port if given is None else given
+    explicit = given is not None
     if "/" in body:
         first, last, version = _cidr(body, text)
     elif "-" in body and (_DOTTED_NUMBERS.match(body.replace("-", "").replace(" ", "")) or ":" in body):
         first, last, version = _range(body, text)
     else:
-        yield Target(_host(body, text), port)
+        yield Target(_host(body, text), port, explicit)
         return
     for value in range(first, last + 1):
-        yield Target(_host_text(value, version), port)
+        yield Target(_host_text(value, version), port, explicit)
 
 
 def expand_spec(spec: str, default_port: int) -> list[Target]:

@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import DeviceError, DeviceTimeout, ProtocolError, UnsupportedDevice
+from ..errors import DeviceError, DeviceRefused, DeviceTimeout, ProtocolError, UnsupportedDevice
 from . import api3, http, rpc
 from .driver import Driver
 from .drivers import get, identification_order
@@ -136,6 +138,32 @@ async def _http_probe(host: str, port: int, deadline: float) -> Seen:
     return Seen("http", driver, f"http {port}: {resp.status} {title!r}")
 
 
+def address_error(host: str, exc: BaseException) -> DeviceError:
+    """What a transport raises for an address it cannot use, as the DeviceError it means: a name that does not
+    encode (a DNS label over 63 characters: UnicodeError from the IDNA codec) or does not resolve, a port out of
+    range (OverflowError), any other OSError before a connection exists: nothing was reached."""
+    if isinstance(exc, TimeoutError):
+        return DeviceTimeout(f"no answer from {host} before the deadline")
+    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    if isinstance(exc, UnicodeError | socket.gaierror):
+        return DeviceRefused(f"cannot resolve {host}: {what}")
+    return DeviceRefused(f"cannot connect to {host}: {what}")
+
+
+async def _guarded(probe: str, host: str, coro: Coroutine[object, object, Seen]) -> Seen:
+    """A probe whose address errors come back as what it saw (an unreached host), never as an exception left
+    in a task: the other probe's result still counts, and nothing is logged as "never retrieved"."""
+    try:
+        return await coro
+    except (OSError, OverflowError) as e:
+        err = address_error(host, e)
+    except UnicodeError as e:
+        if isinstance(e, UnicodeDecodeError):  # a reply's bytes, not the address: the protocol is wrong
+            return Seen(probe, None, f"{probe}: undecodable reply", None)
+        err = address_error(host, e)
+    return Seen(probe, None, f"{probe}: {err.reason}", err)
+
+
 async def identify(session: MinerSession, *, deadline: float) -> Driver:
     """The driver for ``session``'s host, or UnsupportedDevice with what each probe saw."""
     host, port = session.host, session.port
@@ -143,8 +171,8 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
     web_port = port if port in (80, 8080) else 80
     loop = asyncio.get_running_loop()
     tasks = {
-        asyncio.ensure_future(_rpc_probe(host, rpc_port, deadline)),
-        asyncio.ensure_future(_http_probe(host, web_port, deadline)),
+        asyncio.ensure_future(_guarded("rpc", host, _rpc_probe(host, rpc_port, deadline))),
+        asyncio.ensure_future(_guarded("http", host, _http_probe(host, web_port, deadline))),
     }
     seen: list[Seen] = []
     best: Driver | None = None
@@ -174,6 +202,9 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
             t.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        for t in tasks:  # a probe that failed unexpectedly next to one that returned: retrieved, not leaked
+            if t.done() and not t.cancelled():
+                t.exception()
     if best is not None:
         return best
     if all(s.error is not None for s in seen):

@@ -25,7 +25,8 @@ from .identify import IDENTIFY_COMMANDS, identify, match_driver
 from .normalize import finalize
 from .reading import MinerReading
 
-__all__ = ["IDENTIFY_COMMANDS", "MinerSession", "identify", "match_driver", "poll", "poll_once"]
+__all__ = ["IDENTIFY_COMMANDS", "MinerSession", "address", "identify", "match_driver", "poll", "poll_once",
+           "use_driver"]
 
 
 @dataclass(slots=True)
@@ -38,11 +39,35 @@ class MinerSession:
     credentials: WebCredentials | None = None  # the group's web login (never logged)
     driver: Driver | None = None
     state: dict[str, Any] = field(default_factory=dict)  # the driver's per-miner cache (tokens, identity)
+    # The target named no port (``port`` is a default): once the driver is known, the session moves to the
+    # driver's primary API port, so an HTTP-only miner is polled and keyed as ``host:80`` (DESIGN.md ``device``).
+    auto_port: bool = False
+    configured_port: int = field(init=False, default=0)  # ``port`` as configured, before any such move
+
+    def __post_init__(self) -> None:
+        self.configured_port = self.port
 
     @property
     def device(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return address(self.host, self.port)
+
+    @property
+    def target(self) -> str:
+        """The device as configured (a config reload matches running sessions by it)."""
+        return address(self.host, self.configured_port)
+
+
+def address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def use_driver(session: MinerSession, driver: Driver) -> None:
+    """Poll ``session`` with ``driver`` from now on: the one place a session learns its driver (poll, scan,
+    rediscovery). A session without a configured port takes the driver's primary API port, so the same miner
+    gets the same ``device`` whether it was polled, scanned or configured by address."""
+    session.driver = driver
+    if session.auto_port and session.port != driver.port:
+        session.port = driver.port
 
 
 async def poll(session: MinerSession, *, deadline: float) -> MinerReading:
@@ -60,12 +85,11 @@ async def poll(session: MinerSession, *, deadline: float) -> MinerReading:
 
 
 async def _poll(session: MinerSession, deadline: float, *, again: bool = True) -> MinerReading:
-    if session.driver is None:
-        session.driver = get(session.driver_name) if session.driver_name else await identify(
-            session, deadline=deadline
-        )
-        session.state = {}
     driver = session.driver
+    if driver is None:
+        driver = get(session.driver_name) if session.driver_name else await identify(session, deadline=deadline)
+        use_driver(session, driver)
+        session.state = {}
     ctx = FetchContext(session, driver, deadline)
     replies = await driver.fetch(ctx) if driver.fetch is not None else await ctx.rpc_cycle()
     if session.driver_name is None and not driver.custom and _custom_firmware_in(replies):
@@ -101,9 +125,11 @@ async def poll_once(
     driver: str | None = None,
     timeout: float = 10.0,
     credentials: WebCredentials | None = None,
+    auto_port: bool = False,
 ) -> MinerReading:
-    """A one-off poll (``farmwatch poll``, tests): a fresh session and one deadline."""
-    session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials)
+    """A one-off poll (``farmwatch poll``, tests): a fresh session and one deadline. ``auto_port``: ``port``
+    is a default, replaced by the driver's primary API port once the driver is known."""
+    session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials, auto_port=auto_port)
     deadline = asyncio.get_running_loop().time() + timeout
     try:
         return await poll(session, deadline=deadline)
