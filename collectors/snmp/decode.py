@@ -48,7 +48,7 @@ def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) 
         return text(raw)
     if col.map is not None:
         return col.map.get(raw, col.default) if isinstance(raw, int) else col.default
-    if not isinstance(raw, int):
+    if not isinstance(raw, int) or raw in col.absent:
         return None
     try:
         value = raw * col.scale
@@ -82,11 +82,16 @@ def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
     """Rows in index order, and a note when some rows lack a column other rows have (half a table)."""
     rows: dict[Oid, Row] = {}
     seen: dict[str, set[Oid]] = {}
+    dropped: set[Oid] = set()
     for col in table.columns:
         column = walks.get(col.oid) or {}
+        n = len(col.suffix)
+        if col.drop is not None:  # a row filter, not a reading
+            dropped.update(index[: len(index) - n] for index, raw in column.items()
+                           if raw in col.drop and index[len(index) - n:] == col.suffix)
+            continue
         if col.fallback is not None:  # the same object in another table, for the rows the first one lacks
             column = {**(walks.get(col.fallback) or {}), **column}
-        n = len(col.suffix)
         keys = seen.setdefault(col.field, set())
         for index, raw in column.items():
             if n:
@@ -102,6 +107,13 @@ def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
                 row = rows[key] = Row(index=_label(key, table.index_from))
             row.values[col.field] = convert(col, raw, decimals, prefix)
             keys.add(key)
+    for key in dropped:
+        rows.pop(key, None)
+        for keys in seen.values():
+            keys.discard(key)
+    if len({row.index for row in rows.values()}) < len(rows):  # trimmed labels collide: keep the full index
+        for key, row in rows.items():
+            row.index = _label(key, 0)
     for row in rows.values():
         if row.values.get("status") not in (None, "ok"):  # sensor not installed, unavailable, failed: no readings
             row.values = {f: v for f, v in row.values.items() if not isinstance(v, int | float)}

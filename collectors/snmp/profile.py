@@ -8,8 +8,13 @@ and ``tables`` (columns walked together). A column maps one OID to one reading f
 ``map`` turns codes into values, ``counter: 32`` marks a Counter32 the collector keeps monotonic across wraps,
 ``fallback`` names a second column read for the rows the first lacks (the same object in another table). A row whose
 ``status`` column maps to anything but ``ok`` keeps no readings (the agent says the sensor is absent or failed).
+``absent`` lists raw values the MIB defines as "no reading" (Sentry4's -410 for a temperature probe that is not
+there), read as no value; ``drop`` makes a column a row filter: rows where it holds one of the listed raw values are
+left out of the table (Eaton's inputPowerTable "total" row among the phases), and the column itself is not a reading.
 A table is named by its key; ``kind`` (default: the key) lets several tables fill one kind (Geist's own sensor and
-its remote probes are both ``sensors``).
+its remote probes are both ``sensors``). ``index_from`` trims the row label to the index parts from that position
+(Sentry4 ``{unit}.{cord}.{outlet}`` -> ``outlet``); where trimming would give two rows of a table the same label (a
+dual-cord or linked PDU), every row of that table keeps its full index instead.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class Column:
     default: Any = None
     counter: int = 0  # 32 or 64: a counter of that width (wraps are undone by the collector)
     fallback: Oid | None = None  # read for the rows ``oid`` lacks
+    absent: frozenset[int] = frozenset()  # raw values that mean "no reading"
+    drop: frozenset[int] | None = None  # a row filter: rows holding one of these raw values are left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,7 @@ def _column(name: str, spec: Any, where: str) -> Column:
     if not isinstance(spec, dict) or "oid" not in spec:
         raise ValueError(f"{where}: a column needs a mapping with oid")
     unknown = set(spec) - {"oid", "type", "scale", "suffix", "decimals", "si_prefix", "map", "default", "counter",
-                           "fallback"}
+                           "fallback", "absent", "drop"}
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
     suffix = spec.get("suffix")
@@ -112,7 +119,15 @@ def _column(name: str, spec: Any, where: str) -> Column:
         default=spec.get("default"),
         counter=int(spec.get("counter", 0)),
         fallback=parse_oid(spec["fallback"]) if "fallback" in spec else None,
+        absent=frozenset(_ints(spec.get("absent", ()), f"{where}.absent")),
+        drop=frozenset(_ints(spec["drop"], f"{where}.drop")) if "drop" in spec else None,
     )
+
+
+def _ints(values: Any, where: str) -> list[int]:
+    if not isinstance(values, list | tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{where}: expected a list of integers")
+    return list(values)
 
 
 def _table(key: str, spec: Any, where: str) -> Table:
