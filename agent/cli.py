@@ -38,7 +38,7 @@ def _table(r: MinerReading) -> str:
         f"state       {r.state}",
         f"hashrate    {f(r.hashrate_ths)} TH/s   expected {f(r.expected_hashrate_ths)} TH/s   ({r.algorithm})",
         f"power       {f(r.power_w, 0)} W ({r.power_source or 'not reported'})   efficiency {f(r.efficiency_jth)} J/TH",
-        f"fans        {' '.join(str(x) for x in r.fans_rpm) or '-'} rpm",
+        f"fans        {' '.join('?' if x is None else str(x) for x in r.fans_rpm) or '-'} rpm",
         f"uptime      {r.uptime_s if r.uptime_s is not None else '-'} s",
         "boards      #   TH/s     chips     board °C  chip °C",
     ]

@@ -85,9 +85,17 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
     if facts is not None:
         g("farmwatch_miner_expected_boards", "gauge", "Hashboard slots of the model.").add(d, facts.boards)
         g("farmwatch_miner_expected_fans", "gauge", "Fans the model has (0 for hydro/immersion).").add(d, facts.fans)
-    fan = g("farmwatch_miner_fan_speed_rpm", "gauge", "Fan speed per fan slot of the model; 0 is a stopped fan.")
+    fan = g("farmwatch_miner_fan_speed_rpm", "gauge", "Fan speed per fan slot of the model; 0 is a stopped fan "
+            "(a slot whose reading is unreadable has no sample).")
+    unreadable = 0
     for i, rpm in enumerate(r.fans_rpm):
-        fan.add(d[:-1] + f',fan="{i}"}}', rpm)
+        if rpm is None:
+            unreadable += 1
+        else:
+            fan.add(d[:-1] + f',fan="{i}"}}', rpm)
+    if unreadable:
+        g("farmwatch_miner_fans_unreadable", "gauge", "Fan slots whose reading was unreadable (NaN, garbage): "
+          "unknown, neither spinning nor stopped; present only while there are some.").add(d, unreadable)
     if r.boards:
         bh = g("farmwatch_miner_board_hashrate_hashes_per_second", "gauge", "Hashrate per hashboard.")
         bc = g("farmwatch_miner_board_chips", "gauge", "ASIC chips answering on the board (0 = board missing).")
@@ -127,7 +135,9 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
                 rej.add(pl, p.rejected)
             if p.stale is not None:
                 stale.add(pl, p.stale)
-    g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(d, len(r.errors))
+    if r.errors is not None:  # no sample where the driver does not read errors: unknown, not "none"
+        g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(
+            d, len(r.errors))
 
 
 def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[MinerGroup], store: MinerStore,

@@ -252,7 +252,8 @@ def check_reading(r: MinerReading) -> None:
     json.dumps(doc, allow_nan=False)  # raises ValueError on NaN/inf anywhere in the contract JSON
     for value in (r.hashrate_ths, r.expected_hashrate_ths, r.power_w, r.uptime_s):
         assert value is None or value >= 0, doc
-    assert all(rpm >= 0 for rpm in r.fans_rpm)
+    assert all(rpm is None or rpm >= 0 for rpm in r.fans_rpm)
+    assert not r.fans_rpm or any(rpm is not None for rpm in r.fans_rpm)  # no readable fan: [] (unknown)
     for b in r.boards:
         assert b.chips is None or b.chips >= 0
         assert b.hashrate_ths is None or b.hashrate_ths >= 0

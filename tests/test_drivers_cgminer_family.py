@@ -198,7 +198,7 @@ def test_antminer_all_zero_stats_is_asleep_and_raises_no_board_or_fan_alarm() ->
     )
     r = finalize(antminer.parse(replies, DEV))
     assert r.state == "sleeping"
-    assert r.fans_rpm == []
+    assert r.fans_rpm == [0, 0, 0, 0]  # the model's fans, stopped (as LuxOS and Avalon report them asleep)
     assert r.expected_hashrate_ths is None  # no nameplate expectation for a sleeping miner
     assert [b.chips for b in r.boards] == [0, 0, 0]
 

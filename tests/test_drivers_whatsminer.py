@@ -158,7 +158,8 @@ def test_identity_from_btminer_flat_reads_and_model_names() -> None:
     assert r.firmware_version == "20230803.11.REL"  # get_version wins: its date selects API 3 later
     assert (r.mac, r.hostname, r.serial) == ("D4:01:02:03:04:05", "rack1-m50s", "HTM3X12345")
     # The model table falls back from the chip bin to the family: 3 board slots, 2 fans.
-    assert len(r.boards) == 3 and r.state == "degraded"  # no devs -> three empty board slots
+    # No devs reply: three board slots whose chips are unknown (null), not three missing boards.
+    assert [b.chips for b in r.boards] == [None] * 3 and r.state == "hashing"
     assert whatsminer.clean_model("M20S.V10") == "M20S V10"
     assert whatsminer.clean_model("WhatsMiner M30S++_VG30") == "M30S++ VG30"
     assert whatsminer.clean_model("") is None

@@ -15,7 +15,9 @@ MAX_WATTS = 1e7
 
 
 def board_missing(board: Board) -> bool:
-    return board.chips == 0 or (board.chips is None and not board.hashrate_ths)
+    """No chip answers (chips 0), or, where the firmware gives no chip count, the board hashes exactly 0.
+    A board whose chips and rate are both unknown is unknown, not missing."""
+    return board.chips == 0 or (board.chips is None and board.hashrate_ths == 0)
 
 
 def _finite(value: float | None, *, low: float | None = None, high: float | None = None) -> float | None:
@@ -27,6 +29,19 @@ def _finite(value: float | None, *, low: float | None = None, high: float | None
     return value
 
 
+def _fan(value: int | None) -> int | None:
+    """An RPM reading: a negative (or non-finite) one is unknown, never a stopped fan."""
+    if value is None or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def known_fans(fans: list[int | None]) -> list[int | None]:
+    """``fans`` with unreadable slots as None; [] (fans unknown) when no slot has a reading."""
+    out = [_fan(v) for v in fans]
+    return out if any(v is not None for v in out) else []
+
+
 def _count(value: int | None) -> int | None:
     """A counter or count (shares, uptime, chips): a negative one is unknown, never exported."""
     return value if value is not None and value >= 0 else None
@@ -34,7 +49,8 @@ def _count(value: int | None) -> int | None:
 
 def sanitize(reading: MinerReading) -> MinerReading:
     """Drop what no device can mean, whatever the driver let through: NaN/inf, physically impossible magnitudes,
-    negative counters (unknown). Negative rates read as 0 (as the drivers clamp them); a negative fan is 0."""
+    negative counters (unknown). Negative rates read as 0 (as the drivers clamp them); a negative or unreadable
+    fan is unknown (None in its slot), and a reading with no readable fan has fans unknown ([])."""
     r = reading
     r.hashrate_ths = _finite(r.hashrate_ths, high=MAX_THS)
     if r.hashrate_ths is not None:
@@ -45,7 +61,7 @@ def sanitize(reading: MinerReading) -> MinerReading:
         r.power_source = None
     r.power_limit_w = _finite(r.power_limit_w, low=0.0, high=MAX_WATTS)
     r.uptime_s = _count(r.uptime_s)
-    r.fans_rpm = [max(rpm, 0) for rpm in r.fans_rpm]
+    r.fans_rpm = known_fans(r.fans_rpm)
     for b in r.boards:
         b.hashrate_ths = _finite(b.hashrate_ths, high=MAX_THS)
         if b.hashrate_ths is not None:
@@ -77,9 +93,12 @@ def _apply_facts(reading: MinerReading, facts: ModelFacts, nameplate_power: bool
     if reading.expected_hashrate_ths is None and not reading.sleeping:
         reading.expected_hashrate_ths = facts.hashrate_ths
     seen = {b.index for b in reading.boards}
+    # A slot the driver's board data leaves out is a missing board (chips 0); with no board data at all (the
+    # firmware did not answer it, or nothing in it could be parsed) every slot is unknown (chips null).
+    chips = 0 if reading.boards else None
     for i in range(facts.boards):
         if i not in seen:
-            reading.boards.append(Board(index=i, chips=0))
+            reading.boards.append(Board(index=i, chips=chips))
     reading.boards.sort(key=lambda b: b.index)
     if facts.chips_per_board is not None:
         for b in reading.boards:
@@ -88,7 +107,7 @@ def _apply_facts(reading: MinerReading, facts: ModelFacts, nameplate_power: bool
     if facts.fans == 0:
         reading.fans_rpm = []
     elif len(reading.fans_rpm) > facts.fans:
-        reading.fans_rpm = reading.fans_rpm[: facts.fans]
+        reading.fans_rpm = known_fans(reading.fans_rpm[: facts.fans])
     if nameplate_power and reading.power_w is None and facts.power_w is not None and not reading.sleeping:
         reading.power_w = float(facts.power_w)
         reading.power_source = "nameplate"

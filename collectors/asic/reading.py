@@ -1,7 +1,13 @@
 """The typed reading of one miner, in base units per key (the ``poll --json`` contract in DESIGN.md).
 
 Drivers fill what the firmware says; :func:`collectors.asic.normalize.finalize` then applies the model facts
-(board slots, expected chips, fan slots), efficiency and ``state``. Unknown is ``None``, never 0.
+(board slots, expected chips, fan slots), efficiency and ``state``. Unknown is ``None``, never 0:
+
+- ``fans_rpm``: one entry per fan slot in slot order; ``None`` is a slot whose reading was unreadable (NaN,
+  garbage, negative) — unknown, neither spinning nor stopped, and exported as no sample — while ``0`` is a fan
+  that reads stopped. ``[]`` when no fan is known (none reported, or every slot unreadable).
+- ``errors``: ``None`` when the driver does not read errors from this firmware (or could not this time), ``[]``
+  when it read them and the firmware reports none.
 """
 
 from __future__ import annotations
@@ -60,11 +66,11 @@ class MinerReading:
     power_w: float | None = None
     power_source: str | None = None
     efficiency_jth: float | None = None
-    fans_rpm: list[int] = field(default_factory=list)
+    fans_rpm: list[int | None] = field(default_factory=list)
     boards: list[Board] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)
     uptime_s: int | None = None
-    errors: list[MinerErrorEntry] = field(default_factory=list)
+    errors: list[MinerErrorEntry] | None = None
     # Raw facts a driver reports for finalize(); not part of the JSON contract.
     sleeping: bool = False
     power_limit_w: float | None = None

@@ -43,6 +43,12 @@ def integer(value: Any) -> int | None:
     return None if f is None else int(round(f))
 
 
+def rpm(value: Any) -> int | None:
+    """A fan speed in RPM; NaN, garbage and negative readings are unknown (None), never a stopped fan (0)."""
+    r = integer(value)
+    return r if r is not None and r >= 0 else None
+
+
 def ths(value: Any, unit: str) -> float | None:
     """Hashrate in TH/s from a value in ``unit`` ("GH", "GH/s", "MH/s", "MHS", "T" ...)."""
     f = num(value)
@@ -108,7 +114,7 @@ def truthy(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return value != 0
+        return None if num(value) is None else value != 0  # NaN/inf are unknown, not "true"
     if isinstance(value, str):
         v = value.strip().lower()
         if v in ("true", "yes", "y", "1", "on"):

@@ -123,7 +123,7 @@ def test_s17plus_sleeping() -> None:
     assert r.hashrate_ths == 0.0
     assert r.expected_hashrate_ths is None  # total_rateideal 0.0 is not an expectation
     assert [b.chips for b in r.boards] == [0, 0, 0]  # padded from the model, no alarm while asleep
-    assert r.fans_rpm == []  # fan_num 0, every slot 0
+    assert r.fans_rpm == [0, 0, 0, 0]  # asleep, every slot 0: the model's 4 fans are stopped (known)
 
 
 def test_dr5_blake256() -> None:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
-from ..units import as_dict, hottest, integer, mac, num, text, ths, truthy
+from ..units import as_dict, hottest, integer, mac, num, rpm, text, ths, truthy
 from . import _bmminer as bm
 
 SYSTEM_INFO = "/cgi-bin/get_system_info.cgi"
@@ -64,11 +64,15 @@ def make_and_algorithm(model: str | None) -> tuple[str, str]:
     return "Antminer", bm.algorithm_of(model)
 
 
-def summary_errors(summary: Mapping[str, Any] | None) -> list[MinerErrorEntry]:
+def summary_errors(summary: Any) -> list[MinerErrorEntry] | None:
+    """Items of ``summary.cgi`` whose status is not "s"; None (errors not read) without a status list."""
     out: list[MinerErrorEntry] = []
-    entries = (summary or {}).get("SUMMARY")
+    entries = summary.get("SUMMARY") if isinstance(summary, Mapping) else None
     first = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else {}
-    for item in first.get("status") or []:
+    status = first.get("status")
+    if not isinstance(status, list):
+        return None
+    for item in status:
         if not isinstance(item, dict) or str(item.get("status", "")).lower() == "s":
             continue
         kind = text(item.get("type")) or "status"
@@ -126,7 +130,8 @@ def parse_stats(stats: Mapping[str, Any], device: str, driver: str) -> MinerRead
         )
     rate5 = ths(data.get("rate_5s"), unit)
     ideal = ths(data.get("rate_ideal"), unit)
-    fans = [max(integer(f) or 0, 0) for f in data.get("fan") or []]
+    raw_fans = data.get("fan")
+    fans = [rpm(f) for f in raw_fans] if isinstance(raw_fans, list) else []
     return MinerReading(
         device=device,
         driver=driver,
@@ -173,9 +178,11 @@ def parse_old_status(status: Mapping[str, Any], device: str, driver: str, model:
         boards.append(
             Board(index=n - 1, hashrate_ths=rate, chips=chips, temp_c=board_t or None, chip_temp_c=chip_t or None)
         )
-    fans = [max(integer(stats.get(f"fan{k}")) or 0, 0) for k in range(1, 9) if integer(stats.get(f"fan{k}"))]
+    # Which of fan1..8 are populated is not said: the spinning ones are listed (a stopped one is left out; the
+    # fan-dead rule counts the model's fans that are not listed as stopped).
+    fans: list[int | None] = [r for k in range(1, 9) if (r := rpm(stats.get(f"fan{k}")))]
     if not fans:
-        fans = [max(integer(d.get("fan")) or 0, 0) for d in devs if integer(d.get("fan"))]
+        fans = [r for d in devs if (r := rpm(d.get("fan")))]
     make, algorithm = make_and_algorithm(model)
     rate = ths(summary.get("ghs5s"), "GH")
     return MinerReading(

@@ -28,7 +28,7 @@ from ...errors import ParseError
 from ..models import lookup
 from ..reading import Board, MinerReading
 from ..rpc import status_of
-from ..units import dash_list, hottest, integer, num, text, ths
+from ..units import dash_list, hottest, integer, num, rpm, text, ths
 from ._cgminer import items, pools
 
 Reply = Mapping[str, Any]
@@ -215,6 +215,11 @@ def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None
         present[n] = (integer(data.get(acn_key)), ths(data.get(rate_key), unit))
     populated = [n for n, (chips, rate) in present.items() if (chips or 0) > 0 or (rate or 0) > 0]
     if not populated:
+        # Every chain the firmware lists reads an explicit 0 chips: all of the model's boards are missing (or
+        # asleep). Anything unreadable among them (NaN, garbage) leaves the boards unknown: [].
+        acn = [integer(data.get(f"chain_acn{n}")) for n in CHAINS if f"chain_acn{n}" in data]
+        if expected_boards and acn and all(c == 0 for c in acn):
+            return [Board(index=i, chips=0) for i in range(expected_boards)]
         return []
     base = chain_base(populated)
     last = max(populated)
@@ -232,12 +237,14 @@ def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None
     return boards
 
 
-def fan_slots(data: Mapping[str, Any]) -> list[tuple[int, int]]:
-    return [(n, max(integer(data.get(f"fan{n}")) or 0, 0)) for n in FANS if f"fan{n}" in data]
+def fan_slots(data: Mapping[str, Any]) -> list[tuple[int, int | None]]:
+    """(slot number, RPM) of every ``fanN`` key; RPM None where the value is unreadable (NaN, garbage, negative)."""
+    return [(n, rpm(data.get(f"fan{n}"))) for n in FANS if f"fan{n}" in data]
 
 
-def fans(data: Mapping[str, Any], expected: int | None) -> list[int]:
-    """RPM of the populated fan slots in slot order; a populated slot reading 0 (dead fan) stays 0.
+def fans(data: Mapping[str, Any], expected: int | None) -> list[int | None]:
+    """RPM of the populated fan slots in slot order; a populated slot reading 0 (dead fan) stays 0, an
+    unreadable one is None (unknown).
 
     bmminer reports every slot (fan1..4, fan1..8, fan1..16) and the populated ones vary by model and firmware
     (fan1/fan2 on stock S9k, fan5/fan6 on Hiveon and early bOS S9). The window of populated slots is the
@@ -246,13 +253,13 @@ def fans(data: Mapping[str, Any], expected: int | None) -> list[int]:
     (immersion, fan control off, asleep): [] (unknown), not a row of dead fans.
     """
     slots = fan_slots(data)
-    spinning = [i for i, (_n, rpm) in enumerate(slots) if rpm > 0]
+    spinning = [i for i, (_n, speed) in enumerate(slots) if speed]
     fan_num = integer(data.get("fan_num")) or 0
     if not spinning:
         count = expected or fan_num
         if fan_num <= 0 or not count:
             return []
-        return [rpm for _n, rpm in slots[:count]]
+        return [speed for _n, speed in slots[:count]]
     first, last = spinning[0], spinning[-1]
     width = max(expected or max(fan_num, len(spinning)), last - first + 1)
     if width > len(slots):
@@ -261,23 +268,42 @@ def fans(data: Mapping[str, Any], expected: int | None) -> list[int]:
     starts = list(range(lo, hi + 1)) or [max(0, min(first, len(slots) - width))]
     aligned = [s for s in starts if (slots[s][0] - 1) % 4 == 0]
     start = (aligned or starts)[0]
-    return [rpm for _n, rpm in slots[start : start + width]]
+    return [speed for _n, speed in slots[start : start + width]]
+
+
+def stopped_fans(data: Mapping[str, Any], expected: int | None) -> list[int]:
+    """The model's fan slots as zeros when the reply lists fan slots and every one reads an explicit 0 (how
+    a sleeping miner reads); [] when the model's fan count is unknown or any slot is not an explicit 0."""
+    slots = fan_slots(data)
+    if not expected or not slots or any(speed != 0 for _n, speed in slots):
+        return []
+    return [0] * expected
+
+
+def _zero(value: Any) -> bool:
+    """An explicit zero: absent, NaN and garbage are unknown, never zero."""
+    return num(value) == 0
 
 
 def asleep(data: Mapping[str, Any]) -> bool:
-    """Sleep mode set by the operator: ``Mode`` 254, or a data block that is zero everywhere (no chips, no
-    rate, no expected rate, fans stopped), which is how the sleeping S17+ reads. A miner whose boards all
-    failed still spins its fans, so it is not taken for asleep."""
+    """Sleep mode set by the operator: ``Mode`` 254, or a data block that reads an explicit zero everywhere
+    (no chips on any chain, no rate, no expected rate, fans stopped, ``fan_num`` 0), which is how the sleeping
+    S17+ reads. Unknowns (NaN, garbage, absent values) never count as zeros: a reply of NaNs is unknown, not
+    asleep. A miner whose boards all failed still spins its fans, so it is not taken for asleep."""
     if integer(data.get("Mode")) == SLEEP_MODE:
         return True
     if not data:
         return False
-    if num(data.get("GHS 5s")) or num(data.get("total_rateideal")):
+    rates = [data[k] for k in ("GHS 5s", "total_rateideal") if k in data]
+    if not rates or not all(_zero(v) for v in rates):
         return False
-    if any(integer(data.get(f"chain_acn{n}")) for n in CHAINS):
+    acn = [data[f"chain_acn{n}"] for n in CHAINS if f"chain_acn{n}" in data]
+    if not acn or not all(_zero(v) for v in acn):
+        return False
+    if "fan_num" in data and not _zero(data["fan_num"]):
         return False
     slots = fan_slots(data)
-    return bool(slots) and not any(rpm for _n, rpm in slots) and not integer(data.get("fan_num"))
+    return bool(slots) and all(speed == 0 for _n, speed in slots)
 
 
 def build(
@@ -289,8 +315,10 @@ def build(
     model: str | None,
     firmware_version: str | None,
     make: str = "Antminer",
+    sleeping_hint: bool = False,
 ) -> MinerReading:
-    """A reading from bmminer sections; the caller has decided model and firmware strings."""
+    """A reading from bmminer sections; the caller has decided model and firmware strings. ``sleeping_hint``:
+    the firmware said elsewhere that the operator put it to sleep (web work mode, curtail mode)."""
     algorithm = algorithm_of(model)
     facts = lookup(model)
     unit = rate_unit(sec.data, algorithm)
@@ -298,6 +326,13 @@ def build(
     uptime = integer(sec.summary.get("Elapsed"))
     if uptime is None:
         uptime = integer(data.get("Elapsed"))
+    expected_fans = facts.fans if facts else None
+    sleeping = asleep(data) or sleeping_hint
+    fan_list = fans(data, expected_fans)
+    if sleeping and not fan_list:
+        # Asleep, bmminer reports fan_num 0 and every slot 0: the model's fans are stopped (known, not
+        # unknown), as the firmwares that list their fans while asleep (LuxOS, Avalon) report them.
+        fan_list = list(stopped_fans(data, expected_fans))
     return MinerReading(
         device=device,
         driver=driver,
@@ -308,9 +343,9 @@ def build(
         firmware_version=firmware_version,
         hashrate_ths=current_hashrate(sec.summary, data, unit),
         expected_hashrate_ths=expected_hashrate(data, unit),
-        fans_rpm=fans(data, facts.fans if facts else None),
+        fans_rpm=fan_list,
         boards=chain_boards(data, unit, facts.boards if facts else None),
         pools=pools(sec.pools_reply),
         uptime_s=uptime,
-        sleeping=asleep(data),
+        sleeping=sleeping,
     )

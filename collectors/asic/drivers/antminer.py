@@ -51,10 +51,11 @@ def model_and_firmware(raw: str | None, sec: bm.Sections) -> tuple[str | None, s
 
 
 def parse(replies: Replies, device: str) -> MinerReading:
+    web_sleeping = web.sleeping(replies.get("web:miner_conf"))
     if "web:stats" in replies or "web:status" in replies:
         reading = _parse_web(replies, device)
     else:
-        reading = _parse_rpc(replies, device)
+        reading = _parse_rpc(replies, device, sleeping_hint=web_sleeping)
     ident = web.identity(replies.get("web:system_info"))
     reading.mac = ident["mac"] or reading.mac
     reading.serial = ident["serial"] or reading.serial
@@ -62,7 +63,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
     reading.model = reading.model or ident["model"]
     if ident["firmware_version"]:
         reading.firmware_version = ident["firmware_version"]
-    if web.sleeping(replies.get("web:miner_conf")):
+    if web_sleeping:
         reading.sleeping = True
     return reading
 
@@ -139,7 +140,7 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     return replies
 
 
-def _parse_rpc(replies: Replies, device: str) -> MinerReading:
+def _parse_rpc(replies: Replies, device: str, *, sleeping_hint: bool = False) -> MinerReading:
     sec = bm.sections(replies)
     model, firmware = model_and_firmware(bm.raw_type(sec), sec)
     return bm.build(
@@ -149,6 +150,7 @@ def _parse_rpc(replies: Replies, device: str) -> MinerReading:
         firmware=firmware,
         model=model,
         firmware_version=bm.compile_time(sec),
+        sleeping_hint=sleeping_hint,
     )
 
 

@@ -21,7 +21,7 @@ from ...errors import DeviceError, ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading
-from ..units import hottest, integer, mac, num, text, ths, truthy
+from ..units import hottest, integer, mac, num, rpm, text, ths, truthy
 from ._cgminer import first, items, pools
 from ._weblogin import token_from, with_token
 
@@ -133,7 +133,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
         power_w=power if power and power > 0 else None,
         power_source="reported" if power and power > 0 else None,
         power_limit_w=num(mode.get("Power")) or None,
-        fans_rpm=[max(integer(f.get("Speed")) or 0, 0) for f in fans],
+        fans_rpm=[rpm(f.get("Speed")) for f in fans],
         boards=boards,
         pools=pools(replies.get("pools")),
         uptime_s=integer(summary.get("Elapsed")),

@@ -36,7 +36,7 @@ from typing import Any
 from ...errors import ParseError
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading
-from ..units import hottest, integer, mac, num, text
+from ..units import hottest, integer, mac, num, rpm, text
 from ._cgminer import first, items, pools
 
 NAME = "avalon"
@@ -198,9 +198,9 @@ class _Module:
             )
         return out
 
-    def fans(self) -> list[int]:
+    def fans(self) -> list[int | None]:
         found = sorted((int(m.group(1)), k) for k in self.mm if (m := _FAN.match(k)))
-        return [integer(self.mm[k]) or 0 for _, k in found]
+        return [rpm(self.mm[k]) for _, k in found]
 
     def power(self) -> float | None:
         wall = _scalar(self.mm, "WALLPOWER")
@@ -216,7 +216,10 @@ class _Module:
         status = self.mm.get("SYSTEMSTATU", "")
         return bool(soft) or "idle" in status.lower()
 
-    def errors(self, first_index: int) -> list[MinerErrorEntry]:
+    def errors(self, first_index: int) -> list[MinerErrorEntry] | None:
+        """Error bitmaps ``ECHU`` (per board) and ``ECMM`` (controller); None when the block has neither."""
+        if "ECHU" not in self.mm and "ECMM" not in self.mm:
+            return None
         out: list[MinerErrorEntry] = []
         for b, code in enumerate(numbers(self.mm.get("ECHU"))):
             if code:
@@ -308,13 +311,15 @@ def parse(replies: Replies, device: str) -> MinerReading:
     dev = first(replies.get("devs"), "DEVS")
 
     boards: list[Board] = []
-    fans: list[int] = []
-    errors: list[MinerErrorEntry] = []
+    fans: list[int | None] = []
+    errors: list[MinerErrorEntry] | None = None
     powers: list[float] = []
     limits: list[float] = []
     nominal: list[float] = []
     for mod in mods:
-        errors.extend(mod.errors(len(boards)))
+        mod_errors = mod.errors(len(boards))
+        if mod_errors is not None:
+            errors = (errors or []) + mod_errors
         boards.extend(mod.boards(len(boards)))
         fans.extend(mod.fans())
         p = mod.power()

@@ -22,7 +22,7 @@ from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading, Pool
-from ..units import integer, mac, num, text, ths
+from ..units import integer, mac, num, rpm, text, ths
 
 NAME = "bitaxe"
 PATH = "/api/system/info"
@@ -73,7 +73,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
                 active=not bool(integer(info.get("isUsingFallbackStratum"))),
             )
         )
-    fan = integer(info.get("fanrpm"))
+    fan = rpm(info.get("fanrpm"))
     return MinerReading(
         device=device,
         driver=NAME,
@@ -87,7 +87,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
         expected_hashrate_ths=expected or None,
         power_w=power,
         power_source="reported" if power is not None else None,
-        fans_rpm=[max(fan, 0)] if fan is not None else [],
+        fans_rpm=[fan] if fan is not None else [],
         boards=[board],
         pools=pools,
         uptime_s=integer(info.get("uptimeSeconds")),

@@ -50,7 +50,7 @@ from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
 from ..rpc import description
-from ..units import as_dict, as_list, hottest, integer, mac, num, text, ths
+from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
 from ._cgminer import first, items, pools
 from ._weblogin import token_from, with_token
@@ -177,7 +177,7 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
         power_w=power_w,
         power_source="estimated" if power_w is not None else None,
         power_limit_w=_positive(tuner.get("PowerLimit")),
-        fans_rpm=[max(integer(e.get("RPM")) or 0, 0) for e in fan_entries],
+        fans_rpm=[rpm(e.get("RPM")) for e in fan_entries],
         boards=boards,
         pools=pools(bm.usable(replies, "pools")),
         uptime_s=uptime,
@@ -288,10 +288,13 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
                     active=p.get("active") if isinstance(p.get("active"), bool) else None,
                 )
             )
-    errors = [
-        MinerErrorEntry(code=integer((as_list(e.get("error_codes")) or [None])[0]), message=text(e.get("message")) or "error")
-        for e in (as_dict(x) for x in as_list(as_dict(replies.get("rest:miner/errors")).get("errors")))
-    ]
+    errors_reply = replies.get("rest:miner/errors")
+    errors: list[MinerErrorEntry] | None = None
+    if isinstance(errors_reply, dict) and isinstance(errors_reply.get("errors"), list):
+        errors = [
+            MinerErrorEntry(code=integer((as_list(e.get("error_codes")) or [None])[0]), message=text(e.get("message")) or "error")
+            for e in (as_dict(x) for x in errors_reply["errors"])
+        ]
     details = as_dict(replies.get("rest:miner/details"))
     model = bm.strip_vendor(text(as_dict(details.get("miner_identity")).get("miner_model")))
     power = num(as_dict(as_dict(stats.get("power_stats")).get("approximated_consumption")).get("watt"))
@@ -313,7 +316,7 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         power_w=power if power and power > 0 else None,
         power_source="estimated" if power and power > 0 else None,
         power_limit_w=limit if limit and limit > 0 else None,
-        fans_rpm=[max(integer(f.get("rpm")) or 0, 0) for f in fans],
+        fans_rpm=[rpm(f.get("rpm")) for f in fans],
         boards=boards,
         pools=out_pools,
         uptime_s=integer(details.get("bosminer_uptime_s")),

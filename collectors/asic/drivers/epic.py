@@ -4,8 +4,10 @@ Per cycle ``GET /summary``; ``GET /capabilities`` and ``GET /network`` are ident
 the identity interval). What comes from where:
 
 - hashrate: the sum of ``HBs[].Hashrate[0]`` (MH/s, the board's current figure) when the firmware gives
-  per-board rates; older firmware (epic-miner 2.0.x) has none and only ``Session."Average MHs"``, which is
-  used then (it is the only hashrate figure that firmware reports).
+  per-board rates; older firmware (epic-miner 2.0.x) has none, and there it is ``Session."LastAverageMHs"
+  .Hashrate`` (MH/s: the average of the last completed hour, the newest point of ``/history``), unknown when
+  that point is more than two hours older than the last work. Never ``Session."Average MHs"``: that is the
+  average since the session started (days), not current.
 - expected: ``/capabilities`` ``Default Hashrate`` (TH/s).
 - power: ``"Power Supply Stats"."Input Power"`` (W, PSU telemetry); else the sum of ``HBs[]."Input Power"``
   (per-board input power, also measured): both "reported".
@@ -14,7 +16,8 @@ the identity interval). What comes from where:
 - fans: ``"Fans Rpm"`` {"Fans Speed N": rpm}; 2.0.x reports only a duty percentage ("Fans Speed": 50),
   which is not an RPM: fans unknown.
 - pool: ``Stratum."Current Pool"`` (no scheme) / ``"Current User"``; counters ``Session.Accepted/Rejected``.
-- errors: ``Status."Last Error"`` when not empty; state: ``Status."Operating State"`` "Idle"/"Stopped" = asleep.
+- errors: ``Status."Last Error"`` when not empty (null, not read, where the summary has no ``Status``, as on
+  2.0.x); state: ``Status."Operating State"`` "Idle"/"Stopped" = asleep.
 - identity: ``Hostname``, ``Software`` (firmware version), ``/capabilities`` ``Model``, ``/network`` MAC.
 """
 
@@ -26,10 +29,12 @@ from ...errors import DeviceError, ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
-from ..units import as_dict, integer, mac, num, text, ths
+from ..units import as_dict, integer, mac, num, rpm, text, ths
 
 NAME = "epic"
 PORT = 4028
+# LastAverageMHs is the newest hourly history point; one older than this before the last work is stale.
+LAST_AVERAGE_MAX_AGE_S = 7200
 
 
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
@@ -59,6 +64,18 @@ def _mac(network: Any) -> str | None:
     return mac(network.get("mac_address")) or mac(network.get("mac"))
 
 
+def last_hour_ths(session: dict[str, Any]) -> float | None:
+    """``LastAverageMHs.Hashrate`` in TH/s, or None when absent or stale against ``Last Work Timestamp``."""
+    last = as_dict(session.get("LastAverageMHs"))
+    rate = ths(last.get("Hashrate"), "MH")
+    if rate is None:
+        return None
+    at, work = integer(last.get("Timestamp")), integer(session.get("Last Work Timestamp"))
+    if at is not None and work is not None and work - at > LAST_AVERAGE_MAX_AGE_S:
+        return None
+    return rate
+
+
 def parse(replies: Replies, device: str) -> MinerReading:
     s = replies.get("summary")
     if not isinstance(s, dict) or not ("Session" in s or "HBs" in s):
@@ -84,16 +101,16 @@ def parse(replies: Replies, device: str) -> MinerReading:
                 temp_c=temp if temp else None,
             )
         )
-    hashrate = sum(rates) if rates and len(rates) == len(boards) else ths(session.get("Average MHs"), "MH")
+    hashrate = sum(rates) if rates and len(rates) == len(boards) else last_hour_ths(session)
     psu = as_dict(s.get("Power Supply Stats"))
     power = num(psu.get("Input Power"))
     if not power:
         per_hb = [num(hb.get("Input Power")) for hb in s.get("HBs") or [] if isinstance(hb, dict)]
         power = sum(p for p in per_hb if p) if per_hb and all(per_hb) else None
-    fans_rpm: list[int] = []
-    rpm = s.get("Fans Rpm")
-    if isinstance(rpm, dict):
-        fans_rpm = [max(integer(v) or 0, 0) for _k, v in sorted(rpm.items())]
+    fans_rpm: list[int | None] = []
+    fans_raw = s.get("Fans Rpm")
+    if isinstance(fans_raw, dict):
+        fans_rpm = [rpm(v) for _k, v in sorted(fans_raw.items())]
     stratum = as_dict(s.get("Stratum"))
     pools: list[Pool] = []
     pool_url = text(stratum.get("Current Pool"))
@@ -110,10 +127,12 @@ def parse(replies: Replies, device: str) -> MinerReading:
             )
         )
     status = as_dict(s.get("Status"))
-    errors = []
-    last_error = text(status.get("Last Error"))
-    if last_error and last_error.lower() not in ("none", "null"):
-        errors.append(MinerErrorEntry(code=None, message=last_error))
+    errors: list[MinerErrorEntry] | None = None  # not read: this firmware's summary has no Status."Last Error"
+    if "Last Error" in status:
+        errors = []
+        last_error = text(status.get("Last Error"))
+        if last_error and last_error.lower() not in ("none", "null"):
+            errors.append(MinerErrorEntry(code=None, message=last_error))
     op = (text(status.get("Operating State")) or "").lower()
     return MinerReading(
         device=device,

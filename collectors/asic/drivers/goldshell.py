@@ -69,7 +69,7 @@ def algorithm_of(model: str | None) -> str:
     return "unknown"
 
 
-def fans(value: Any) -> list[int]:
+def fans(value: Any) -> list[int | None]:
     return [max(int(m), 0) for m in _RPM.findall(str(value or ""))]
 
 
@@ -79,7 +79,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
     if not isinstance(data, list):
         raise ParseError("/mcb/cgminer devs has no data list")
     boards: list[Board] = []
-    fan_list: list[int] = []
+    fan_list: list[int | None] = []
     for position, d in enumerate(x for x in data if isinstance(x, dict)):
         idx = integer(d.get("id"))
         temp = num(d.get("temp"))

@@ -25,7 +25,7 @@ from ...errors import AuthError, DeviceError, ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
-from ..units import duration_s, integer, mac, num, text, ths, truthy
+from ..units import duration_s, integer, mac, num, rpm, text, ths, truthy
 
 NAME = "iceriver"
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "12345678"
@@ -116,11 +116,13 @@ def parse(replies: Replies, device: str) -> MinerReading:
                 active=integer(p.get("state")) == 1,
             )
         )
-    errors = [
-        MinerErrorEntry(code=None, message=f"{name} fault reported")
-        for key, name in (("powstate", "power"), ("fanstate", "fan"), ("netstate", "network"))
-        if truthy(data.get(key)) is False
-    ]
+    states = {name: truthy(data.get(key)) for key, name in (("powstate", "power"), ("fanstate", "fan"),
+                                                             ("netstate", "network"))}
+    errors = (
+        [MinerErrorEntry(code=None, message=f"{name} fault reported") for name, ok in states.items() if ok is False]
+        if any(ok is not None for ok in states.values())
+        else None  # none of the state flags readable: errors not read
+    )
     softver = text(data.get("softver1"))
     model = model_of(softver)
     return MinerReading(
@@ -134,7 +136,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
         mac=mac(data.get("mac")),
         hostname=text(data.get("host")),
         hashrate_ths=rate(data.get("rtpow"), unit),
-        fans_rpm=[max(integer(f) or 0, 0) for f in data.get("fans") or []],
+        fans_rpm=[rpm(f) for f in data.get("fans") or []],
         boards=boards,
         pools=pools,
         uptime_s=duration_s(data.get("runtime")),

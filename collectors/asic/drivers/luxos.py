@@ -11,7 +11,7 @@ which must be fresh: a curtailed miner is asleep, not broken); ``version`` is id
 - expected: stats ``total_rateideal`` (follows the active profile; config ``NameplateTHS`` is the sticker value
   at the default profile and would flag every down-clocked miner as degraded).
 - fans: ``fans.FANS`` ordered by the fan's name (FAN1..FANn = physical slots; the list order differs), else
-  stats ``fanN``.
+  (absent, or no RPM readable) stats ``fanN``; an unreadable RPM is unknown (None), never 0.
 - power: ``power.POWER[0].Watts``; source "reported" when ``PSU`` is true (PSU telemetry), else "estimated".
 - identity: ``config`` ``Model``, ``MACAddr``, ``SerialNumber``, ``Hostname``; ``version`` ``Miner``.
 - sleeping: stats ``Mode`` 254 / all-zero stats (as stock), every board ``IsUserShutdown``, or a config
@@ -26,7 +26,7 @@ from typing import Any
 
 from ..driver import Driver, Replies
 from ..reading import MinerReading
-from ..units import hottest, integer, mac, num, text, ths, truthy
+from ..units import hottest, integer, mac, num, rpm, text, ths, truthy
 from . import _bmminer as bm
 from ._bmminer import usable
 from ._cgminer import first, items
@@ -42,11 +42,12 @@ def _fan_order(entry: dict[str, Any]) -> tuple[int, int]:
     return 1, integer(entry.get("ID")) or 0
 
 
-def fans_by_name(reply: Any) -> list[int] | None:
+def fans_by_name(reply: Any) -> list[int | None] | None:
+    """RPM per fan in slot order (None where unreadable); None when the reply has no FANS."""
     entries = items(reply, "FANS")
     if not entries:
         return None
-    return [max(integer(e.get("RPM")) or 0, 0) for e in sorted(entries, key=_fan_order)]
+    return [rpm(e.get("RPM")) for e in sorted(entries, key=_fan_order)]
 
 
 def power(reply: Any) -> tuple[float | None, str | None]:
@@ -84,11 +85,14 @@ def parse(replies: Replies, device: str) -> MinerReading:
     version = (
         text(sec.version.get("Miner")) or text(sec.info.get("Miner")) or text(sec.version.get("LUXminer"))
     )
+    devs = _devs_by_id(usable(replies, "devs"))
+    curtail = (text(config.get("CurtailMode")) or "").lower()
+    user_shutdown = bool(devs) and all(truthy(d.get("IsUserShutdown")) for d in devs.values())
     reading = bm.build(
-        sec, device, driver=DRIVER.name, firmware="luxos", model=model, firmware_version=version
+        sec, device, driver=DRIVER.name, firmware="luxos", model=model, firmware_version=version,
+        sleeping_hint=curtail not in _NOT_CURTAILED or user_shutdown,
     )
 
-    devs = _devs_by_id(usable(replies, "devs"))
     temps = _temps_by_id(usable(replies, "temps"))
     by_index = {b.index: b for b in reading.boards}
     for i, dev in devs.items():
@@ -106,17 +110,12 @@ def parse(replies: Replies, device: str) -> MinerReading:
             board.temp_c = temp
 
     fan_list = fans_by_name(usable(replies, "fans"))
-    if fan_list is not None:
+    if fan_list is not None and any(speed is not None for speed in fan_list):
         reading.fans_rpm = fan_list
     reading.power_w, reading.power_source = power(usable(replies, "power"))
     reading.mac = mac(config.get("MACAddr"))
     reading.serial = text(config.get("SerialNumber"))
     reading.hostname = text(config.get("Hostname"))
-
-    curtail = (text(config.get("CurtailMode")) or "").lower()
-    user_shutdown = bool(devs) and all(truthy(d.get("IsUserShutdown")) for d in devs.values())
-    if curtail not in _NOT_CURTAILED or user_shutdown:
-        reading.sleeping = True
     return reading
 
 

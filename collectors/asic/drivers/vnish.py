@@ -29,7 +29,7 @@ from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading, Pool
-from ..units import as_dict, as_list, hottest, integer, mac, num, text, ths
+from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
 from ._weblogin import token_from, with_token
 
@@ -118,7 +118,7 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         expected_hashrate_ths=ths(miner.get("hr_nominal"), "GH") or None,
         power_w=power if power and power > 0 else None,
         power_source="estimated" if power and power > 0 else None,
-        fans_rpm=[max(integer(as_dict(f).get("rpm")) or 0, 0) for f in as_list(as_dict(miner.get("cooling")).get("fans"))],
+        fans_rpm=[rpm(as_dict(f).get("rpm")) for f in as_list(as_dict(miner.get("cooling")).get("fans"))],
         boards=boards,
         pools=out_pools,
         uptime_s=integer(miner.get("uptime")) if miner.get("uptime") is not None else None,

@@ -10,7 +10,8 @@ summary             ``MHS 1m`` (MH/s, preferred) -> ``MHS 5s`` -> ``HS RT``; nev
                     2019 firmware -> unknown); ``Power Limit``; ``Fan Speed In``/``Fan Speed Out`` (the two fan
                     slots, 0 stays 0); ``MAC``; ``Firmware Version`` ("'20200917.22.REL'", quotes stripped);
                     ``Elapsed`` (miner uptime, not the OS ``Uptime``); ``Error Code N`` (old firmware errors)
-devs                ``DEVS[]``: ``Slot``/``ASC`` 0..2 = board index; ``MHS 1m`` -> ``MHS 5s`` -> ``MHS av``;
+devs                ``DEVS[]``: ``Slot``/``ASC`` 0..2 = board index; ``MHS 1m`` -> ``MHS 5s`` (never ``MHS av``:
+                    a board with only the since-boot average has an unknown rate);
                     ``Effective Chips``; ``Temperature`` (board); ``Chip Temp Max`` (-> ``Chip Temp Avg``)
 pools               ``POOLS[]`` (numbered from 1 by this firmware; kept as the device numbers them)
 devdetails          ``DEVDETAILS[0].Model`` "M50S_VH75" -> model "M50S VH75" (the table falls back to "M50S")
@@ -44,7 +45,7 @@ from ...errors import DeviceError, ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
-from ..units import as_dict, as_list, hottest, integer, mac, num, text, ths, truthy
+from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths, truthy
 from ._cgminer import first, items, pools
 
 NAME = "whatsminer"
@@ -103,8 +104,8 @@ def _boards(devs: Mapping[str, Any] | None) -> list[Board]:
             index = integer(dev.get("ASC"))
         if index is None:
             index = position
-        # Current figures first; a firmware that only reports the board's average gets that.
-        rate = _first_num(dev, "MHS 1m", "MHS 5s", "MHS av")
+        # Current figures only: "MHS av" is the board's since-boot average, never its current rate.
+        rate = _first_num(dev, "MHS 1m", "MHS 5s")
         chip = _temp(dev.get("Chip Temp Max"))
         if chip is None:
             chip = _temp(dev.get("Chip Temp Avg"))
@@ -120,7 +121,9 @@ def _boards(devs: Mapping[str, Any] | None) -> list[Board]:
     return boards
 
 
-def _errors(summary: Mapping[str, Any], error_reply: Mapping[str, Any] | None) -> list[MinerErrorEntry]:
+def _errors(summary: Mapping[str, Any], error_reply: Mapping[str, Any] | None) -> list[MinerErrorEntry] | None:
+    """Current error codes: ``get_error_code``, else the summary's ``Error Code N`` keys (old firmware, which
+    also says ``Error Code Count``); None (not read) when the firmware gave neither."""
     out: list[MinerErrorEntry] = []
     if error_reply is not None:
         raw = _msg(error_reply).get("error_code")
@@ -146,7 +149,10 @@ def _errors(summary: Mapping[str, Any], error_reply: Mapping[str, Any] | None) -
         return out
     # Old firmware (no get_error_code): "Error Code 0": 205 ... in summary. "Factory Error Code N" are the
     # factory test's history, not current faults.
-    for key in sorted(k for k in summary if _ERROR_KEY.match(k)):
+    keys = sorted(k for k in summary if _ERROR_KEY.match(k))
+    if not keys and "Error Code Count" not in summary:
+        return None
+    for key in keys:
         code = integer(summary[key])
         if code is not None:
             out.append(MinerErrorEntry(code=code, message=f"Whatsminer error {code}"))
@@ -167,7 +173,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
     hashrate = _first_num(summary, "MHS 1m", "MHS 5s", "HS RT")
     boards = _boards(replies.get("devs"))
     if hashrate is None and boards and all(b.hashrate_ths is not None for b in boards):
-        # No miner-level current figure at all: the boards' sum is the best left.
+        # No miner-level current figure at all: the sum of the boards' current figures is the best left.
         hashrate_ths: float | None = sum(b.hashrate_ths or 0.0 for b in boards)
     else:
         hashrate_ths = None if hashrate is None else hashrate * 1e-6
@@ -176,10 +182,10 @@ def parse(replies: Replies, device: str) -> MinerReading:
     if power is not None and power <= 0:
         power = None
 
-    fans: list[int] = []
+    fans: list[int | None] = []
     fan_in, fan_out = summary.get("Fan Speed In"), summary.get("Fan Speed Out")
     if fan_in is not None or fan_out is not None:
-        fans = [integer(fan_in) or 0, integer(fan_out) or 0]
+        fans = [rpm(fan_in), rpm(fan_out)]
 
     mineroff = truthy(status.get("btmineroff"))
     if mineroff is None:
@@ -272,7 +278,11 @@ def _v3(replies: Replies, key: str, section: str | None = None) -> Any:
     return value
 
 
-def _v3_errors(raw: Any) -> list[MinerErrorEntry]:
+def _v3_errors(info: Mapping[str, Any]) -> list[MinerErrorEntry] | None:
+    """``error-code`` of ``get.device.info`` (absent when there is none); None when that read gave nothing."""
+    if not info:
+        return None
+    raw = info.get("error-code")
     return _errors({}, {"Msg": {"error_code": raw if isinstance(raw, list) else []}})
 
 
@@ -300,7 +310,7 @@ def parse_v3(replies: Replies, device: str) -> MinerReading:
     for position, e in enumerate(x for x in edevs or [] if isinstance(x, dict)):
         idx = integer(e.get("id"))
         idx = position if idx is None else idx
-        rate = _first_num(e, "hash-1min", "hash-realtime", "hash-average")
+        rate = _first_num(e, "hash-1min", "hash-realtime")  # never hash-average (since boot)
         boards.append(
             Board(
                 index=idx,
@@ -341,11 +351,11 @@ def parse_v3(replies: Replies, device: str) -> MinerReading:
         power_w=power,
         power_source="reported" if power is not None else None,
         power_limit_w=_positive(num(summary.get("power-limit"))),
-        fans_rpm=[integer(fan_in) or 0, integer(fan_out) or 0] if fan_in is not None or fan_out is not None else [],
+        fans_rpm=[rpm(fan_in), rpm(fan_out)] if fan_in is not None or fan_out is not None else [],
         boards=boards,
         pools=out_pools,
         uptime_s=integer(summary.get("elapsed")),
-        errors=_v3_errors(info.get("error-code")),
+        errors=_v3_errors(info),
         sleeping=working is False,
     )
 
