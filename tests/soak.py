@@ -281,12 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=3600.0, help="seconds of soak (default one hour)")
     p.add_argument("--miners", type=int, default=300)
+    p.add_argument("--spares", type=int, default=24, help="free addresses of the range that miners move to")
     p.add_argument("--interval", type=float, default=2.0)
+    p.add_argument("--churn-every", type=int, default=4, help="cycles between churn rounds")
+    p.add_argument("--reload-every", type=int, default=10, help="scrapes between config reloads")
     p.add_argument("--base-ip", default="127.211.0.1", help="first simulated miner address (keep clear of the tests')")
     p.add_argument("--json", dest="json_out", default=None, help="write samples and summary here")
     args = p.parse_args(argv)
-    result = asyncio.run(soak(args.duration, miners=args.miners, interval=args.interval,
-                              timeout=min(1.5, args.interval * 0.75), base_ip=args.base_ip))
+    result = asyncio.run(soak(args.duration, miners=args.miners, spares=args.spares, interval=args.interval,
+                              timeout=min(1.5, args.interval * 0.75), churn_every=args.churn_every,
+                              reload_every=args.reload_every, base_ip=args.base_ip))
     summary = result.summary()
     print(json.dumps(summary, indent=2))
     if args.json_out:
