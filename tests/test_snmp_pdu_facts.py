@@ -28,12 +28,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from agent.exposition import Families, render
 from collectors.snmp.client import Auth, Engine
-from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.poll import SnmpDevice, poll
 from collectors.snmp.reading import Row, SnmpReading
 from simsite.snmp import RawDevice, SnmpSim
+from tests.snmp_helpers import scrape
 
 pytest.importorskip("snmpsim")
 
@@ -416,17 +415,8 @@ async def test_eaton_without_total_table_sums_the_phases_once(readings: dict[str
 
 
 async def test_what_prometheus_gets(readings: dict[str, SnmpReading]) -> None:
-    devices = [SnmpDevice(host=ip, port=PORT, auth=Auth(community=name), timeout=6.0)
-               for name, (ip, _) in DEVICES.items()]
-    c = SnmpCollector(devices, interval=60.0)
-    try:
-        await c.run_cycle()
-        fams = Families()
-        c.families(fams)
-        text = render(fams).text.decode()
-    finally:
-        await c.close()
-    assert c.stats.devices == c.stats.devices_up == len(DEVICES)
+    stats, text = await scrape({name: ip for name, (ip, _) in DEVICES.items()}, PORT)
+    assert stats.devices == stats.devices_up == len(DEVICES)
     d = {name: f'device="{ip}:{PORT}"' for name, (ip, _) in DEVICES.items()}
     for line in (
         f'farmwatch_snmp_device_info{{{d["raritan-px3"]},profile="raritan",class="pdu",make="Raritan",'

@@ -21,13 +21,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agent.exposition import Families, render
 from collectors.snmp.cli import poll_snmp_url
 from collectors.snmp.client import Auth, Engine
-from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.poll import SnmpDevice, poll
 from collectors.snmp.reading import Row, SnmpReading
 from simsite.snmp import RawDevice, SnmpSim
+from tests.snmp_helpers import scrape
 
 pytest.importorskip("snmpsim")
 snmpsim_data = pytest.importorskip("snmpsim_data")
@@ -248,17 +247,8 @@ async def test_emerson_ups_identity_only(polled: Polled) -> None:
 
 
 async def test_what_prometheus_gets(polled: Polled) -> None:
-    devices = [SnmpDevice(host=ip, port=PORT, auth=Auth(community=name), timeout=6.0)
-               for name, (ip, _) in RECORDINGS.items()]
-    c = SnmpCollector(devices, interval=60.0)
-    try:
-        await c.run_cycle()
-        fams = Families()
-        c.families(fams)
-        text = render(fams).text.decode()
-    finally:
-        await c.close()
-    assert c.stats.devices == c.stats.devices_up == len(RECORDINGS)
+    stats, text = await scrape({name: ip for name, (ip, _) in RECORDINGS.items()}, PORT)
+    assert stats.devices == stats.devices_up == len(RECORDINGS)
     d = {name: f'device="{ip}:{PORT}"' for name, (ip, _) in RECORDINGS.items()}
     for line in (
         f'farmwatch_pdu_power_watts{{{d["apc-8932"]}}} 160',
