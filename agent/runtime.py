@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
@@ -20,6 +20,9 @@ from .probe import AllowList, ProbeGroup, Prober
 from .scheduler import MinerGroup
 from .targets import shard_of
 from .webconfig import load_web_config
+
+if TYPE_CHECKING:
+    from .scan import Discovery
 
 log = logging.getLogger("farmwatch.agent")
 T = TypeVar("T")
@@ -65,7 +68,7 @@ def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[Mine
     return groups
 
 
-def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] | None) -> Collector:
+def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] | None) -> Discovery:
     """Slow rescans of the groups' CIDR and range specs: new miners join, a miner that moved (DHCP) is found
     again by its MAC. A SIGHUP reload rebuilds the groups; the rescans then keep to the groups of the start."""
     from .scan import Discovery
@@ -120,12 +123,15 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     snmp = snmp_collectors_from_config(cfg)
     collectors.extend(snmp)
     groups = miner_groups(cfg, shard)
-    if cfg.rescan_interval:
-        collectors.append(discovery_for(cfg, groups, shard or cfg.shard))
+    discovery = discovery_for(cfg, groups, shard or cfg.shard) if cfg.rescan_interval else None
+    if discovery is not None:
+        collectors.append(discovery)
     agent = Agent(site=cfg.site, groups=groups, listen=listen or cfg.listen, sitemap=cfg.sitemap,
                   collectors=collectors, economics=cfg.economics, shard=shard or cfg.shard, web_config=web,
                   prober=prober_for_config(cfg),
                   reloader=functools.partial(reload_plan, path, shard, web_config))
+    if discovery is not None:
+        discovery.store = agent.store
     for c in snmp:
         c.miner_store = agent.store
         c.power_domains = tuple(cfg.power_domains)

@@ -42,6 +42,7 @@ from .collector import CycleStats
 from .exposition import Families
 from .scheduler import MinerGroup
 from .secret import Secret, SecretError
+from .store import MinerStore
 from .targets import Target, TargetError, expand_targets, shard_of
 
 PORTS = (80, 4028, 4433, 8080)
@@ -392,6 +393,9 @@ class Discovery:
     moved: int = 0
     # (i, n): only hosts in this agent's shard are added, so n sharded agents still poll each miner once.
     shard: tuple[int, int] | None = None
+    # Set by the agent: a moved miner's state follows it to the new address, so nothing stays behind under the
+    # old one (the store is what /metrics shows: an entry left there would be served as if it were current).
+    store: MinerStore | None = None
 
     async def run_cycle(self) -> None:
         started = time.monotonic()
@@ -437,6 +441,11 @@ class Discovery:
                             sessions = [s for s in sessions if s is not old]
                         if session is not None:
                             session.state = old.state
+                        if self.store is not None:
+                            if session is not None:
+                                self.store.rekey(old.device, session.device)
+                            else:
+                                self.store.devices.pop(old.device, None)
                         self.moved += 1
             if found.ip not in known and session is not None:
                 sessions.append(session)

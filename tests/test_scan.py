@@ -10,6 +10,7 @@ from agent.config import load_config
 from agent.scan import Discovery, primary_port, scan, sitemap_csv, sweep, table, targets_yaml
 from agent.scheduler import MinerGroup
 from agent.sitemap import load_sitemap
+from agent.store import MinerStore
 from collectors.asic.http import WebCredentials
 from simsite import SimSite
 from simsite.fleet import MIXED_MIX
@@ -55,7 +56,9 @@ async def test_scan_identifies_every_firmware_and_writes_daemon_files(tmp_path: 
 
 async def test_discovery_adds_new_miners_and_follows_a_move_by_mac() -> None:
     group = MinerGroup(name="g", sessions=[])
-    disc = Discovery(groups=[group], ranges=[["127.93.3.0/24", "127.93.4.0/24"]], credentials=[DEFAULTS])
+    store = MinerStore()
+    disc = Discovery(groups=[group], ranges=[["127.93.3.0/24", "127.93.4.0/24"]], credentials=[DEFAULTS],
+                     store=store)
     a = SimSite.build(count=3, seed=5, base_ip="127.93.3.1", mix={"whatsminer": 1.0}, latency_ms=(0.0, 0.0))
     await a.start()
     try:
@@ -63,6 +66,8 @@ async def test_discovery_adds_new_miners_and_follows_a_move_by_mac() -> None:
     finally:
         await a.stop()
     assert sorted(s.host for s in group.sessions) == ["127.93.3.1", "127.93.3.2", "127.93.3.3"]
+    for s in group.sessions:  # as the scheduler leaves them after a cycle
+        store.ensure(s.device).up = True
     # DHCP hands the same machines new addresses: same seed, same MACs, another /24.
     b = SimSite.build(count=3, seed=5, base_ip="127.93.4.1", mix={"whatsminer": 1.0}, latency_ms=(0.0, 0.0))
     await b.start()
@@ -73,6 +78,9 @@ async def test_discovery_adds_new_miners_and_follows_a_move_by_mac() -> None:
         await disc.close()
     assert sorted(s.host for s in group.sessions) == ["127.93.4.1", "127.93.4.2", "127.93.4.3"]
     assert disc.moved == 3 and disc.added == 6 and disc.stats.cycles == 2
+    # Nothing stays behind under the old addresses (it would be served as current): the state moved along.
+    assert sorted(store.devices) == sorted(s.device for s in group.sessions)
+    assert all(d.up for d in store.devices.values())
     assert all(s.driver is not None and s.driver.name == "whatsminer" for s in group.sessions)
 
 
