@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
@@ -9,8 +10,11 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 PROMETHEUS = shutil.which("prometheus")
 
@@ -21,23 +25,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def scrape_config(targets: list[str], scrape_interval: str = "1s") -> dict[str, Any]:
+    """A prometheus.yml that scrapes ``targets`` as job farmwatch."""
+    return {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "scrape_configs": [{"job_name": "farmwatch", "static_configs": [{"targets": targets}]}],
+    }
+
+
 class Prometheus:
-    def __init__(self, workdir: Path, targets: list[str], *, scrape_interval: str = "1s") -> None:
+    """Debian's Prometheus on a free loopback port, started with ``config`` (prometheus.yml as a dict; see
+    :func:`scrape_config`), ready when the constructor returns."""
+
+    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
         assert PROMETHEUS is not None
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.workdir = workdir
-        config = workdir / "prometheus.yml"
-        config.write_text(
-            "global:\n"
-            f"  scrape_interval: {scrape_interval}\n"
-            f"  evaluation_interval: {scrape_interval}\n"
-            "scrape_configs:\n"
-            "  - job_name: farmwatch\n"
-            f"    static_configs: [{{targets: {json.dumps(targets)}}}]\n"
-        )
+        path = workdir / "prometheus.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.log = (workdir / "prometheus.log").open("wb")
         self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
+            [PROMETHEUS, f"--config.file={path}", f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}"],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -70,8 +79,20 @@ class Prometheus:
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(15)
+            self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait(5)
+            self.proc.wait(10)
         self.log.close()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Run the blocking ``check`` (a Prometheus query) off the loop every 0.5 s until it is truthy."""
+    end = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < end:
+        last = await asyncio.to_thread(check)
+        if last:
+            return last
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"condition not met in {timeout}s; last value {last!r}")

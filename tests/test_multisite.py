@@ -6,12 +6,7 @@ and intervals of the example configs are changed."""
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
-import subprocess
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,40 +18,10 @@ from agent.scheduler import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 
-from .prom import free_port
+from .prom import PROMETHEUS, Prometheus
 
 ROOT = Path(__file__).resolve().parents[1]
-PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="needs Debian's prometheus package (make system-deps)")
-
-
-class Prom:
-    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
-        assert PROMETHEUS is not None
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.workdir = workdir
-        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        self.log = (workdir / "prometheus.log").open("wb")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return list(json.load(r)["data"]["result"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.log.close()
 
 
 def site_config(site: str, agent_port: int) -> dict[str, Any]:
@@ -100,7 +65,7 @@ async def test_central_prometheus_federates_two_sites_each_scraping_its_own_agen
         "site-b": SimSite.build(count=3, seed=42, base_ip="127.52.0.1", latency_ms=(1.0, 2.0)),
     }
     agents: dict[str, Agent] = {}
-    proms: list[Prom] = []
+    proms: list[Prometheus] = []
     try:
         for name, sim in sims.items():
             await sim.start()
@@ -111,9 +76,9 @@ async def test_central_prometheus_federates_two_sites_each_scraping_its_own_agen
         site_proms = {}
         for name, agent in agents.items():
             assert agent.bound is not None
-            site_proms[name] = Prom(tmp_path / name, site_config(name, agent.bound[1]))
+            site_proms[name] = Prometheus(tmp_path / name, site_config(name, agent.bound[1]))
         proms.extend(site_proms.values())
-        central = Prom(tmp_path / "central", central_config({n: p.port for n, p in site_proms.items()}))
+        central = Prometheus(tmp_path / "central", central_config({n: p.port for n, p in site_proms.items()}))
         proms.append(central)
 
         def up_by_site() -> dict[str, float]:

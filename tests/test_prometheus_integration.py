@@ -4,10 +4,7 @@ miner that dies loses its value series in Prometheus instead of flat-lining at i
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,20 +12,9 @@ from agent.daemon import Agent
 from agent.scheduler import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
-from tests.prom import PROMETHEUS, Prometheus
+from tests.prom import PROMETHEUS, Prometheus, eventually, scrape_config
 
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed")
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 40.0) -> Any:
-    end = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < end:
-        last = await asyncio.to_thread(check)
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"condition not met in {timeout}s; last value {last!r}")
 
 
 async def test_prometheus_scrapes_the_agent(tmp_path: Path) -> None:
@@ -40,9 +26,9 @@ async def test_prometheus_scrapes_the_agent(tmp_path: Path) -> None:
     agent = Agent(site="it", groups=[group], listen="127.0.0.1:0")
     await agent.start()
     assert agent.bound is not None
-    prom = await asyncio.to_thread(Prometheus, tmp_path, [f"127.0.0.1:{agent.bound[1]}"])
+    prom = await asyncio.to_thread(Prometheus, tmp_path, scrape_config([f"127.0.0.1:{agent.bound[1]}"]))
     try:
-        await eventually(lambda: len(prom.query("farmwatch_miner_up == 1")) == 30)
+        await eventually(lambda: len(prom.query("farmwatch_miner_up == 1")) == 30, timeout=40)
         target = prom.targets()[0]
         assert target["health"] == "up", target
         sleeping = prom.query('farmwatch_miner_state{state="sleeping"} == 1')
@@ -56,8 +42,9 @@ async def test_prometheus_scrapes_the_agent(tmp_path: Path) -> None:
         victim = site.miners[2]
         device = f"{victim.ip}:{victim.port}"
         site.set_fault(victim.ip, "refuse")
-        await eventually(lambda: prom.query(f'farmwatch_miner_up{{device="{device}"}} == 0'))
-        await eventually(lambda: prom.query(f'farmwatch_miner_error_info{{device="{device}",reason="refused"}}'))
+        await eventually(lambda: prom.query(f'farmwatch_miner_up{{device="{device}"}} == 0'), timeout=40)
+        await eventually(lambda: prom.query(f'farmwatch_miner_error_info{{device="{device}",reason="refused"}}'),
+                         timeout=40)
         # Gone, not stale: no hashrate sample for the dead miner in the latest scrape.
         assert prom.query(f'farmwatch_miner_hashrate_hashes_per_second{{device="{device}"}}') == []
     finally:

@@ -21,11 +21,10 @@ import asyncio
 import json
 import re
 import socket
-import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ from collectors.snmp.demo import DemoSnmp, start_demo_snmp
 from simsite import SimSite
 from simsite.gpus import FakeNvml
 from simsite.snmp import SimPdu
-from tests.prom import PROMETHEUS, Prometheus, free_port
+from tests.prom import PROMETHEUS, Prometheus, eventually
 
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed"),
               pytest.mark.slow]
@@ -59,23 +58,12 @@ Key = tuple[str, str, str]  # alert name, what it is about (device, GPU, pool UR
 
 class RulesPrometheus(Prometheus):
     def __init__(self, workdir: Path, target: str, rule_files: list[Path]) -> None:
-        assert PROMETHEUS is not None
-        self.port = free_port()
-        self.workdir = workdir
-        config = workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
+        super().__init__(workdir, {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(p) for p in rule_files],
             "scrape_configs": [{"job_name": "farmwatch",
                                 "static_configs": [{"targets": [target], "labels": {"site": "it"}}]}],
-        }))
-        self.log = (workdir / "prometheus.log").open("wb")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        self._wait_ready(60)
+        })
 
     def get(self, path: str, **params: str) -> Any:
         url = f"http://127.0.0.1:{self.port}{path}?" + urllib.parse.urlencode(params)
@@ -175,17 +163,6 @@ def free_udp_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    end = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < end:
-        last = await asyncio.to_thread(check)
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"condition not met in {timeout}s; last value {last!r}")
 
 
 async def settle(prom: RulesPrometheus, expected: set[Key], timeout: float) -> None:
