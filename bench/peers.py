@@ -69,35 +69,31 @@ async def run_farmwatch(ips: list[tuple[str, int]], limit: int) -> dict[str, Any
     return {"identified": len(ok), "read": read, "identify_cpu_s": c1 - c0, "poll_cpu_s": c3 - c2}
 
 
-async def run_pyasic(ips: list[tuple[str, int]], limit: int) -> dict[str, Any]:
-    import pyasic  # type: ignore[import-not-found]
-
+async def _time_peer(get_miner: Any, has_hashrate: Any, ips: list[tuple[str, int]], limit: int) -> dict[str, Any]:
+    """A peer library's cost: identify every host, one warm-up read, then the timed read."""
     c0 = cpu_s()
-    miners = await _bounded([pyasic.get_miner(h) for h, _p in ips], limit)
+    miners = await _bounded([get_miner(h) for h, _p in ips], limit)
     c1 = cpu_s()
     ok = [m for m in miners if m is not None]
     await _bounded([m.get_data() for m in ok], limit)
     c2 = cpu_s()
     data = await _bounded([m.get_data() for m in ok], limit)
     c3 = cpu_s()
-    read = sum(1 for d in data if d is not None and d.hashrate is not None)
+    read = sum(1 for d in data if d is not None and has_hashrate(d))
     return {"identified": len(ok), "read": read, "identify_cpu_s": c1 - c0, "poll_cpu_s": c3 - c2}
+
+
+async def run_pyasic(ips: list[tuple[str, int]], limit: int) -> dict[str, Any]:
+    import pyasic  # type: ignore[import-not-found]
+
+    return await _time_peer(pyasic.get_miner, lambda d: d.hashrate is not None, ips, limit)
 
 
 async def run_pyasic_rs(ips: list[tuple[str, int]], limit: int) -> dict[str, Any]:
     from pyasic_rs import MinerFactory  # type: ignore[import-not-found]
 
     factory = MinerFactory()
-    c0 = cpu_s()
-    miners = await _bounded([factory.get_miner(h) for h, _p in ips], limit)
-    c1 = cpu_s()
-    ok = [m for m in miners if m is not None]
-    await _bounded([m.get_data() for m in ok], limit)
-    c2 = cpu_s()
-    data = await _bounded([m.get_data() for m in ok], limit)
-    c3 = cpu_s()
-    read = sum(1 for d in data if d is not None and getattr(d, "hashrate", None) is not None)
-    return {"identified": len(ok), "read": read, "identify_cpu_s": c1 - c0, "poll_cpu_s": c3 - c2}
+    return await _time_peer(factory.get_miner, lambda d: getattr(d, "hashrate", None) is not None, ips, limit)
 
 
 WORKERS = {"farmwatch": run_farmwatch, "pyasic": run_pyasic, "pyasic-rs": run_pyasic_rs}
