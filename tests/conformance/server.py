@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 FIXTURES = SHARED / "fixtures" / "asic"
@@ -22,8 +23,29 @@ INVALID = (
 )
 
 
+class LoopbackServer:
+    """``async with``: serve ``_handle`` on ``host:port`` (port 0: a free one, written back to ``port``)."""
+
+    host: str
+    port: int
+    _server: asyncio.Server | None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+
 @dataclass
-class ReplayMiner:
+class ReplayMiner(LoopbackServer):
     """Serves ``replies`` (command -> raw reply bytes, NUL or not) on ``host:port``."""
 
     replies: Mapping[str, bytes]
@@ -33,16 +55,6 @@ class ReplayMiner:
     joins: bool = True
     requests: list[bytes] = field(default_factory=list)
     _server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> ReplayMiner:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
 
     def _answer(self, command: str) -> bytes:
         raw = self.replies.get(command)

@@ -15,6 +15,8 @@ from aiohttp import web
 
 from simsite import http as simhttp
 
+from .server import LoopbackServer
+
 
 @dataclass
 class ReplayWeb:
@@ -60,7 +62,7 @@ class ReplayWeb:
 
 
 @dataclass
-class ReplayApi3:
+class ReplayApi3(LoopbackServer):
     replies: Mapping[str, bytes]  # "cmd" or "cmd.param" -> body (JSON, unframed)
     host: str = "127.0.0.1"
     port: int = 0
@@ -79,12 +81,3 @@ class ReplayApi3:
         finally:
             writer.close()
 
-    async def __aenter__(self) -> ReplayApi3:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
