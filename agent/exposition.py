@@ -34,6 +34,20 @@ def labels(pairs: Sequence[tuple[str, str]]) -> str:
     return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs) + "}"
 
 
+def add_health(up: Family, last: Family, error: Family, key: tuple[str, str], is_up: bool,
+               last_success: float | None, reason: str | None) -> str:
+    """The lifecycle samples every device kind shares (miner, SNMP device, GPU): ``up``, the time of its last
+    good poll, and, only while it is down, why. A down device keeps these and never its stale values. Returns
+    the device's label set (``{device="..."}``) for its other samples."""
+    d = labels((key,))
+    up.add(d, 1 if is_up else 0)
+    if last_success is not None:
+        last.add(d, round(last_success, 3))
+    if not is_up and reason:
+        error.add(labels((key, ("reason", reason))), 1)
+    return d
+
+
 def fmt(value: float) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"

@@ -9,7 +9,7 @@ from collectors.asic.reading import MinerReading
 from collectors.errors import REASONS
 
 from .collector import Collector
-from .exposition import Families, labels
+from .exposition import Families, add_health, labels
 from .scheduler import MinerGroup
 from .store import DeviceState, MinerStore
 
@@ -31,12 +31,7 @@ def miner_families(fams: Families, store: MinerStore) -> None:
     for dev in store.devices.values():
         if not dev.polled:
             continue
-        d = labels((("device", dev.device),))
-        up.add(d, 1 if dev.up else 0)
-        if dev.last_success is not None:
-            last.add(d, round(dev.last_success, 3))
-        if not dev.up and dev.error_reason:
-            err.add(labels((("device", dev.device), ("reason", dev.error_reason))), 1)
+        d = add_health(up, last, err, ("device", dev.device), dev.up, dev.last_success, dev.error_reason)
         info.add(_info_labels(dev), 1)
         if dev.reading is not None:
             _reading_samples(fams, dev.device, d, dev.reading)

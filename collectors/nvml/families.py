@@ -6,7 +6,7 @@ Series are keyed by ``gpu`` (the GPU UUID); identity only on ``farmwatch_gpu_inf
 
 from __future__ import annotations
 
-from agent.exposition import Families, labels
+from agent.exposition import Families, add_health, labels
 
 from .events import XidLog
 from .readings import GpuReading
@@ -38,13 +38,8 @@ def nvml_families(fams: Families, view: NvmlView, xids: XidLog) -> None:
             "not_enumerated, nvml_down, or another NVML error name.")
     for st in view.gpus:
         ident = st.identity
-        d = labels((("gpu", ident.uuid),))
-        up.add(d, 1 if st.up else 0)
+        d = add_health(up, last, why, ("gpu", ident.uuid), st.up, st.last_success, st.error_reason)
         off.add(d, 1 if st.fallen_off_bus else 0)
-        if st.last_success is not None:
-            last.add(d, round(st.last_success, 3))
-        if not st.up and st.error_reason:
-            why.add(_with(d, reason=st.error_reason), 1)
         info.add(labels((
             ("gpu", ident.uuid), ("index", str(ident.index)), ("name", ident.name), ("pci_bus_id", ident.pci_bus_id),
             ("serial", ident.serial or ""), ("vbios_version", ident.vbios_version or ""),

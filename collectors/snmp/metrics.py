@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from agent.exposition import Families, labels
+from agent.exposition import Families, add_health, labels
 from collectors.errors import REASONS
 
 from .reading import Row, SnmpReading
@@ -71,12 +71,7 @@ def snmp_families(fams: Families, devices: Iterable[DeviceStatus]) -> None:
     for st in devices:
         if not st.polled:
             continue
-        d = labels((("device", st.device),))
-        up.add(d, 1 if st.up else 0)
-        if st.last_success is not None:
-            last.add(d, round(st.last_success, 3))
-        if not st.up and st.error_reason:
-            err.add(labels((("device", st.device), ("reason", st.error_reason))), 1)
+        d = add_health(up, last, err, ("device", st.device), st.up, st.last_success, st.error_reason)
         if st.duration is not None:
             dur.add(d, round(st.duration, 4))
         if st.profile is not None:
