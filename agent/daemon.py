@@ -25,6 +25,7 @@ from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
+from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_targets
 from .scheduler import MinerGroup, Scheduler
 from .server import WebServer
@@ -65,6 +66,7 @@ class Agent:
         self.version = version
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
+        self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore()
@@ -86,6 +88,7 @@ class Agent:
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
         economics_families(fams, self.economics)
+        domain_families(fams, self.power_domains, self.store)
         collector_families(fams, self.collectors)
         for c in self.collectors:
             try:

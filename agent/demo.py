@@ -82,8 +82,6 @@ async def run_demo(
               file=sys.stderr)
     agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
                   sitemap=DemoSiteMap(snmp_sim.locations if snmp_sim else {}))
-    if snmp is not None:
-        snmp.miner_store = agent.store
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,7 +98,7 @@ async def run_demo(
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
             + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
-               f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n" if snmp_sim else "")
+               f"farmwatch_pdu_outlet_power_watts; per miner and rack with rules/power.rules.yml)\n" if snmp_sim else "")
             + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,
