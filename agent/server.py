@@ -245,11 +245,20 @@ def landing_page(agent: Agent) -> str:
             f"<td>{st.last_duration:.2f}s</td><td>{age}</td><td>{group.interval:.0f}s</td></tr>"
         )
     shard = f" &middot; shard {agent.shard[0]}/{agent.shard[1]}" if agent.shard else ""
+    from .metrics import scope_counts
+
+    scopes = [scope_counts(g, agent.store) for g in agent.groups if g.explicit is not None]
+    scoped = {k: sum(c[k] for c in scopes) for k in ("miner", "unidentified", "empty")}
+    scope_line = (
+        f"<p>scope addresses (CIDR and range targets): {sum(scoped.values())} &middot; {scoped['miner']} miners "
+        f"&middot; {scoped['unidentified']} unidentified &middot; {scoped['empty']} empty (not counted as miners)</p>"
+        if sum(scoped.values()) else ""
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>farmwatch</title></head><body>"
         f"<h1>farmwatch</h1><p>site <b>{html.escape(agent.site)}</b> &middot; version {html.escape(agent.version)}"
         f"{shard}</p>"
-        f"<p>miners up: <b>{up}</b> of {total}</p>"
+        f"<p>miners up: <b>{up}</b> of {total}</p>{scope_line}"
         "<table border='1' cellpadding='4'><tr><th>group</th><th>devices</th><th>cycles</th>"
         "<th>last cycle</th><th>completed</th><th>interval</th></tr>" + "".join(rows) + "</table>"
         "<p><a href='/metrics'>/metrics</a> &middot; <a href='/healthz'>/healthz</a> &middot; "
