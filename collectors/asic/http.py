@@ -45,7 +45,11 @@ MAX_BODY = 4 * 1024 * 1024
 KEEPALIVE_S = 20.0
 
 # POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
-_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token", "/cgi-bin/luci"))
+_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token",
+                          "/cgi-bin/luci",  # Braiins OS LuCI (form: luci_username, luci_password)
+                          "/cgi-bin/login.php",  # Sealminer (form: username, origin_pwd) -> session cookie
+                          "/user/login",  # Ebang (form: username, word) -> session cookie
+                          "/api/login"))  # Bitfury B8 (JSON: username, password) -> bearer token
 # The LuCI login form (Braiins OS): these fields and nothing else.
 _LUCI_LOGIN_FIELDS = frozenset(("luci_username", "luci_password"))
 # Braiins OS GraphQL logs in with a mutation: this document, word for word (whitespace aside), is the one
@@ -236,14 +240,14 @@ async def request(
     deadline: float,
     headers: Mapping[str, str] | None = None,
     json_body: Any = None,
-    form_body: Mapping[str, str] | None = None,
     digest: aiohttp.DigestAuthMiddleware | None = None,
     cookies: Mapping[str, str] | None = None,
     allow_status: tuple[int, ...] = (),
+    form: Mapping[str, str] | None = None,
 ) -> Response:
     """One read-only HTTP request before ``deadline`` (event-loop time). Raises DeviceError subclasses:
     timeout, refused, reset, auth (401/403 unless allowed), protocol (other non-2xx)."""
-    check_read_only(method, target, json_body if form_body is None else form_body)
+    check_read_only(method, target, json_body if form is None else form)
     loop = asyncio.get_running_loop()
     remaining = deadline - loop.time()
     if remaining <= 0:
@@ -261,7 +265,7 @@ async def request(
             target,
             headers=hdrs,
             json=json_body,
-            data=dict(form_body) if form_body is not None else None,
+            data=form,
             timeout=timeout,
             allow_redirects=False,
             middlewares=(digest,) if digest is not None else (),

@@ -16,9 +16,6 @@ from .server import FIXTURES
 PROTOCOL_FACTS = ("ascset", "multicommand-error")
 
 NOT_POLLED = {
-    "innosilicon_t1-dragonmint-cgminer4.10.0_stats.json": (
-        "Innosilicon is not among the supported vendors, and this capture holds only since-boot 'MHS av' "
-        "figures, which farmwatch never reports as the current hashrate"),
 }
 
 

@@ -111,7 +111,7 @@ async def _luci_mac(ctx: FetchContext, creds: tuple[str, str]) -> dict[str, Any]
         cookies = ctx.state.get("luci-cookies")
         if not cookies:
             resp = await ctx.post(port, "/cgi-bin/luci", allow_status=(302, 303),
-                                  form_body={"luci_username": creds[0], "luci_password": creds[1]})
+                                  form={"luci_username": creds[0], "luci_password": creds[1]})
             cookies = dict(resp.cookies)
             if not cookies:
                 raise AuthError("LuCI login refused (no session cookie)")
