@@ -24,6 +24,7 @@ from .collector import Collector
 from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .probe import Prober, sd_targets
 from .scheduler import MinerGroup, Scheduler
@@ -78,6 +79,7 @@ class Agent:
         self._web: WebServer | None = None
         self.bound: tuple[str, int] | None = None
         self._reload_task: asyncio.Task[bool] | None = None
+        self.floor = FloorView(self)  # the floor view's model, rebuilt off this loop after each render
 
     # -- exposition -----------------------------------------------------------------------------------
     def _families(self) -> list[Family]:
@@ -111,6 +113,7 @@ class Agent:
             self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
             del fams
             self._render_seconds = time.perf_counter() - t0
+        self.floor.changed()
 
     def rendered(self) -> Rendered:
         return self._rendered
@@ -214,6 +217,7 @@ class Agent:
         if self._web is not None:
             await self._web.stop()
             self._web = None
+        self.floor.close()
         from collectors.asic.http import close_session
 
         await close_session()  # the shared HTTP client of the web-API firmwares, on this loop
