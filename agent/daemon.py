@@ -23,6 +23,7 @@ from .aio import cancel_all
 from .collector import Collector
 from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
+from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
@@ -54,6 +55,7 @@ class Agent:
         web_config: WebConfig | None = None,
         prober: Prober | None = None,
         reloader: Callable[[], ReloadPlan] | None = None,
+        expected: Expected | None = None,
     ) -> None:
         self.shard = shard
         self.web_config = web_config or WebConfig()
@@ -68,7 +70,8 @@ class Agent:
         self.economics = economics
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
-        self.store = MinerStore()
+        self.store = MinerStore(expected)
+        self.store.expected.listed = listed_ips(sitemap)
         self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle)
         self.process = ProcessMetrics()
         self.started_at = time.time()
@@ -136,6 +139,7 @@ class Agent:
     async def _on_cycle(self, group: MinerGroup) -> None:
         self._apply_locations(group)
         await self.refresh()
+        await self._save_finds()
         up = sum(1 for s in group.sessions if (d := self.store.devices.get(s.device)) and d.up)
         log.info("cycle group=%s devices=%d up=%d duration=%.2fs render=%.3fs", group.name,
                  len(group.sessions), up, group.stats.last_duration, self._render_seconds)
@@ -170,6 +174,13 @@ class Agent:
             next_start += c.interval
             if next_start < loop.time():
                 next_start = loop.time()
+
+    async def _save_finds(self) -> None:
+        """Write new scope finds to the state directory, off the loop (the body is built on it)."""
+        expected = self.store.expected
+        body = expected.pending()
+        if body is not None:
+            await asyncio.get_running_loop().run_in_executor(None, expected.write, body)
 
     # -- health ---------------------------------------------------------------------------------------
     def health(self) -> tuple[bool, str]:
@@ -218,6 +229,7 @@ class Agent:
             await self._web.stop()
             self._web = None
         self.floor.close()
+        await self._save_finds()
         from collectors.asic.http import close_session
 
         await close_session()  # the shared HTTP client of the web-API firmwares, on this loop
@@ -265,6 +277,7 @@ class Agent:
         self.store.remove_missing({s.device for g in groups for s in g.sessions})
         self.site = plan.site
         self.sitemap = plan.sitemap
+        self.store.expected.listed = listed_ips(plan.sitemap)
         self.prober = plan.prober
         self.shard = plan.shard
         if plan.web_config is not None and self._web is not None:
@@ -308,6 +321,12 @@ class ReloadPlan:
     prober: Prober | None = None
     shard: tuple[int, int] | None = None
     web_config: WebConfig | None = None
+
+
+def listed_ips(sitemap: object) -> frozenset[str]:
+    """IPs the site map names: expected miners even inside a scope (a map keyed by MAC or serial names none)."""
+    by_ip = getattr(sitemap, "by_ip", None)
+    return frozenset(by_ip) if isinstance(by_ip, dict) else frozenset()
 
 
 def group_key(g: MinerGroup) -> tuple[object, ...]:

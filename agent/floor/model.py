@@ -101,6 +101,8 @@ class Summary:
     interval: float | None = None  # shortest miner poll interval: the page refreshes at this pace
     todo: int = 0
     groups: list[dict[str, Any]] = field(default_factory=list)
+    shard: tuple[int, int] | None = None
+    scope: dict[str, int] = field(default_factory=dict)  # scope addresses by state: miner, unidentified, empty
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,7 @@ class Summary:
             "last_cycle_completed": self.last_cycle,
             "last_cycle_age_s": None if self.last_cycle is None else max(0.0, self.generated_at - self.last_cycle),
             "todo": self.todo, "groups": self.groups,
+            "shard": f"{self.shard[0]}/{self.shard[1]}" if self.shard else None, "scope_addresses": self.scope,
         }
 
 

@@ -211,6 +211,10 @@ def index_page(floor: Floor, filters: dict[str, str], now: float | None = None) 
         f"<td>{fmt_age(now - g['last_completed']) + ' ago' if g['last_completed'] else 'not yet'}</td>"
         f"<td>{g['interval_s']:.0f} s</td></tr>" for g in s.groups)
     shown = f"{len(rows)} of {s.miners} miners" if any(filters.values()) else ""
+    scope = (f"<p>scope addresses (CIDR and range targets): {sum(s.scope.values())} · {s.scope['miner']} miners · "
+             f"{s.scope['unidentified']} unidentified · {s.scope['empty']} empty (not counted as miners)</p>"
+             if sum(s.scope.values()) else "")
+    shard = f" · shard {s.shard[0]}/{s.shard[1]}" if s.shard else ""
     return (
         head(f"farmwatch · {s.site}", s.interval)
         + f"<header><h1>farmwatch <span>{e(s.site)}</span></h1><nav><a href='/'>floor</a> "
@@ -222,7 +226,7 @@ def index_page(floor: Floor, filters: dict[str, str], now: float | None = None) 
         + ("" if racks_html or loose_html else "<p>No miners in view.</p>") + "</section>"
         + "<section id='polling'><h2>Polling</h2><table class='plain'><tr><th>group</th><th>devices</th>"
           "<th>cycles</th><th>last cycle</th><th>completed</th><th>interval</th></tr>" + groups + "</table>"
-        + f"<p>farmwatch {e(s.version)} · values are from the agent's own poll cycle; a miner that stops answering "
+        + scope + f"<p>farmwatch {e(s.version)}{shard} · values are from the agent's own poll cycle; a miner that stops answering "
           "shows only why and since when, never its last values as if fresh.</p></section></main></body></html>"
     )
 

@@ -97,6 +97,8 @@ class FloorView:
         rows: list[MinerRow] = []
         by_device: dict[str, MinerRow] = {}
         since: dict[str, tuple[tuple[str, ...], float]] = {}
+        store = agent.store
+        states = [d for d in states if not (d.scope and not store.is_expected(d))]  # empty scope addresses: no miner
         for dev in states:
             row = _row(dev, outlets, fans_of)
             if row.problems:
@@ -199,6 +201,11 @@ def _summary(agent: Agent, states: list[DeviceState], rows: list[MinerRow], now:
                  "last_duration_s": round(g.stats.last_duration, 3),
                  "last_completed": g.stats.last_completed or None, "interval_s": g.interval} for g in agent.groups]
     _devices(agent, s)
+    s.shard = agent.shard
+    from agent.metrics import scope_counts
+
+    scopes = [scope_counts(g, agent.store) for g in agent.groups if g.explicit is not None]
+    s.scope = {k: sum(c[k] for c in scopes) for k in ("miner", "unidentified", "empty")} if scopes else {}
     return s
 
 

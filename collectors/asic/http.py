@@ -26,7 +26,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from ..errors import AuthError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from ..errors import (
+    AuthError,
+    DeviceError,
+    DeviceRefused,
+    DeviceReset,
+    DeviceTimeout,
+    ParseError,
+    ProtocolError,
+)
 from .rpc import READ_COMMANDS
 
 POOL_LIMIT = 1024
@@ -234,9 +242,7 @@ async def request(
             allow_redirects=False,
             middlewares=(digest,) if digest is not None else (),
         ) as resp:
-            body = await resp.content.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                raise ProtocolError(f"{where}: body larger than {MAX_BODY} bytes")
+            body = await read_body(resp.content, where)
             got = {k: m.value for k, m in resp.cookies.items()}
             out = Response(resp.status, body, resp.headers, got)
     except TimeoutError:
@@ -247,8 +253,8 @@ async def request(
         raise DeviceRefused(f"{where}: {e.os_error.strerror or e.os_error}") from None
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
         raise DeviceReset(f"{where}: connection reset or closed mid-reply") from None
-    except aiohttp.ClientPayloadError:
-        raise DeviceReset(f"{where}: reply body cut short") from None
+    except aiohttp.ClientPayloadError as e:
+        raise payload_error(where, e) from None
     except aiohttp.ClientResponseError as e:
         raise ProtocolError(f"{where}: bad HTTP reply ({e.message})") from None
     except aiohttp.ClientError as e:
@@ -258,6 +264,38 @@ async def request(
     if out.status in (401, 403):
         raise AuthError(f"{where}: HTTP {out.status} (login refused or required)")
     raise ProtocolError(f"{where}: HTTP {out.status}")
+
+
+async def read_body(content: aiohttp.StreamReader, where: str) -> bytes:
+    """The whole body: to Content-Length, the last chunk, or EOF, never more than MAX_BODY bytes.
+
+    One ``read(n)`` returns whatever has arrived so far, which on a real network is the first TCP segment or
+    two of a reply (1,460 bytes each), not the reply. The caller's ClientTimeout bounds the whole loop: a
+    body that trickles in slower than the poll's deadline is a timeout, not a short reply.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await content.readany()
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ProtocolError(f"{where}: body larger than {MAX_BODY} bytes")
+        parts.append(chunk)
+
+
+def payload_error(where: str, e: aiohttp.ClientPayloadError) -> DeviceError:
+    """A body that did not arrive whole. aiohttp reports both causes as one ClientPayloadError and names the
+    socket error in its message only: a reset (RST) mid-body is ``reset``; a clean close before the
+    Content-Length or the last chunk, or a body that cannot be decoded (bad gzip), is a reply that lied about
+    itself: ``protocol``."""
+    text = str(e)
+    if "ConnectionResetError" in text or "Connection reset" in text or "BrokenPipe" in text:
+        return DeviceReset(f"{where}: connection reset mid-body")
+    if "ContentLengthError" in text or "TransferEncodingError" in text or "not completed" in text:
+        return ProtocolError(f"{where}: body shorter than the reply announced (truncated)")
+    return ProtocolError(f"{where}: unreadable body ({text[:80]})")
 
 
 async def get_json(target: str, *, deadline: float, **kw: Any) -> Any:
@@ -279,20 +317,36 @@ def parse_raw_response(raw: bytes) -> Response:
         key, _, value = line.partition(":")
         headers[key.strip().lower()] = value.strip()
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        out = bytearray()
-        rest = body
-        while rest:
-            size_line, _, rest = rest.partition(b"\r\n")
-            try:
-                size = int(size_line.split(b";")[0], 16)
-            except ValueError:
-                break
-            if size == 0:
-                break
-            out += rest[:size]
-            rest = rest[size + 2 :]
-        body = bytes(out)
+        body = _dechunk(body)
+    elif "content-length" in headers:
+        try:
+            length = int(headers["content-length"])
+        except ValueError:
+            raise ProtocolError(f"bad Content-Length {headers['content-length'][:20]!r}") from None
+        if len(body) < length:  # the connection closed (FIN) before the promised body arrived
+            raise ProtocolError(f"HTTP body cut short ({len(body)} of {length} bytes)")
+        body = body[:length]
     return Response(status, body, headers, {})
+
+
+def _dechunk(body: bytes) -> bytes:
+    """A chunked body joined; one that ends before its last (zero-size) chunk is truncated: ProtocolError."""
+    out = bytearray()
+    rest = body
+    while True:
+        size_line, sep, rest = rest.partition(b"\r\n")
+        if not sep:
+            raise ProtocolError("chunked HTTP body cut short (no last chunk)")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            raise ProtocolError(f"bad chunk size {size_line[:20]!r}") from None
+        if size == 0:
+            return bytes(out)
+        if len(rest) < size:
+            raise ProtocolError("chunked HTTP body cut short mid-chunk")
+        out += rest[:size]
+        rest = rest[size + 2 :]
 
 
 async def raw_get(host: str, port: int, path: str, *, deadline: float, max_bytes: int = 1 << 20) -> Response:
@@ -302,4 +356,5 @@ async def raw_get(host: str, port: int, path: str, *, deadline: float, max_bytes
 
     h = f"[{host}]" if ":" in host else host
     payload = f"GET {path} HTTP/1.0\r\nHost: {h}\r\nUser-Agent: farmwatch\r\nAccept: */*\r\n\r\n".encode()
-    return parse_raw_response(await exchange(host, port, payload, deadline=deadline, max_bytes=max_bytes))
+    raw = await exchange(host, port, payload, deadline=deadline, max_bytes=max_bytes, nul_ends=False)
+    return parse_raw_response(raw)

@@ -222,11 +222,12 @@ def test_epic_2_0_6_summary() -> None:
     assert r.pools[0].url == "stratum+tcp://sc.luxor.tech:700" and r.hostname == "epicminer43003a"
 
 
-async def test_epic_over_loopback_identified_by_http_on_4028() -> None:
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_epic_over_loopback_identified_by_http_on_4028(chunked: bool) -> None:
     host = ip()
     caps = b'{"Model":"BlockMiner 520i","Default Hashrate":125.0}'
     async with ReplayWeb({"/summary": fixture("epic_epicminer-v2.0.6-sia_summary.json"), "/capabilities": caps},
-                         host=host, port=4028):
+                         host=host, port=4028, chunked=chunked):
         r = await poll_at(host, 4028)
     assert r.driver == "epic" and r.model == "BlockMiner 520i" and r.expected_hashrate_ths == 125.0
 
