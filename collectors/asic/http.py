@@ -45,7 +45,10 @@ MAX_BODY = 4 * 1024 * 1024
 KEEPALIVE_S = 20.0
 
 # POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
-_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token"))
+_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token",
+                          "/cgi-bin/login.php",  # Sealminer (form: username, origin_pwd) -> session cookie
+                          "/user/login",  # Ebang (form: username, word) -> session cookie
+                          "/api/login"))  # Bitfury B8 (JSON: username, password) -> bearer token
 
 
 class SecretLike(Protocol):
@@ -217,10 +220,11 @@ async def request(
     digest: aiohttp.DigestAuthMiddleware | None = None,
     cookies: Mapping[str, str] | None = None,
     allow_status: tuple[int, ...] = (),
+    form: Mapping[str, str] | None = None,
 ) -> Response:
     """One read-only HTTP request before ``deadline`` (event-loop time). Raises DeviceError subclasses:
     timeout, refused, reset, auth (401/403 unless allowed), protocol (other non-2xx)."""
-    check_read_only(method, target, json_body)
+    check_read_only(method, target, json_body if form is None else form)
     loop = asyncio.get_running_loop()
     remaining = deadline - loop.time()
     if remaining <= 0:
@@ -238,6 +242,7 @@ async def request(
             target,
             headers=hdrs,
             json=json_body,
+            data=form,
             timeout=timeout,
             allow_redirects=False,
             middlewares=(digest,) if digest is not None else (),
