@@ -25,6 +25,7 @@ from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
 from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_targets
@@ -83,6 +84,7 @@ class Agent:
         self._web: WebServer | None = None
         self.bound: tuple[str, int] | None = None
         self._reload_task: asyncio.Task[bool] | None = None
+        self.floor = FloorView(self)  # the floor view's model, rebuilt off this loop after each render
 
     # -- exposition -----------------------------------------------------------------------------------
     def _families(self) -> list[Family]:
@@ -117,6 +119,7 @@ class Agent:
             self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
             del fams
             self._render_seconds = time.perf_counter() - t0
+        self.floor.changed()
 
     def rendered(self) -> Rendered:
         return self._rendered
@@ -228,6 +231,7 @@ class Agent:
         if self._web is not None:
             await self._web.stop()
             self._web = None
+        self.floor.close()
         await self._save_finds()
         from collectors.asic.http import close_session
 
