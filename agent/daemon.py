@@ -25,7 +25,9 @@ from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
 from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
+from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_targets
 from .scheduler import MinerGroup, Scheduler
 from .server import WebServer
@@ -67,6 +69,7 @@ class Agent:
         self.version = version
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
+        self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore(expected)
@@ -81,6 +84,7 @@ class Agent:
         self._web: WebServer | None = None
         self.bound: tuple[str, int] | None = None
         self._reload_task: asyncio.Task[bool] | None = None
+        self.floor = FloorView(self)  # the floor view's model, rebuilt off this loop after each render
 
     # -- exposition -----------------------------------------------------------------------------------
     def _families(self) -> list[Family]:
@@ -89,6 +93,7 @@ class Agent:
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
         economics_families(fams, self.economics)
+        domain_families(fams, self.power_domains, self.store)
         collector_families(fams, self.collectors)
         for c in self.collectors:
             try:
@@ -114,6 +119,7 @@ class Agent:
             self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
             del fams
             self._render_seconds = time.perf_counter() - t0
+        self.floor.changed()
 
     def rendered(self) -> Rendered:
         return self._rendered
@@ -225,6 +231,7 @@ class Agent:
         if self._web is not None:
             await self._web.stop()
             self._web = None
+        self.floor.close()
         await self._save_finds()
         from collectors.asic.http import close_session
 

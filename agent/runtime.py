@@ -142,7 +142,7 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
     if gpus is not None:
         collectors.append(gpus)
-    snmp = snmp_collectors_from_config(cfg)
+    snmp = snmp_collectors_from_config(cfg, shard)
     collectors.extend(snmp)
     groups = miner_groups(cfg, shard)
     discovery = discovery_for(cfg, groups, shard or cfg.shard) if cfg.rescan_interval else None
@@ -154,8 +154,8 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
                   reloader=functools.partial(reload_plan, path, shard, web_config))
     if discovery is not None:
         discovery.store = agent.store
+    agent.power_domains = tuple(cfg.power_domains)
     for c in snmp:
-        c.miner_store = agent.store
         c.power_domains = tuple(cfg.power_domains)
     return agent
 
