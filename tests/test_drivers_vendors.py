@@ -31,7 +31,7 @@ def creds(fw: str) -> WebCredentials:
 
 
 async def _site(fw: str, count: int = 3, fault: str | None = None) -> SimSite:
-    site = SimSite.build(count=count, seed=7, base_ip=f"127.93.{next(_net)}.1", mix={fw: 1.0},
+    site = SimSite.build(count=count, seed=7, base_ip=f"127.73.{next(_net)}.1", mix={fw: 1.0},
                          latency_ms=(0.0, 0.0), faults={fault: 1.0} if fault else None)
     await site.start()
     return site
