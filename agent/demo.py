@@ -20,6 +20,7 @@ from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
 from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
+from simsite.addresses import addresses
 from simsite.fleet import MIXED_MIX
 from simsite.gpus import demo_host
 
@@ -50,6 +51,11 @@ DEMO_FAULTS = {
 }
 
 
+def after(ip: str) -> str:
+    """The usable simulated address after ``ip`` (skipping .0 and .255)."""
+    return addresses(ip, 2)[1]
+
+
 async def run_demo(
     *,
     miners: int = 1000,
@@ -76,7 +82,9 @@ async def run_demo(
     # simulated agents are snmpsim, a development dependency: an install without it runs the rest of the demo.
     snmp_sim = snmp = None
     if importlib.util.find_spec("snmpsim") is not None:
-        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval)
+        # The PDUs, UPS and switch take the addresses right after the miners, so they follow --base-ip and two
+        # demos on different bases can share a host (a fixed 127.30.0.x made the second one fail to bind).
+        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval, base_ip=after(site.miners[-1].ip))
     else:
         print("farmwatch demo: snmpsim is not installed (pip install 'farmwatch[dev]'); no simulated PDUs",
               file=sys.stderr)
@@ -99,8 +107,9 @@ async def run_demo(
             f"  status:   http://{shown}:{port}/\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
-            + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
-               f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n" if snmp_sim else "")
+            + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs, a UPS and a switch over SNMP on "
+               f"{snmp_sim.pdus[0].ip}.. (farmwatch_pdu_*, farmwatch_miner_power_watts{{source=\"pdu\"}})\n"
+               if snmp_sim else "")
             + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AuthError, DeviceError
+from ..errors import DeviceError, LoginNeeded
 from . import api3, http, rpc
 from .http import WebCredentials
 
@@ -118,8 +118,5 @@ class FetchContext:
         """(user, password) for a login, or AuthError naming what to configure (never the password)."""
         found = self.credentials.login(default_user, default_password)
         if found is None:
-            raise AuthError(
-                f"{self.driver.name} at {self.host} needs a web login: set credentials.web_password_file "
-                "(or credentials.use_default_password: true for the firmware's default)"
-            )
+            raise LoginNeeded(f"{self.driver.name} at {self.host} needs a web login")
         return found

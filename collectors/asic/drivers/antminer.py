@@ -30,7 +30,8 @@ from typing import Any
 
 import aiohttp
 
-from ...errors import DeviceError, DeviceRefused
+from ...errors import DeviceError, DeviceRefused, LoginNeeded
+from .. import http
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import MinerReading
@@ -107,13 +108,26 @@ async def _web_values(ctx: FetchContext) -> dict[str, Any]:
     return out
 
 
+async def _web_asks_login(ctx: FetchContext) -> bool:
+    try:
+        resp = await http.raw_get(ctx.host, ctx.web_port(WEB_PORT), "/", deadline=ctx.deadline)
+    except DeviceError:
+        return False
+    return resp.status == 401
+
+
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
     use_web = ctx.credentials.configured
     try:
         replies: dict[str, Any] = await ctx.rpc_cycle()
         rpc_ok = True
-    except DeviceRefused:
+    except DeviceRefused as e:
         if not use_web:
+            # RPC closed (firmware shipped with the API off): when the web UI answers with its login challenge,
+            # the fix is a login, not the network; "refused" would send the technician to the wrong place.
+            if await _web_asks_login(ctx):
+                raise LoginNeeded(f"antminer at {ctx.host}: the RPC port is closed ({e.message}) and the web "
+                                  "API needs a login") from None
             raise
         replies, rpc_ok = await _web_values(ctx), False
     if not use_web:
