@@ -55,6 +55,7 @@ def _table(r: MinerReading) -> str:
                      f"  {p.url}  {p.user or ''}")
     errors = "not read from this firmware" if r.errors is None else "; ".join(f"{e.code}: {e.message}" for e in r.errors)
     lines.append("errors      " + (errors or "-"))
+    lines.extend("note        " + n for n in r.notes)
     return "\n".join(lines)
 
 

@@ -120,6 +120,9 @@ async def test_a_22_with_300_miners_raises_no_down_miner_for_empty_addresses(sit
     assert len(values(series, "farmwatch_miner_info")) == MINERS + 1
     up_count, total = agent.store.counts()  # what / says
     assert (up_count, total) == (MINERS, MINERS + 1)
+    floor = agent.floor.current()  # the floor view lists miners, not empty scope addresses
+    assert floor.summary.miners == MINERS + 1
+    assert [r.device for r in floor.rows if r.state == "down"] == [f"{LONE}:4028"]
     if shutil.which("promtool"):
         assert firing_down_alerts(series, tmp_path) == 1
     assert len(agent.sd_targets()) == MINERS + 1

@@ -71,6 +71,9 @@ class MinerReading:
     pools: list[Pool] = field(default_factory=list)
     uptime_s: int | None = None
     errors: list[MinerErrorEntry] | None = None
+    # What could not be read and why, or how the reading was made when that matters to the reader ("generic
+    # cgminer reader: ..."); shown by ``poll`` and kept in ``poll --json``.
+    notes: list[str] = field(default_factory=list)
     # Raw facts a driver reports for finalize(); not part of the JSON contract.
     sleeping: bool = False
     power_limit_w: float | None = None
