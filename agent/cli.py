@@ -53,6 +53,8 @@ def _table(r: MinerReading) -> str:
                      f"  {p.url}  {p.user or ''}")
     errors = "not read from this firmware" if r.errors is None else "; ".join(f"{e.code}: {e.message}" for e in r.errors)
     lines.append("errors      " + (errors or "-"))
+    for n in r.notes:  # what could not be read this time: that part is unknown, the rest above stands
+        lines.append(f"not read    {n.part}: {n.reason}: {n.message}")
     return "\n".join(lines)
 
 

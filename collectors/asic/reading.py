@@ -8,6 +8,9 @@ Drivers fill what the firmware says; :func:`collectors.asic.normalize.finalize` 
   that reads stopped. ``[]`` when no fan is known (none reported, or every slot unreadable).
 - ``errors``: ``None`` when the driver does not read errors from this firmware (or could not this time), ``[]``
   when it read them and the firmware reports none.
+- ``notes``: what could not be read this time and why (an optional command answering "Invalid command", an
+  endpoint answering 404, a read that timed out): that part is null and the rest of the reading stands. Only
+  the reads that carry the hashrate decide whether the miner is up.
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ class MinerErrorEntry:
 
 
 @dataclass(slots=True)
+class Note:
+    """One part of the reading that could not be read: ``part`` names it (a command, an endpoint, a field
+    group), ``reason`` is from the fixed reason set (collectors.errors.REASONS), ``message`` says what the
+    device answered."""
+
+    part: str
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
 class MinerReading:
     device: str
     driver: str
@@ -71,6 +85,7 @@ class MinerReading:
     pools: list[Pool] = field(default_factory=list)
     uptime_s: int | None = None
     errors: list[MinerErrorEntry] | None = None
+    notes: list[Note] = field(default_factory=list)
     # Raw facts a driver reports for finalize(); not part of the JSON contract.
     sleeping: bool = False
     power_limit_w: float | None = None
