@@ -152,7 +152,8 @@ class Prober:
 
 
 def sd_targets(site: str, groups: list[MinerGroup], store: MinerStore, shard: tuple[int, int] | None) -> list[dict[str, object]]:
-    """Prometheus HTTP SD: one target group per device this agent polls, with ``__meta_farmwatch_*`` labels."""
+    """Prometheus HTTP SD: one target group per expected miner this agent polls (an empty scope address is not
+    listed), with ``__meta_farmwatch_*`` labels."""
     out: list[dict[str, object]] = []
     shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
     for group in groups:
@@ -160,6 +161,8 @@ def sd_targets(site: str, groups: list[MinerGroup], store: MinerStore, shard: tu
             meta = {"__meta_farmwatch_site": site, "__meta_farmwatch_group": group.name,
                     "__meta_farmwatch_shard": shard_text, "__meta_farmwatch_module": session.driver_name or "auto"}
             state = store.devices.get(session.device)
+            if group.is_scope(session) and not store.expected.is_expected(session.host):
+                continue  # an address of a scope where no miner was found: nothing to scrape
             if state is not None:
                 ident = state.identity
                 for key in ("driver", "make", "model", "firmware", "mac", "serial"):

@@ -68,8 +68,12 @@ async def call(host: str, cmd: str, param: str | None = None, *, deadline: float
         raise DeviceTimeout(f"no API 3 reply from {host}:{port} before the deadline") from None
     except ConnectionRefusedError:
         raise DeviceRefused(f"connection refused by {host}:{port}") from None
-    except asyncio.IncompleteReadError:
-        raise DeviceReset(f"{host}:{port} closed the connection mid-reply") from None
+    except asyncio.IncompleteReadError as e:
+        # A clean close (FIN) before the frame's announced length: the reply lied about its size (a reset is
+        # ConnectionResetError, below). readexactly() itself waits for every piece, however the bytes arrive.
+        raise ProtocolError(
+            f"{host}:{port}: API 3 reply cut short ({len(e.partial)} of {e.expected} bytes announced)"
+        ) from None
     except (ConnectionResetError, BrokenPipeError):
         raise DeviceReset(f"connection reset by {host}:{port}") from None
     except OSError as e:

@@ -105,15 +105,25 @@ class FetchContext:
     async def rest_else_rpc(self, rest: Callable[[FetchContext], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         """The REST API when credentials are configured and the firmware has one, else the RPC cycle. A
         firmware without REST (404, closed port) is remembered and re-checked every identity interval."""
-        if self.credentials.configured and (self.state.get("rest") is not False or self.due("rest")):
-            try:
-                replies = await rest(self)
-                self.remember("rest", True)
-                return replies
-            except DeviceError as e:
-                if self.state.get("rest") is True or e.reason not in ("refused", "protocol", "parse"):
-                    raise
-                self.remember("rest", False)
+        return await self.web_else_rpc(("rest", rest))
+
+    async def web_else_rpc(self, *apis: tuple[str, Callable[[FetchContext], Awaitable[dict[str, Any]]]]) -> dict[str, Any]:
+        """The first of the firmware's web APIs (in the order given) that it has, when credentials are
+        configured, else the RPC cycle. An API the firmware lacks (404, closed port, not its JSON) is remembered
+        and re-checked every identity interval (an upgrade adds it); one that answered before and fails now
+        fails the poll (the miner is down, not a different firmware)."""
+        if self.credentials.configured:
+            for name, read in apis:
+                if self.state.get(name) is False and not self.due(name):
+                    continue
+                try:
+                    replies = await read(self)
+                    self.remember(name, True)
+                    return replies
+                except DeviceError as e:
+                    if self.state.get(name) is True or e.reason not in ("refused", "protocol", "parse"):
+                        raise
+                    self.remember(name, False)
         try:
             return await self.rpc_cycle()
         except DeviceRefused as e:
@@ -167,7 +177,7 @@ class FetchContext:
         for command, reply in got.items():
             status, msg = rpc.status_of(reply)
             if status in ("E", "F"):
-                self.note(command, "protocol", f"{command}: {msg or 'error status ' + status}")
+                self.note(command, "protocol", msg or f"error status {status}")
             else:
                 out[command] = reply
         return out

@@ -88,7 +88,8 @@ async def test_over_loopback(prefix: str) -> None:
     assert r.driver == "avalon" and r.model in ("Avalon 741", "Avalon 921")
     assert len(r.fans_rpm) == (10 if prefix == A741 else 20)
     assert set(sent_commands(miner.requests)) <= rpc.READ_COMMANDS
-    assert [n.part for n in r.notes] == ["version"]  # not captured: answered "Invalid command", noted
+    assert [n.part for n in r.missing] == ["version"]  # not captured: answered "Invalid command", noted
+    assert r.notes == ["version not read (protocol): Invalid command"]
 
 
 async def test_nano3_over_loopback_text_api() -> None:

@@ -54,7 +54,7 @@ async def test_supra_over_loopback_reads_the_asic_endpoint() -> None:
     async with ReplayWeb({"/api/system/info": info, "/api/system/asic": fixture(SUPRA_ASIC)},
                          host=addr, port=80) as srv:
         r = await poll_web(addr)
-    assert (r.model, r.hashrate_ths, r.notes) == ("Supra", pytest.approx(0.65), [])
+    assert (r.model, r.hashrate_ths, r.missing, r.notes) == ("Supra", pytest.approx(0.65), [], [])
     assert all(m == "GET" for m, _p in srv.requests)
 
 
@@ -64,5 +64,5 @@ async def test_axeos_without_asic_endpoint_keeps_the_reading_with_a_note() -> No
         r = await poll_web(addr)
     assert r.hashrate_ths == pytest.approx(2.37275) and r.power_w == 58.35
     assert r.model == "BM1366"  # no device model named: the chip, not a guess
-    assert [(n.part, n.reason) for n in r.notes] == [("identity (/api/system/asic)", "protocol")]
+    assert [(n.part, n.reason) for n in r.missing] == [("identity (/api/system/asic)", "protocol")]
     assert r.state == "hashing"

@@ -54,5 +54,5 @@ async def test_m31s_2021_over_loopback() -> None:
         r = await poll_once(miner.host, miner.port, driver="whatsminer", timeout=5)
     check(r)
     assert r.model is None  # no devdetails in the capture: the model stays unknown, and the reading says why
-    assert {n.part for n in r.notes} >= {"devdetails"}
+    assert {n.part for n in r.missing} >= {"devdetails"}
     assert set(sent_commands(miner.requests)) <= rpc.READ_COMMANDS

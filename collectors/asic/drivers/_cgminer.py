@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ...errors import ParseError
 from ..reading import Pool
-from ..units import integer, text, truthy
+from ..units import integer, text, ths, truthy
 
 Reply = Mapping[str, Any]
 
@@ -107,3 +108,67 @@ def pools(reply: Reply | None) -> list[Pool]:
             for i in active_at:
                 out[i].active = i == current
     return out
+
+
+# --------------------------------------------------------------------------------------- hashrate keys, per key
+# cgminer-family firmwares name a rate "<unit prefix>HS <window>" ("MHS 5s", "GHS 1m", "KHS 5s") or, newer
+# forks, "<unit prefix>HS(<window>)" ("MHS(1m)" on bdminer). The unit is the key's own prefix: one reply may mix
+# them (stock cgminer prints MHS, bmminer GHS), so it is decided per key, never per firmware.
+_RATE_KEY = re.compile(r"^([KMGTP]?)HS\s*\(?\s*([0-9]+[smh]|av|avg|sample)\s*\)?$", re.IGNORECASE)
+# Current windows, preferred first: the contract's ~1 minute figure, else shorter ones. "av"/"Avg" (since boot),
+# "Sample" and the 5m/15m/1h windows are not the current rate.
+CURRENT_WINDOWS = ("1m", "30s", "5s")
+AVERAGE_WINDOWS = ("av", "avg")
+
+
+def rate_keys(entry: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """{window (lower case): (unit, value)} of the rate keys in ``entry``; the first key of a window wins."""
+    out: dict[str, tuple[str, Any]] = {}
+    for key, value in entry.items():
+        m = _RATE_KEY.match(key) if isinstance(key, str) and "HS" in key.upper() else None
+        if m is not None:
+            out.setdefault(m.group(2).lower(), ((m.group(1) or "").upper() + "H", value))
+    return out
+
+
+def current_rate(entry: Mapping[str, Any], windows: tuple[str, ...] = CURRENT_WINDOWS) -> float | None:
+    """The current hashrate of one SUMMARY/DEVS/STATS entry in TH/s (of the device's own algorithm's unit):
+    the first of ``windows`` present with a number, converted by that key's own unit prefix; None when only a
+    since-boot average (or nothing) is there."""
+    keys = rate_keys(entry)
+    for window in windows:
+        found = keys.get(window)
+        if found is not None:
+            value = ths(found[1], found[0])
+            if value is not None:
+                return max(value, 0.0)
+    return None
+
+
+def has_average_only(entry: Mapping[str, Any]) -> bool:
+    """The entry carries a since-boot average ("MHS av") and no current window: the caller reports null."""
+    keys = rate_keys(entry)
+    return any(w in keys for w in AVERAGE_WINDOWS) and not any(w in keys for w in CURRENT_WINDOWS)
+
+
+def numbered_sections(reply: Reply | None, prefix: str) -> list[dict[str, Any]]:
+    """Entries of sections spelled ``PREFIX0``, ``PREFIX1`` ... at the top level (sgminer 4.4 prints STATS0..N
+    and POOL0..N this way instead of one list), in index order."""
+    if not reply or not isinstance(reply, Mapping):
+        return []
+    found: list[tuple[int, dict[str, Any]]] = []
+    for key, value in reply.items():
+        if isinstance(key, str) and key.startswith(prefix) and key[len(prefix):].isdigit() and len(key) < 16:
+            entries = value if isinstance(value, list) else [value]
+            found.extend((int(key[len(prefix):]), v) for v in entries if isinstance(v, dict))
+    return [v for _i, v in sorted(found, key=lambda x: x[0])]
+
+
+def description_parts(reply: Reply | None) -> tuple[str | None, str | None]:
+    """("cgminer", "4.10.0") from a STATUS Description "cgminer 4.10.0"; (None, None) without one."""
+    st = first(reply, "STATUS")
+    desc = text(st.get("Description"))
+    if not desc:
+        return None, None
+    name, _sep, version = desc.partition(" ")
+    return name.lower(), text(version)
