@@ -28,7 +28,7 @@ from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .power_domains import PowerDomain, domain_families
-from .probe import Prober, sd_targets
+from .probe import Prober, sd_snmp_targets, sd_targets
 from .scheduler import MinerGroup, Scheduler
 from .server import WebServer
 from .store import MinerStore
@@ -61,6 +61,8 @@ class Agent:
         self.shard = shard
         self.web_config = web_config or WebConfig()
         self.prober = prober
+        if prober is not None:
+            prober.locator = sitemap  # probed miners carry their site-map location like polled ones
         self.reloader = reloader
         self.site = site
         self.groups = groups
@@ -125,7 +127,8 @@ class Agent:
         return self._rendered
 
     def sd_targets(self) -> list[dict[str, object]]:
-        return sd_targets(self.site, self.groups, self.store, self.shard)
+        return [*sd_targets(self.site, self.groups, self.store, self.shard),
+                *sd_snmp_targets(self.site, self.collectors, self.shard)]
 
     def _apply_locations(self, group: MinerGroup) -> None:
         if self.sitemap is None:
@@ -232,6 +235,8 @@ class Agent:
             await self._web.stop()
             self._web = None
         self.floor.close()
+        if self.prober is not None:
+            self.prober.close()
         await self._save_finds()
         from collectors.asic.http import close_session
 
@@ -281,7 +286,11 @@ class Agent:
         self.site = plan.site
         self.sitemap = plan.sitemap
         self.store.expected.listed = listed_ips(plan.sitemap)
+        if self.prober is not None and plan.prober is not None:
+            self.prober.close()
         self.prober = plan.prober
+        if self.prober is not None:
+            self.prober.locator = plan.sitemap
         self.shard = plan.shard
         if plan.web_config is not None and self._web is not None:
             self._web.replace_config(plan.web_config)

@@ -17,7 +17,7 @@ from .collector import Collector
 from .config import Config, load_config
 from .daemon import Agent, ReloadPlan
 from .expected import Expected
-from .probe import AllowList, ProbeGroup, Prober
+from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
 from .scheduler import MinerGroup
 from .targets import expand_spec, is_scope, shard_of
 from .webconfig import load_web_config
@@ -89,7 +89,16 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 
 
 def prober_for_config(cfg: Config) -> Prober:
-    """/probe may reach exactly the configured miner target ranges (all shards'), nothing else."""
+    """/probe may reach exactly the configured miner and SNMP target ranges (all shards'), nothing else. SNMP
+    credentials are read from their files here, as for the collector."""
+    from collectors.snmp.collector import device_factory
+
+    snmp_allow = AllowList()
+    snmp_groups: list[SnmpProbeGroup] = []
+    for i, sg in enumerate(cfg.snmp):
+        for spec in sg.specs:
+            snmp_allow.add(spec, sg.port, i)
+        snmp_groups.append(SnmpProbeGroup(timeout=sg.timeout, make_device=device_factory(sg, cfg.identity_interval)))
     allow = AllowList()
     probe_groups: list[ProbeGroup] = []
     for i, g in enumerate(cfg.miners):
@@ -102,7 +111,7 @@ def prober_for_config(cfg: Config) -> Prober:
                                        use_default_password=creds.use_default_password),
         )
         probe_groups.append(ProbeGroup(timeout=g.timeout, session_template=template))
-    return Prober(allow, probe_groups)
+    return Prober(allow, probe_groups, snmp_allow=snmp_allow, snmp_groups=snmp_groups)
 
 
 def reload_plan(path: str | Path, shard: tuple[int, int] | None, web_config_path: str | Path | None) -> ReloadPlan:

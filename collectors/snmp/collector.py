@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.collector import CycleStats
@@ -50,6 +51,15 @@ class DeviceStatus:
     duration: float | None = None
     next_due: float = 0.0  # monotonic
     failures: int = 0  # in a row: dead devices back off like miners (agent.scheduler.backoff_seconds)
+
+
+def record_success(st: DeviceStatus, r: SnmpReading) -> None:
+    """A device read: its reading and identity (kept through later failures), failures reset."""
+    st.up, st.polled, st.reading, st.last_success = True, True, r, time.time()
+    st.failures = 0
+    st.error_reason = st.error_message = None
+    st.profile, st.device_class = r.driver, r.device_class
+    st.make, st.model, st.serial, st.name, st.firmware = r.make, r.model, r.serial, r.name, r.firmware
 
 
 class SnmpCollector:
@@ -111,11 +121,7 @@ class SnmpCollector:
         log.debug("snmp %s down: %s", st.device, e.message)
 
     def _succeeded(self, st: DeviceStatus, r: SnmpReading) -> None:
-        st.up, st.polled, st.reading, st.last_success = True, True, r, time.time()
-        st.failures = 0
-        st.error_reason = st.error_message = None
-        st.profile, st.device_class = r.driver, r.device_class
-        st.make, st.model, st.serial, st.name, st.firmware = r.make, r.model, r.serial, r.name, r.firmware
+        record_success(st, r)
 
     def readings(self) -> dict[str, SnmpReading]:
         """The current reading of every device that is up, by ``device``."""
@@ -141,6 +147,18 @@ def auth_from_group(g: SnmpGroup) -> Auth:
                     priv_protocol=v.priv_protocol,
                     priv_key=v.priv_password.reveal() if v.priv_password else None)
     return Auth(community=g.community.reveal() if g.community is not None else "public")
+
+
+def device_factory(g: SnmpGroup, identity_interval: float = 3600.0) -> Callable[[str, int], SnmpDevice]:
+    """Devices of one config group (for /probe): its credentials, profile, timeout and retries."""
+    auth = auth_from_group(g)
+
+    def make(host: str, port: int) -> SnmpDevice:
+        return SnmpDevice(host=host, port=port, auth=auth, profile_name=None if g.profile == "auto" else g.profile,
+                          timeout=g.timeout, retries=g.retries, interval=g.interval,
+                          identity_interval=identity_interval)
+
+    return make
 
 
 def snmp_collectors_from_config(cfg: Config, shard: tuple[int, int] | None = None) -> list[SnmpCollector]:
