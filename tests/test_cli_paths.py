@@ -95,7 +95,7 @@ async def test_rpc_closed_miner_behind_a_web_login_says_so_with_cli_flags(rpc_cl
     ip = rpc_closed.miners[0].ip
     rc, _out, err = await farmwatch("poll", ip)
     assert rc == 1
-    assert f"{ip}:4028: auth: antminer at {ip}: the RPC port is closed" in err and "needs a login" in err
+    assert f"{ip}:4028: auth: antminer at {ip}: RPC refused; the web API needs a login: pass --web-password-file" in err
     assert "--web-password-file" in err and "credentials." not in err  # a flag, not a site.yaml key
     rc, out, err = await farmwatch("poll", ip, "--use-default-password", "--json")
     assert rc == 0, err
