@@ -16,9 +16,6 @@ from .server import FIXTURES
 PROTOCOL_FACTS = ("ascset", "multicommand-error")
 
 NOT_POLLED = {
-    "braiins_bos-21.09-s9_graphql-boards.json": (
-        "legacy bOS GraphQL: farmwatch reads bOS 21.x over its BOSminer RPC on 4028 (boards, chips, temperatures, "
-        "the tuner's power), which every such firmware serves; no GraphQL parser is kept for a second path"),
 }
 
 
