@@ -34,7 +34,7 @@ from ..http import graphql_login_body
 from ..reading import Board, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
-from ._weblogin import with_token
+from ._weblogin import missing_notes, with_token
 
 QUERIES = {
     "system": "{ bos { hostname info { version { full } } uptime { durationS } } "
@@ -228,4 +228,5 @@ def parse(replies: Replies, device: str, driver: str) -> MinerReading:
         boards=boards,
         pools=_pools(replies.get("gql:pools")),
         uptime_s=integer(as_dict(bos.get("uptime")).get("durationS")),
+        notes=[*missing_notes(replies), "model unknown: Braiins OS GraphQL and LuCI do not state it"],
     )

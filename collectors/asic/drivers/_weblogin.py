@@ -4,10 +4,10 @@ once when the miner answers 401/403 (a reboot forgets tokens). Only the login re
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ...errors import AuthError
+from ...errors import AuthError, DeviceError
 from ..context import FetchContext
 from ..http import Response
 
@@ -36,6 +36,30 @@ async def with_token(
         token = await login(ctx)
         ctx.state[key], ctx.state[f"{key}-expires"] = token, time.monotonic() + ttl
         return await read(token)
+
+
+async def optional(ctx: FetchContext, part: str, read: Callable[[], Awaitable[Any]]) -> tuple[Any, str | None]:
+    """(value, None) from an optional read, or (None, why) when it fails: a missing part is not a down miner.
+    A 404 (the release does not have it) is remembered and not asked again until the identity interval ends
+    (an upgrade may add it). A login that lapsed is raised, so the caller logs in again."""
+    key = f"absent:{part}"
+    if key in ctx.state and not ctx.due(key):
+        return None, ctx.state[key]
+    try:
+        value = await read()
+    except AuthError:
+        raise
+    except DeviceError as e:
+        if e.reason == "protocol" and "HTTP 404" in e.message:
+            ctx.remember(key, e.message)
+        return None, e.message
+    ctx.forget(key)
+    return value, None
+
+
+def missing_notes(replies: Mapping[str, Any]) -> list[str]:
+    """The notes a web fetch left for optional parts it could not read (``missing:<part>`` -> why)."""
+    return [f"{key[8:]} not read: {why}" for key, why in replies.items() if key.startswith("missing:")]
 
 
 def token_from(resp: Response, *keys: str) -> str:

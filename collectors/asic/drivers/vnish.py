@@ -33,15 +33,17 @@ have overridden) and ``autotune/presets`` are configuration, not telemetry, and 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from typing import Any
 
-from ...errors import AuthError, DeviceError, ParseError
+from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
+from ..http import Response
 from ..reading import Board, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
-from ._weblogin import token_from, with_token
+from ._weblogin import missing_notes, optional, token_from, with_token
 
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "admin"
 
@@ -58,26 +60,28 @@ async def _rest(ctx: FetchContext) -> dict[str, Any]:
         hdr = {"Authorization": token}
         out = {"rest:summary": (await ctx.get(port, "/api/v1/summary", headers=hdr)).json()}
         # Optional parts: the active preset (changes with the preset switcher, so every cycle) and identity.
-        try:
-            out["rest:perf-summary"] = (await ctx.get(port, "/api/v1/perf-summary", headers=hdr)).json()
-        except DeviceError as e:
-            if isinstance(e, AuthError):
-                raise
-            out["missing:perf-summary"] = f"GET /api/v1/perf-summary: {e.message}"
+        value, why = await optional(ctx, "perf-summary",
+                                    lambda: _json(ctx.get(port, "/api/v1/perf-summary", headers=hdr)))
+        if why is None:
+            out["rest:perf-summary"] = value
+        else:
+            out["missing:perf-summary"] = why
         if ctx.due("rest-info"):
-            try:
-                ctx.remember("rest-info", (await ctx.get(port, "/api/v1/info", headers=hdr)).json())
-            except DeviceError as e:
-                if isinstance(e, AuthError):
-                    raise
-                ctx.remember("rest-info", None)
-                out["missing:info"] = f"GET /api/v1/info: {e.message}"
-        if ctx.state.get("rest-info") is not None:
+            value, why = await optional(ctx, "info", lambda: _json(ctx.get(port, "/api/v1/info", headers=hdr)))
+            if why is None:
+                ctx.remember("rest-info", value)
+            elif "rest-info" not in ctx.state:  # identity read before stays until the next one is read
+                out["missing:info"] = why
+        if "rest-info" in ctx.state:
             out["rest:info"] = ctx.state["rest-info"]
         return out
 
     result: dict[str, Any] = await with_token(ctx, _login, read)
     return result
+
+
+async def _json(request: Awaitable[Response]) -> Any:
+    return (await request).json()
 
 
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
@@ -186,6 +190,7 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         pools=out_pools,
         uptime_s=integer(miner.get("uptime")) if miner.get("uptime") is not None else uptime_text(as_dict(info.get("system")).get("uptime")),
         sleeping=state in ("stopped", "paused", "sleeping", "shutting-down"),
+        notes=missing_notes(replies),
     )
 
 _SUFFIX = re.compile(r"\s*\(\s*vnish\s*([^)]*)\)\s*", re.IGNORECASE)
