@@ -27,7 +27,8 @@ from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
-from .probe import Prober, sd_targets
+from .power_domains import PowerDomain, domain_families
+from .probe import Prober, sd_snmp_targets, sd_targets
 from .scheduler import MinerGroup, Scheduler
 from .server import WebServer
 from .store import MinerStore
@@ -60,6 +61,8 @@ class Agent:
         self.shard = shard
         self.web_config = web_config or WebConfig()
         self.prober = prober
+        if prober is not None:
+            prober.locator = sitemap  # probed miners carry their site-map location like polled ones
         self.reloader = reloader
         self.site = site
         self.groups = groups
@@ -68,6 +71,7 @@ class Agent:
         self.version = version
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
+        self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore(expected)
@@ -91,6 +95,7 @@ class Agent:
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
         economics_families(fams, self.economics)
+        domain_families(fams, self.power_domains, self.store)
         collector_families(fams, self.collectors)
         for c in self.collectors:
             try:
@@ -122,7 +127,8 @@ class Agent:
         return self._rendered
 
     def sd_targets(self) -> list[dict[str, object]]:
-        return sd_targets(self.site, self.groups, self.store, self.shard)
+        return [*sd_targets(self.site, self.groups, self.store, self.shard),
+                *sd_snmp_targets(self.site, self.collectors, self.shard)]
 
     def _apply_locations(self, group: MinerGroup) -> None:
         if self.sitemap is None:
@@ -229,6 +235,8 @@ class Agent:
             await self._web.stop()
             self._web = None
         self.floor.close()
+        if self.prober is not None:
+            self.prober.close()
         await self._save_finds()
         from collectors.asic.http import close_session
 
@@ -278,7 +286,11 @@ class Agent:
         self.site = plan.site
         self.sitemap = plan.sitemap
         self.store.expected.listed = listed_ips(plan.sitemap)
+        if self.prober is not None and plan.prober is not None:
+            self.prober.close()
         self.prober = plan.prober
+        if self.prober is not None:
+            self.prober.locator = plan.sitemap
         self.shard = plan.shard
         if plan.web_config is not None and self._web is not None:
             self._web.replace_config(plan.web_config)

@@ -130,8 +130,7 @@ async def run_demo(
     agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
                   sitemap=DemoSiteMap(locations), economics=DEMO_ECONOMICS)
     if snmp is not None and snmp_sim is not None:
-        snmp.miner_store = agent.store
-        snmp.power_domains = demo_power_domains(locations, snmp_sim.pdus)
+        agent.power_domains = snmp.power_domains = demo_power_domains(locations, snmp_sim.pdus)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -150,7 +149,7 @@ async def run_demo(
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
             + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
-               f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n" if snmp_sim else "")
+               f"farmwatch_pdu_outlet_power_watts; per miner and rack with rules/power.rules.yml)\n" if snmp_sim else "")
             + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,

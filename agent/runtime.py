@@ -17,7 +17,7 @@ from .collector import Collector
 from .config import Config, load_config
 from .daemon import Agent, ReloadPlan
 from .expected import Expected
-from .probe import AllowList, ProbeGroup, Prober
+from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
 from .scheduler import MinerGroup
 from .targets import expand_spec, is_scope, shard_of
 from .webconfig import load_web_config
@@ -89,7 +89,16 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 
 
 def prober_for_config(cfg: Config) -> Prober:
-    """/probe may reach exactly the configured miner target ranges (all shards'), nothing else."""
+    """/probe may reach exactly the configured miner and SNMP target ranges (all shards'), nothing else. SNMP
+    credentials are read from their files here, as for the collector."""
+    from collectors.snmp.collector import device_factory
+
+    snmp_allow = AllowList()
+    snmp_groups: list[SnmpProbeGroup] = []
+    for i, sg in enumerate(cfg.snmp):
+        for spec in sg.specs:
+            snmp_allow.add(spec, sg.port, i)
+        snmp_groups.append(SnmpProbeGroup(timeout=sg.timeout, make_device=device_factory(sg, cfg.identity_interval)))
     allow = AllowList()
     probe_groups: list[ProbeGroup] = []
     for i, g in enumerate(cfg.miners):
@@ -102,7 +111,7 @@ def prober_for_config(cfg: Config) -> Prober:
                                        use_default_password=creds.use_default_password),
         )
         probe_groups.append(ProbeGroup(timeout=g.timeout, session_template=template))
-    return Prober(allow, probe_groups)
+    return Prober(allow, probe_groups, snmp_allow=snmp_allow, snmp_groups=snmp_groups)
 
 
 def reload_plan(path: str | Path, shard: tuple[int, int] | None, web_config_path: str | Path | None) -> ReloadPlan:
@@ -142,7 +151,7 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
     if gpus is not None:
         collectors.append(gpus)
-    snmp = snmp_collectors_from_config(cfg)
+    snmp = snmp_collectors_from_config(cfg, shard)
     collectors.extend(snmp)
     groups = miner_groups(cfg, shard)
     discovery = discovery_for(cfg, groups, shard or cfg.shard) if cfg.rescan_interval else None
@@ -154,8 +163,8 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
                   reloader=functools.partial(reload_plan, path, shard, web_config))
     if discovery is not None:
         discovery.store = agent.store
+    agent.power_domains = tuple(cfg.power_domains)
     for c in snmp:
-        c.miner_store = agent.store
         c.power_domains = tuple(cfg.power_domains)
     return agent
 

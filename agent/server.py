@@ -121,10 +121,13 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
             return web.Response(status=400, text="target parameter is missing\n")
         from collectors.asic.drivers import registry
 
-        if module != "auto" and module not in registry():
-            return web.Response(status=400, text="unknown module; use auto or a driver name\n")
+        if module not in ("auto", "snmp") and module not in registry():
+            return web.Response(status=400, text="unknown module; use auto, snmp or a driver name\n")
         try:
-            target, group = prober.check(target_text)
+            if module == "snmp":  # a PDU, UPS, sensor or switch of the snmp: targets
+                snmp_target, snmp_group = prober.check_snmp(target_text)
+            else:
+                target, group = prober.check(target_text)
         except ProbeDenied as e:
             log.info("probe refused: %s", e)
             return web.Response(status=403, text=f"forbidden: {e}\n")
@@ -132,12 +135,15 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
             return web.Response(status=400, text=f"bad target: {e}\n")
         if prober.in_flight >= prober.limit:
             return web.Response(status=503, text="too many probes in flight\n", headers={"Retry-After": "1"})
-        timeout = group.timeout
+        timeout = snmp_group.timeout if module == "snmp" else group.timeout
         header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
         if header:
             with contextlib.suppress(ValueError):
                 timeout = max(0.5, min(timeout, float(header) - 0.5))
-        rendered = await call(prober.probe(target, group, module, timeout))
+        if module == "snmp":
+            rendered = await call(prober.probe_snmp(snmp_target, snmp_group, timeout))
+        else:
+            rendered = await call(prober.probe(target, group, module, timeout))
         om = wants_openmetrics(request.headers.get("Accept", ""))
         return web.Response(body=rendered.body(openmetrics=om, gzipped=False),
                             headers={"Content-Type": OPENMETRICS_CONTENT_TYPE if om else TEXT_CONTENT_TYPE})

@@ -143,6 +143,8 @@ def check_read_only(method: str, url: str, body: Any = None) -> None:
         return
     if path == "/user/userpanel" and query.get("post") == ["4"]:
         return  # IceRiver's status read
+    if path in _READ_POSTS and not body:
+        return  # Ebang's web UI answers its status pages only to an empty POST
     if path == "/graphql" and isinstance(body, Mapping):
         document = str(body.get("query", ""))
         # One document may hold several operations: any mutation in it refuses the whole request.
@@ -155,6 +157,9 @@ def check_read_only(method: str, url: str, body: Any = None) -> None:
     raise ValueError(f"refusing to send POST {path}: not a login or a read-only query")
 
 
+# Read-only pages a firmware serves only to POST, with an empty body (Ebang: status, rates, temperatures, pools).
+_READ_POSTS = frozenset(("/Cgminer/CgminerStatus", "/Status/getsystemstatus", "/alarm/GetAlarmLoop",
+                         "/Cgminer/CgminerGetVal"))
 _GET_WRITE_WORDS = re.compile(r"reboot|restart|reset|blink|shutdown|poweroff|upgrade|factory|delete|set_|setconfig")
 _PASS_THROUGH_KEYS = ("cgminercmd", "command", "cmd")
 

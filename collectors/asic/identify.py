@@ -59,6 +59,10 @@ WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
     ("whatsminer", "whatsminer"),
     ("/cgi-bin/luci", "whatsminer"),
     ("avalon", "avalon"),
+    ("elphapex", "elphapex"),
+    ("openminer", "bitfury"),
+    ("bitfury", "bitfury"),
+    ("ebang", "ebang"),
 )
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -91,6 +95,8 @@ def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | Non
             found.append(get(name))
     if status == 401 and "antminer" in realm:
         found.append(get("antminer"))
+    if status == 401 and "elphapex" in realm:
+        found.append(get("elphapex"))
     if not found:
         return None
     return min(found, key=lambda d: (not d.custom, d.priority))
