@@ -142,7 +142,7 @@ async def test_vnish_127_rest_without_perf_summary_reads_the_rest() -> None:
         finally:
             await close_session()
     assert r.hashrate_ths == approx(173.87094) and r.power_limit_w is None and r.mac == "02:95:23:B3:E0:79"
-    assert len(r.notes) == 1 and r.notes[0].startswith("perf-summary not read: GET ") and "HTTP 404" in r.notes[0]
+    assert len(r.notes) == 1 and r.notes[0].startswith("perf-summary not read (protocol): GET ") and "HTTP 404" in r.notes[0]
 
 
 def test_vnish_127_configuration_replies_are_not_telemetry() -> None:

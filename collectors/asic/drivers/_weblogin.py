@@ -4,7 +4,7 @@ once when the miner answers 401/403 (a reboot forgets tokens). Only the login re
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...errors import AuthError, DeviceError
@@ -38,13 +38,15 @@ async def with_token(
         return await read(token)
 
 
-async def optional(ctx: FetchContext, part: str, read: Callable[[], Awaitable[Any]]) -> tuple[Any, str | None]:
-    """(value, None) from an optional read, or (None, why) when it fails: a missing part is not a down miner.
-    A 404 (the release does not have it) is remembered and not asked again until the identity interval ends
-    (an upgrade may add it). A login that lapsed is raised, so the caller logs in again."""
+async def optional(ctx: FetchContext, part: str, read: Callable[[], Awaitable[Any]]) -> Any:
+    """An optional read's value, or None with a note on the reading (``ctx.note``) when it fails: a missing
+    part is not a down miner. A 404 (the release does not have it) is remembered and not asked again until the
+    identity interval ends (an upgrade may add it); the note stays. A login that lapsed is raised, so the
+    caller logs in again."""
     key = f"absent:{part}"
     if key in ctx.state and not ctx.due(key):
-        return None, ctx.state[key]
+        ctx.note(part, "protocol", ctx.state[key])
+        return None
     try:
         value = await read()
     except AuthError:
@@ -52,14 +54,10 @@ async def optional(ctx: FetchContext, part: str, read: Callable[[], Awaitable[An
     except DeviceError as e:
         if e.reason == "protocol" and "HTTP 404" in e.message:
             ctx.remember(key, e.message)
-        return None, e.message
+        ctx.note(part, e.reason, e.message)
+        return None
     ctx.forget(key)
-    return value, None
-
-
-def missing_notes(replies: Mapping[str, Any]) -> list[str]:
-    """The notes a web fetch left for optional parts it could not read (``missing:<part>`` -> why)."""
-    return [f"{key[8:]} not read: {why}" for key, why in replies.items() if key.startswith("missing:")]
+    return value
 
 
 def token_from(resp: Response, *keys: str) -> str:

@@ -43,7 +43,7 @@ from ..http import Response
 from ..reading import Board, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
-from ._weblogin import missing_notes, optional, token_from, with_token
+from ._weblogin import optional, token_from, with_token
 
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "admin"
 
@@ -60,18 +60,14 @@ async def _rest(ctx: FetchContext) -> dict[str, Any]:
         hdr = {"Authorization": token}
         out = {"rest:summary": (await ctx.get(port, "/api/v1/summary", headers=hdr)).json()}
         # Optional parts: the active preset (changes with the preset switcher, so every cycle) and identity.
-        value, why = await optional(ctx, "perf-summary",
-                                    lambda: _json(ctx.get(port, "/api/v1/perf-summary", headers=hdr)))
-        if why is None:
-            out["rest:perf-summary"] = value
-        else:
-            out["missing:perf-summary"] = why
-        if ctx.due("rest-info"):
-            value, why = await optional(ctx, "info", lambda: _json(ctx.get(port, "/api/v1/info", headers=hdr)))
-            if why is None:
-                ctx.remember("rest-info", value)
-            elif "rest-info" not in ctx.state:  # identity read before stays until the next one is read
-                out["missing:info"] = why
+        preset = await optional(ctx, "perf-summary", lambda: _json(ctx.get(port, "/api/v1/perf-summary", headers=hdr)))
+        if preset is not None:
+            out["rest:perf-summary"] = preset
+        if ctx.due("rest-info") or "rest-info" not in ctx.state:
+            # identity read before stays until the next one is read
+            info = await optional(ctx, "info", lambda: _json(ctx.get(port, "/api/v1/info", headers=hdr)))
+            if info is not None:
+                ctx.remember("rest-info", info)
         if "rest-info" in ctx.state:
             out["rest:info"] = ctx.state["rest-info"]
         return out
@@ -190,7 +186,6 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         pools=out_pools,
         uptime_s=integer(miner.get("uptime")) if miner.get("uptime") is not None else uptime_text(as_dict(info.get("system")).get("uptime")),
         sleeping=state in ("stopped", "paused", "sleeping", "shutting-down"),
-        notes=missing_notes(replies),
     )
 
 _SUFFIX = re.compile(r"\s*\(\s*vnish\s*([^)]*)\)\s*", re.IGNORECASE)
