@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--processes", type=int, default=1, help="split the site over N processes (open-file limit)"
     )
+    p.add_argument("--segment-bytes", type=int, default=0,
+                   help="deliver replies in pieces of this many bytes (1400: a LAN's segments; 0: one write)")
+    p.add_argument("--segment-gap-ms", type=float, default=30.0, help="pause between pieces (default 30)")
     p.add_argument("--shard", type=_shard, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -72,6 +75,8 @@ async def _run(args: argparse.Namespace, shard: tuple[int, int] | None) -> None:
         faults=args.faults,
         port=args.port,
         shard=shard,
+        segment_bytes=args.segment_bytes,
+        segment_gap_s=args.segment_gap_ms / 1000.0,
     )
     await site.start()
     stop = asyncio.Event()

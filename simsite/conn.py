@@ -141,6 +141,31 @@ class Conn:
             return
         self.timer = self.loop.call_later(interval_s, self.send_drip, data[1:], interval_s)
 
+    def send_paced(self, data: bytes, segment: int, gap_s: float, *, reset: bool = False) -> None:
+        """Write ``data`` the way a network delivers it: ``segment`` bytes (one TCP segment's worth, ~1,400 on
+        Ethernet), then ``gap_s`` of nothing, and so on; then close (FIN), or reset (RST) with ``reset``.
+        A client that takes the first piece it reads for the whole reply fails here as it does on a LAN."""
+        if not self.open:
+            return
+        if not data:
+            if reset:
+                self.reset(b"")
+            else:
+                self.close()
+            return
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each piece leaves at once
+            n = self.sock.send(data[:segment])
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            self.close()
+            return
+        self.timer = self.loop.call_later(gap_s, self._paced_next, data[n:], segment, gap_s, reset)
+
+    def _paced_next(self, data: bytes, segment: int, gap_s: float, reset: bool) -> None:
+        self.send_paced(data, segment, gap_s, reset=reset)
+
     def reset(self, partial: bytes) -> None:
         """Send ``partial`` then reset the connection (SO_LINGER 0 turns close() into RST)."""
         if not self.open:

@@ -1,7 +1,9 @@
 """Fault names and the byte-level damage the transport faults do to a reply.
 
 Transport faults: ``hang`` (accept and read, never answer), ``refuse`` (no listener: ECONNREFUSED), ``reset``
-(half the reply, then RST via SO_LINGER 0), ``truncated`` (half the JSON, NUL, FIN), ``malformed`` (invalid UTF-8
+(half the reply, then RST via SO_LINGER 0), ``truncated`` (half the JSON, NUL, FIN), ``short_body`` (the
+whole reply, but its HTTP Content-Length or API 3 frame length promises 1,000 bytes more than are sent, then
+FIN; a cgminer reply loses its second half and its NUL: the Content-Length lie of a firmware killed mid-write), ``malformed`` (invalid UTF-8
 and broken JSON), ``huge`` (a streamed reply of many MB, bounded), ``slow`` (extra latency). Data faults change
 the miner's state instead: ``sleeping``, ``missing_board``, ``dead_fan``.
 
@@ -26,7 +28,9 @@ from . import noise as n
 if TYPE_CHECKING:
     from .miner import SimMiner
 
-TRANSPORT_FAULTS = frozenset(("hang", "refuse", "reset", "truncated", "malformed", "huge", "slow"))
+TRANSPORT_FAULTS = frozenset(
+    ("hang", "refuse", "reset", "truncated", "short_body", "malformed", "huge", "slow")
+)
 DATA_FAULTS = frozenset(("sleeping", "missing_board", "dead_fan"))
 HOSTILE_FAULTS = frozenset(("slowloris", "gigabyte", "endless", "badutf8", "nested", "nan", "negative"))
 FAULTS = TRANSPORT_FAULTS | DATA_FAULTS | HOSTILE_FAULTS
@@ -41,6 +45,22 @@ def truncate(reply: bytes) -> bytes:
     """Half the reply (a firmware killed mid-write), still NUL-terminated."""
     body = reply.rstrip(b"\x00")
     return body[: len(body) // 2] + b"\x00"
+
+
+def short_body(reply: bytes) -> bytes:
+    """The reply whose own length announcement promises 1,000 bytes more than it carries (see module doc)."""
+    if reply.startswith(b"HTTP/"):
+        head, sep, body = reply.partition(b"\r\n\r\n")
+        m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        if m is not None:
+            promised = b"%d" % (int(m.group(1)) + 1000)
+            return head[: m.start(1)] + promised + head[m.end(1) :] + sep + body
+        return reply
+    if len(reply) >= 4 and reply[:1] != b"{" and reply[2:4] == b"\0\0":  # API 3 frame
+        size = int.from_bytes(reply[:4], "little")
+        return (size + 1000).to_bytes(4, "little") + reply[4:]
+    body = reply.rstrip(b"\x00")
+    return body[: len(body) // 2]
 
 
 def garble(reply: bytes, seed: int, index: int, epoch: int) -> bytes:

@@ -28,6 +28,7 @@ from .faults import (
     negative,
     nested,
     not_numbers,
+    short_body,
     truncate,
 )
 from .firmwares import get
@@ -72,8 +73,14 @@ class SimSite:
         drip_s: float = 1.0,
         max_requests: int = 200_000,
         backlog: int = 128,
+        segment_bytes: int = 0,
+        segment_gap_s: float = 0.0,
     ) -> None:
+        """``segment_bytes``/``segment_gap_s``: deliver every reply in pieces of that many bytes that far apart
+        (0: in one write, as loopback does); see :meth:`Conn.send_paced`."""
         self.miners = miners
+        self.segment_bytes = int(segment_bytes)
+        self.segment_gap_s = segment_gap_s
         self.poll_gap_s = poll_gap_s
         self.slow_ms = slow_ms
         self.huge_bytes = huge_bytes
@@ -289,11 +296,17 @@ class SimSite:
             conn.send_drip(data, self.drip_s)
             return
         if fault == "truncated":
-            conn.send(truncate(data))
+            data = truncate(data)
         elif fault == "malformed":
-            conn.send(garble(data, m.seed, m.index, m.epoch))
+            data = garble(data, m.seed, m.index, m.epoch)
+        elif fault == "short_body":
+            data = short_body(data)
         elif fault == "reset":
-            conn.reset(data[: max(1, len(data) // 2)])
+            data = data[: max(1, len(data) // 2)]
+        if self.segment_bytes > 0:
+            conn.send_paced(data, self.segment_bytes, self.segment_gap_s, reset=fault == "reset")
+        elif fault == "reset":
+            conn.reset(data)
         else:
             conn.send(data)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import struct
 from typing import Any
 
-from ..errors import DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from ..errors import DeviceRefused, DeviceReset, DeviceTimeout, DeviceUnresolved, ParseError, ProtocolError
 
 PORT = 4433
 MAX_FRAME = 4 * 1024 * 1024
@@ -68,10 +69,16 @@ async def call(host: str, cmd: str, param: str | None = None, *, deadline: float
         raise DeviceTimeout(f"no API 3 reply from {host}:{port} before the deadline") from None
     except ConnectionRefusedError:
         raise DeviceRefused(f"connection refused by {host}:{port}") from None
-    except asyncio.IncompleteReadError:
-        raise DeviceReset(f"{host}:{port} closed the connection mid-reply") from None
+    except asyncio.IncompleteReadError as e:
+        # A clean close (FIN) before the frame's announced length: the reply lied about its size (a reset is
+        # ConnectionResetError, below). readexactly() itself waits for every piece, however the bytes arrive.
+        raise ProtocolError(
+            f"{host}:{port}: API 3 reply cut short ({len(e.partial)} of {e.expected} bytes announced)"
+        ) from None
     except (ConnectionResetError, BrokenPipeError):
         raise DeviceReset(f"connection reset by {host}:{port}") from None
+    except socket.gaierror as e:
+        raise DeviceUnresolved(f"cannot resolve {host}: {e.strerror}") from None
     except OSError as e:
         raise DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:

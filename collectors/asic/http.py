@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from ..errors import AuthError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from ..errors import (
+    AuthError,
+    DeviceError,
+    DeviceRefused,
+    DeviceReset,
+    DeviceTimeout,
+    DeviceUnresolved,
+    ParseError,
+    ProtocolError,
+)
 from .rpc import READ_COMMANDS
 
 POOL_LIMIT = 1024
@@ -37,7 +47,27 @@ MAX_BODY = 4 * 1024 * 1024
 KEEPALIVE_S = 20.0
 
 # POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
-_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token"))
+_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token",
+                          "/cgi-bin/luci",  # Braiins OS LuCI (form: luci_username, luci_password)
+                          "/cgi-bin/login.php",  # Sealminer (form: username, origin_pwd) -> session cookie
+                          "/user/login",  # Ebang (form: username, word) -> session cookie
+                          "/api/login"))  # Bitfury B8 (JSON: username, password) -> bearer token
+# The LuCI login form (Braiins OS): these fields and nothing else.
+_LUCI_LOGIN_FIELDS = frozenset(("luci_username", "luci_password"))
+# Braiins OS GraphQL logs in with a mutation: this document, word for word (whitespace aside), is the one
+# mutation the guard lets through; any other document holding "mutation" is refused.
+GRAPHQL_LOGIN = (
+    "mutation ($username: String!, $password: String!) "
+    "{ auth { login(username: $username, password: $password) { ... on VoidResult { void } } } }"
+)
+
+
+def _squash(document: str) -> str:
+    return re.sub(r"\s+", " ", document).strip()
+
+
+def graphql_login_body(user: str, password: str) -> dict[str, Any]:
+    return {"query": GRAPHQL_LOGIN, "variables": {"username": user, "password": password}}
 
 
 class SecretLike(Protocol):
@@ -110,17 +140,28 @@ def check_read_only(method: str, url: str, body: Any = None) -> None:
             raise ValueError("refusing POST /token with anything but the token command")
         if path == "/user/loginpost" and query.get("post") != ["6"]:
             raise ValueError("refusing POST /user/loginpost other than the login form (post=6)")
+        if path == "/cgi-bin/luci" and not (isinstance(body, Mapping) and set(body) == _LUCI_LOGIN_FIELDS):
+            raise ValueError("refusing POST /cgi-bin/luci other than the login form")
         return
     if path == "/user/userpanel" and query.get("post") == ["4"]:
         return  # IceRiver's status read
+    if path in _READ_POSTS and not body:
+        return  # Ebang's web UI answers its status pages only to an empty POST
     if path == "/graphql" and isinstance(body, Mapping):
         document = str(body.get("query", ""))
         # One document may hold several operations: any mutation in it refuses the whole request.
         if document.lstrip().startswith(("query", "{")) and not re.search(r"\bmutation\b", document):
             return
+        variables = body.get("variables")
+        if _squash(document) == _squash(GRAPHQL_LOGIN) and isinstance(variables, Mapping) and set(variables) <= {
+                "username", "password"}:
+            return  # the login, and only the login
     raise ValueError(f"refusing to send POST {path}: not a login or a read-only query")
 
 
+# Read-only pages a firmware serves only to POST, with an empty body (Ebang: status, rates, temperatures, pools).
+_READ_POSTS = frozenset(("/Cgminer/CgminerStatus", "/Status/getsystemstatus", "/alarm/GetAlarmLoop",
+                         "/Cgminer/CgminerGetVal"))
 _GET_WRITE_WORDS = re.compile(r"reboot|restart|reset|blink|shutdown|poweroff|upgrade|factory|delete|set_|setconfig")
 _PASS_THROUGH_KEYS = ("cgminercmd", "command", "cmd")
 
@@ -209,10 +250,12 @@ async def request(
     digest: aiohttp.DigestAuthMiddleware | None = None,
     cookies: Mapping[str, str] | None = None,
     allow_status: tuple[int, ...] = (),
+    form: Mapping[str, str] | None = None,
 ) -> Response:
     """One read-only HTTP request before ``deadline`` (event-loop time). Raises DeviceError subclasses:
-    timeout, refused, reset, auth (401/403 unless allowed), protocol (other non-2xx)."""
-    check_read_only(method, target, json_body)
+    timeout, refused, resolve (a name that does not resolve), reset, auth (401/403 unless allowed), protocol
+    (other non-2xx)."""
+    check_read_only(method, target, json_body if form is None else form)
     loop = asyncio.get_running_loop()
     remaining = deadline - loop.time()
     if remaining <= 0:
@@ -230,13 +273,12 @@ async def request(
             target,
             headers=hdrs,
             json=json_body,
+            data=form,
             timeout=timeout,
             allow_redirects=False,
             middlewares=(digest,) if digest is not None else (),
         ) as resp:
-            body = await resp.content.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                raise ProtocolError(f"{where}: body larger than {MAX_BODY} bytes")
+            body = await read_body(resp.content, where)
             got = {k: m.value for k, m in resp.cookies.items()}
             out = Response(resp.status, body, resp.headers, got)
     except TimeoutError:
@@ -244,11 +286,13 @@ async def request(
     except aiohttp.ClientConnectorError as e:
         if isinstance(e.os_error, ConnectionRefusedError):
             raise DeviceRefused(f"{where}: connection refused") from None
+        if isinstance(e.os_error, socket.gaierror) or isinstance(e, aiohttp.ClientConnectorDNSError):
+            raise DeviceUnresolved(f"{where}: cannot resolve the host: {e.os_error.strerror or e.os_error}") from None
         raise DeviceRefused(f"{where}: {e.os_error.strerror or e.os_error}") from None
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
         raise DeviceReset(f"{where}: connection reset or closed mid-reply") from None
-    except aiohttp.ClientPayloadError:
-        raise DeviceReset(f"{where}: reply body cut short") from None
+    except aiohttp.ClientPayloadError as e:
+        raise payload_error(where, e) from None
     except aiohttp.ClientResponseError as e:
         raise ProtocolError(f"{where}: bad HTTP reply ({e.message})") from None
     except aiohttp.ClientError as e:
@@ -258,6 +302,38 @@ async def request(
     if out.status in (401, 403):
         raise AuthError(f"{where}: HTTP {out.status} (login refused or required)")
     raise ProtocolError(f"{where}: HTTP {out.status}")
+
+
+async def read_body(content: aiohttp.StreamReader, where: str) -> bytes:
+    """The whole body: to Content-Length, the last chunk, or EOF, never more than MAX_BODY bytes.
+
+    One ``read(n)`` returns whatever has arrived so far, which on a real network is the first TCP segment or
+    two of a reply (1,460 bytes each), not the reply. The caller's ClientTimeout bounds the whole loop: a
+    body that trickles in slower than the poll's deadline is a timeout, not a short reply.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await content.readany()
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ProtocolError(f"{where}: body larger than {MAX_BODY} bytes")
+        parts.append(chunk)
+
+
+def payload_error(where: str, e: aiohttp.ClientPayloadError) -> DeviceError:
+    """A body that did not arrive whole. aiohttp reports both causes as one ClientPayloadError and names the
+    socket error in its message only: a reset (RST) mid-body is ``reset``; a clean close before the
+    Content-Length or the last chunk, or a body that cannot be decoded (bad gzip), is a reply that lied about
+    itself: ``protocol``."""
+    text = str(e)
+    if "ConnectionResetError" in text or "Connection reset" in text or "BrokenPipe" in text:
+        return DeviceReset(f"{where}: connection reset mid-body")
+    if "ContentLengthError" in text or "TransferEncodingError" in text or "not completed" in text:
+        return ProtocolError(f"{where}: body shorter than the reply announced (truncated)")
+    return ProtocolError(f"{where}: unreadable body ({text[:80]})")
 
 
 async def get_json(target: str, *, deadline: float, **kw: Any) -> Any:
@@ -279,20 +355,36 @@ def parse_raw_response(raw: bytes) -> Response:
         key, _, value = line.partition(":")
         headers[key.strip().lower()] = value.strip()
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        out = bytearray()
-        rest = body
-        while rest:
-            size_line, _, rest = rest.partition(b"\r\n")
-            try:
-                size = int(size_line.split(b";")[0], 16)
-            except ValueError:
-                break
-            if size == 0:
-                break
-            out += rest[:size]
-            rest = rest[size + 2 :]
-        body = bytes(out)
+        body = _dechunk(body)
+    elif "content-length" in headers:
+        try:
+            length = int(headers["content-length"])
+        except ValueError:
+            raise ProtocolError(f"bad Content-Length {headers['content-length'][:20]!r}") from None
+        if len(body) < length:  # the connection closed (FIN) before the promised body arrived
+            raise ProtocolError(f"HTTP body cut short ({len(body)} of {length} bytes)")
+        body = body[:length]
     return Response(status, body, headers, {})
+
+
+def _dechunk(body: bytes) -> bytes:
+    """A chunked body joined; one that ends before its last (zero-size) chunk is truncated: ProtocolError."""
+    out = bytearray()
+    rest = body
+    while True:
+        size_line, sep, rest = rest.partition(b"\r\n")
+        if not sep:
+            raise ProtocolError("chunked HTTP body cut short (no last chunk)")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            raise ProtocolError(f"bad chunk size {size_line[:20]!r}") from None
+        if size == 0:
+            return bytes(out)
+        if len(rest) < size:
+            raise ProtocolError("chunked HTTP body cut short mid-chunk")
+        out += rest[:size]
+        rest = rest[size + 2 :]
 
 
 async def raw_get(host: str, port: int, path: str, *, deadline: float, max_bytes: int = 1 << 20) -> Response:
@@ -302,4 +394,5 @@ async def raw_get(host: str, port: int, path: str, *, deadline: float, max_bytes
 
     h = f"[{host}]" if ":" in host else host
     payload = f"GET {path} HTTP/1.0\r\nHost: {h}\r\nUser-Agent: farmwatch\r\nAccept: */*\r\n\r\n".encode()
-    return parse_raw_response(await exchange(host, port, payload, deadline=deadline, max_bytes=max_bytes))
+    raw = await exchange(host, port, payload, deadline=deadline, max_bytes=max_bytes, nul_ends=False)
+    return parse_raw_response(raw)

@@ -10,8 +10,9 @@ Probes (all reads):
 
 Custom firmware (Braiins, LuxOS, VNish) runs on Antminer hardware, so its pages and replies also carry stock
 strings. The first custom match wins at once; after a stock match the race waits :data:`CUSTOM_WAIT_S` more
-for a custom one (asic-rs does the same). Nothing matched: :class:`UnsupportedDevice` saying what each probe
-saw, never a guess.
+for a custom one (asic-rs does the same). A cgminer RPC that answered but matched no signature is read by the
+generic cgminer reader (``cgminer``), again after waiting that long for a web match. Nothing matched and no
+cgminer answered: :class:`UnsupportedDevice` saying what each probe saw, never a guess.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import DeviceError, DeviceRefused, DeviceTimeout, ProtocolError, UnsupportedDevice
+from ..errors import (
+    DeviceError,
+    DeviceRefused,
+    DeviceTimeout,
+    DeviceUnresolved,
+    ProtocolError,
+    UnsupportedDevice,
+)
 from . import api3, http, rpc
 from .driver import Driver
 from .drivers import get, identification_order
@@ -33,8 +41,9 @@ if TYPE_CHECKING:
     from .poll import MinerSession
 
 IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
+SECOND_LOOK = ("devs",)  # asked only of a cgminer that matched no signature
 CUSTOM_WAIT_S = 0.3
-_UNREACHED = ("refused", "timeout", "reset")
+_UNREACHED = ("refused", "timeout", "reset", "resolve")
 
 # Lower-cased substrings of a web page (GET /) -> driver.
 WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
@@ -57,6 +66,10 @@ WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
     ("whatsminer", "whatsminer"),
     ("/cgi-bin/luci", "whatsminer"),
     ("avalon", "avalon"),
+    ("elphapex", "elphapex"),
+    ("openminer", "bitfury"),
+    ("bitfury", "bitfury"),
+    ("ebang", "ebang"),
 )
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -67,6 +80,8 @@ class Seen:
     driver: Driver | None
     note: str
     error: DeviceError | None = None  # the probe reached nothing (refused, timeout, reset)
+    # A well-formed cgminer RPC answered but no signature matched: the generic cgminer reader can read it.
+    cgminer: bool = False
 
 
 def match_driver(replies: dict[str, rpc.Reply]) -> Driver | None:
@@ -87,6 +102,8 @@ def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | Non
             found.append(get(name))
     if status == 401 and "antminer" in realm:
         found.append(get("antminer"))
+    if status == 401 and "elphapex" in realm:
+        found.append(get("elphapex"))
     if not found:
         return None
     return min(found, key=lambda d: (not d.custom, d.priority))
@@ -105,7 +122,23 @@ async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
         return Seen("rpc", None, f"rpc {port}: {e.reason}", e if e.reason in _UNREACHED else None)
     driver = match_driver(replies)
     desc = rpc.description(replies.get("version", {})) or "no description"
-    return Seen("rpc", driver, f"rpc {port}: {desc!r}")
+    generic = driver is None and speaks_cgminer(replies)
+    if generic:
+        # Some vendors name the model only per device (iBeLink's DEVS "Name"): one more read before settling
+        # for the generic reader.
+        try:
+            driver = match_driver(await rpc.fetch(host, port, SECOND_LOOK, deadline=deadline))
+        except DeviceError:
+            driver = None
+    return Seen("rpc", driver, f"rpc {port}: {desc!r}", cgminer=generic and driver is None)
+
+
+def speaks_cgminer(replies: dict[str, rpc.Reply]) -> bool:
+    """Some identification command got a successful cgminer reply (a STATUS block with S/I/W and a section)."""
+    for reply in replies.values():
+        if rpc.status_of(reply)[0] in ("S", "I", "W") and isinstance(reply.get("STATUS"), list):
+            return True
+    return False
 
 
 async def _epic_probe(host: str, port: int, deadline: float) -> Seen:
@@ -146,7 +179,7 @@ def address_error(host: str, exc: BaseException) -> DeviceError:
         return DeviceTimeout(f"no answer from {host} before the deadline")
     what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
     if isinstance(exc, UnicodeError | socket.gaierror):
-        return DeviceRefused(f"cannot resolve {host}: {what}")
+        return DeviceUnresolved(f"cannot resolve {host}: {what}")
     return DeviceRefused(f"cannot connect to {host}: {what}")
 
 
@@ -191,6 +224,8 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
                 s = t.result()
                 seen.append(s)
                 if s.driver is None:
+                    if s.cgminer and stock_until is None:  # a match on the web page still wins, if it comes now
+                        stock_until = loop.time() + CUSTOM_WAIT_S
                     continue
                 if s.driver.custom:
                     return s.driver
@@ -207,6 +242,10 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
                 t.exception()
     if best is not None:
         return best
+    if any(s.cgminer for s in seen):
+        # A cgminer-API miner of a vendor without a dedicated driver: read what the standard API carries (the
+        # generic reader says so in every reading) rather than report it unsupported.
+        return get("cgminer")
     if all(s.error is not None for s in seen):
         # Nothing answered at all: the host is down or silent, not an unknown firmware (the reason says which).
         notes = "; ".join(s.note for s in seen) or "no probe finished"

@@ -16,7 +16,15 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from ..errors import DeviceError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from ..errors import (
+    DeviceError,
+    DeviceRefused,
+    DeviceReset,
+    DeviceTimeout,
+    DeviceUnresolved,
+    ParseError,
+    ProtocolError,
+)
 
 DEFAULT_PORT = 4028
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # the largest real reply seen is ~40 kB; anything near this is a flood
@@ -50,8 +58,9 @@ class _Exchange(asyncio.Protocol):
     StreamReader/StreamWriter is a measurable share of the CPU budget.
     """
 
-    def __init__(self, payload: bytes, max_bytes: int, done: asyncio.Future[bytes]) -> None:
+    def __init__(self, payload: bytes, max_bytes: int, done: asyncio.Future[bytes], nul_ends: bool = True) -> None:
         self.payload = payload
+        self.nul_ends = nul_ends
         self.max_bytes = max_bytes
         self.done = done
         self.chunks: list[bytes] = []
@@ -71,7 +80,7 @@ class _Exchange(asyncio.Protocol):
             self.done.set_exception(ProtocolError(f"reply larger than {self.max_bytes} bytes"))
             return
         self.chunks.append(data)
-        if data.endswith(b"\x00"):
+        if self.nul_ends and data.endswith(b"\x00"):
             # cgminer ends every reply with one NUL and closes right after: the reply is complete.
             self.done.set_result(b"".join(self.chunks))
 
@@ -90,9 +99,12 @@ class _Exchange(asyncio.Protocol):
 
 
 async def exchange(
-    host: str, port: int, payload: bytes, *, deadline: float, max_bytes: int = MAX_REPLY_BYTES
+    host: str, port: int, payload: bytes, *, deadline: float, max_bytes: int = MAX_REPLY_BYTES,
+    nul_ends: bool = True,
 ) -> bytes:
-    """Send one request and read the reply to its end, all before ``deadline`` (event-loop time)."""
+    """Send one request and read the reply to its end (the NUL, else EOF), all before ``deadline``
+    (event-loop time). The reply may arrive in any number of pieces; only the NUL or EOF ends it. With
+    ``nul_ends=False`` (HTTP read to EOF) a piece that happens to end in a NUL byte ends nothing."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[bytes] = loop.create_future()
     transport: asyncio.Transport | None = None
@@ -100,7 +112,7 @@ async def exchange(
     try:
         async with asyncio.timeout_at(deadline):
             transport, _ = await loop.create_connection(  # type: ignore[assignment]
-                lambda: _Exchange(payload, max_bytes, done), host, port
+                lambda: _Exchange(payload, max_bytes, done, nul_ends), host, port
             )
             reply = await done
             ok = True
@@ -112,7 +124,7 @@ async def exchange(
     except (ConnectionResetError, BrokenPipeError):
         raise DeviceReset(f"connection reset by {host}:{port}") from None
     except socket.gaierror as e:
-        raise DeviceRefused(f"cannot resolve {host}: {e.strerror}") from None
+        raise DeviceUnresolved(f"cannot resolve {host}: {e.strerror}") from None
     except OSError as e:  # unreachable, no route, ...
         raise DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:

@@ -10,7 +10,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 
-from .server import ReplayMiner
+from .server import ReplayMiner, deliver
 
 BTMINER_COMMANDS = frozenset({"get_version", "get_psu", "get_miner_info", "get_error_code", "status"})
 
@@ -41,8 +41,7 @@ class BtminerReplay(ReplayMiner):
             else:
                 sections = b",".join(b'"%s":[%s]' % (p.encode(), self._answer(p)) for p in parts)
                 body = b"{" + sections + b',"id":1}'
-            writer.write(body + b"\x00")
-            await writer.drain()
+            await deliver(writer, body + b"\x00", self.pace)
         finally:
             writer.close()
 

@@ -23,6 +23,26 @@ INVALID = (
 )
 
 
+# How the replay servers deliver a reply unless told otherwise: the way a LAN does, in 1,400-byte pieces with a
+# pause between them (issue 11), not in the one piece loopback would hand over. A transport that reads only the
+# first piece fails every conformance test, as it would on a real site. ``pace=None`` sends in one write.
+PACE: tuple[int, float] | None = (1400, 0.03)
+
+
+async def deliver(writer: asyncio.StreamWriter, data: bytes, pace: tuple[int, float] | None) -> None:
+    """Write ``data`` in ``pace`` = (bytes, seconds apart) pieces, each drained before the pause."""
+    if pace is None:
+        writer.write(data)
+        await writer.drain()
+        return
+    size, gap = pace
+    for at in range(0, len(data), size):
+        if at:
+            await asyncio.sleep(gap)
+        writer.write(data[at : at + size])
+        await writer.drain()
+
+
 class LoopbackServer:
     """``async with``: serve ``_handle`` on ``host:port`` (port 0: a free one, written back to ``port``)."""
 
@@ -54,6 +74,7 @@ class ReplayMiner(LoopbackServer):
     description: str = "cgminer 4.9.0"
     joins: bool = True
     requests: list[bytes] = field(default_factory=list)
+    pace: tuple[int, float] | None = PACE
     _server: asyncio.Server | None = None
 
     def _answer(self, command: str) -> bytes:
@@ -79,8 +100,7 @@ class ReplayMiner(LoopbackServer):
             else:
                 sections = b",".join(b'"%s":[%s]' % (p.encode(), self._answer(p)) for p in parts)
                 body = b"{" + sections + b',"id":1}'
-            writer.write(body + b"\x00")
-            await writer.drain()
+            await deliver(writer, body + b"\x00", self.pace)
         finally:
             writer.close()
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from simsite import http as simhttp
 
-from .server import LoopbackServer
+from .server import PACE, LoopbackServer, deliver
 
 
 @dataclass
@@ -26,7 +26,25 @@ class ReplayWeb:
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
+    pace: tuple[int, float] | None = PACE  # see server.PACE
+    chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length (one chunk per piece)
     _runner: web.AppRunner | None = None
+
+    async def _send(self, request: web.Request, body: bytes, status: int = 200,
+                    headers: Mapping[str, str] | None = None) -> web.StreamResponse:
+        resp = web.StreamResponse(status=status, headers={"Content-Type": "application/json", **(headers or {})})
+        if self.chunked and request.version >= (1, 1):  # never to HTTP/1.0 (the identification probe)
+            resp.enable_chunked_encoding()
+        else:
+            resp.content_length = len(body)
+        await resp.prepare(request)
+        size, gap = self.pace if self.pace is not None else (max(1, len(body)), 0.0)
+        for at in range(0, len(body), size):
+            if at:
+                await asyncio.sleep(gap)
+            await resp.write(body[at : at + size])
+        await resp.write_eof()
+        return resp
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
@@ -39,12 +57,11 @@ class ReplayWeb:
                 return web.Response(status=401, headers={
                     "WWW-Authenticate": f'Digest realm="{realm}", nonce="abc123", qop="auth", algorithm=MD5'})
         if request.method == "POST" and request.path in self.login:
-            return web.Response(body=self.login[request.path], content_type="application/json",
-                                headers={"Set-Cookie": "session=s1; Path=/"})
+            return await self._send(request, self.login[request.path], headers={"Set-Cookie": "session=s1; Path=/"})
         found = self.routes.get(request.path_qs, self.routes.get(request.path))
         if found is None:
             return web.Response(status=404, text="not found")
-        return web.Response(body=found, content_type="application/json")
+        return await self._send(request, found)
 
     async def __aenter__(self) -> ReplayWeb:
         app = web.Application()
@@ -67,6 +84,7 @@ class ReplayApi3(LoopbackServer):
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    pace: tuple[int, float] | None = PACE
     _server: asyncio.Server | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -76,8 +94,7 @@ class ReplayApi3(LoopbackServer):
             self.requests.append(req)
             key = req.get("cmd", "") + (f".{req['param']}" if req.get("param") else "")
             body = self.replies.get(key) or json.dumps({"code": -1, "msg": "invalid cmd"}).encode()
-            writer.write(struct.pack("<I", len(body)) + body)
-            await writer.drain()
+            await deliver(writer, struct.pack("<I", len(body)) + body, self.pace)
         finally:
             writer.close()
 
