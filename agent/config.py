@@ -55,6 +55,9 @@ DRIVERS = (
     "hammer",
     "minerva",
     "ibelink",
+    "elphapex",
+    "ebang",
+    "bitfury",
 )
 # Checked against collectors/snmp/profiles/ by tests/test_snmp_units.py (config does not import the collectors).
 PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "geist", "ups", "xups", "emerson-ups", "entity-sensor",
