@@ -134,6 +134,12 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
     if r.errors is not None:  # no sample where the driver does not read errors: unknown, not "none"
         g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(
             d, len(r.errors))
+    if r.missing:
+        partial = g("farmwatch_miner_partial", "info", "A part of the miner's reading that could not be read this "
+                    "time (value 1; that part is unknown, the rest was read): reason is one of "
+                    + ", ".join(REASONS) + ".")
+        for n in r.missing:
+            partial.add(labels((("device", device), ("part", n.part), ("reason", n.reason))), 1)
 
 
 def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[MinerGroup], store: MinerStore,

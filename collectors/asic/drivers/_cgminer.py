@@ -38,11 +38,40 @@ def required(replies: Mapping[str, Reply], command: str, section: str) -> dict[s
     return entry
 
 
+def fee_pool(url: str, user: str | None) -> bool:
+    """A pool the firmware mines to for its developer, not the site: MSK/Hiveon-style hidden ``*`` entries and
+    Blissz's ``devFeeMiner.N`` users. They are not the site's pools and are left out of ``pools``."""
+    u = (user or "").strip().lower()
+    return url.strip() == "*" or u == "*" or u.startswith("devfee")
+
+
+def _share_age(value: Any) -> float | None:
+    """How long ago the last share was, comparable across pools of one reply: bmminer's "H:MM:SS" string is an
+    age; cgminer's integer is an epoch (larger = later, so it is negated); 0 or unreadable is never."""
+    if isinstance(value, str) and ":" in value:
+        try:
+            parts = [int(x) for x in value.strip().split(":")]
+        except ValueError:
+            return None
+        return float(sum(v * 60**i for i, v in enumerate(reversed(parts))))
+    epoch = integer(value)
+    return -float(epoch) if epoch else None
+
+
 def pools(reply: Reply | None) -> list[Pool]:
-    """POOLS entries (stock cgminer/bmminer keys; pool numbering kept as the firmware gives it)."""
+    """POOLS entries (stock cgminer/bmminer keys; pool numbering kept as the firmware gives it), without the
+    firmware's own fee pools. Some bmminer builds keep "Stratum Active" true on every pool they ever connected
+    to (the S17 Pro capture: three "active" pools, two with no share for 66 hours): only the one with the latest
+    share (then the lowest Priority) is the active pool."""
     out: list[Pool] = []
+    ages: list[float | None] = []
+    priorities: list[int | None] = []
+    groups: list[object] = []
     for p in items(reply, "POOLS"):
         url = text(p.get("URL")) or ""
+        user = text(p.get("User"))
+        if fee_pool(url, user):
+            continue
         status_raw = (text(p.get("Status")) or "").lower()
         if status_raw == "alive":
             status = "alive"
@@ -53,10 +82,13 @@ def pools(reply: Reply | None) -> list[Pool]:
         else:
             status = "unknown"
         active = truthy(p.get("Stratum Active"))
+        ages.append(_share_age(p.get("Last Share Time")))
+        priorities.append(integer(p.get("Priority")))
+        groups.append(p.get("GROUP"))  # LuxOS pool groups: one active pool per group
         out.append(
             Pool(
                 url=url,
-                user=text(p.get("User")),
+                user=user,
                 status=status,
                 accepted=integer(p.get("Accepted")),
                 rejected=integer(p.get("Rejected")),
@@ -65,6 +97,16 @@ def pools(reply: Reply | None) -> list[Pool]:
                 active=active,
             )
         )
+    def rank(i: int) -> tuple[float, int, int]:
+        age, priority = ages[i], priorities[i]
+        return (age if age is not None else float("inf"), priority if priority is not None else 1 << 30, i)
+
+    for group in {repr(g) for g in groups}:
+        active_at = [i for i, p in enumerate(out) if p.active and repr(groups[i]) == group]
+        if len(active_at) > 1:
+            current = min(active_at, key=rank)
+            for i in active_at:
+                out[i].active = i == current
     return out
 
 
