@@ -157,7 +157,7 @@ async def test_rpc_closed_reads_the_web_with_a_login_and_says_so_without_one() -
     async with site:
         with pytest.raises(AuthError) as e:
             await poll_once(m.ip, 4028, timeout=5)  # identified by its web 401, then the RPC refuses
-        assert e.value.message == LOGIN_NEEDED
+        assert LOGIN_NEEDED in e.value.message and "credentials.web_password_file" in e.value.message
         with pytest.raises(AuthError):
             await poll_once(m.ip, 4028, driver="antminer", timeout=5)
         r = await poll_once(m.ip, 4028, timeout=5, credentials=WebCredentials(use_default_password=True))
@@ -172,8 +172,11 @@ async def test_rpc_closed_reads_the_web_with_a_login_and_says_so_without_one() -
     # read over the web (stats.cgi rate_5s: the 5-second figure, within 2 % of the simulated 1-minute one)
     assert r.hashrate_ths == approx(truth["hashrate_ths"], rel=0.03) and r.mac == m.mac
     assert proc.returncode == 1 and out == b""
-    assert err.decode().strip() == f"farmwatch: {m.ip}:4028: auth: {LOGIN_NEEDED}"
-    assert not daemon.up and daemon.error_reason == "auth" and LOGIN_NEEDED in (daemon.error_message or "")
+    line = err.decode().strip()  # one line: what is wrong and the flags that fix it
+    assert line.startswith(f"farmwatch: {m.ip}:4028: auth: ") and "\n" not in line
+    assert LOGIN_NEEDED in line and "--web-password-file" in line
+    assert not daemon.up and daemon.error_reason == "auth"
+    assert LOGIN_NEEDED in (daemon.error_message or "") and "credentials.web_password_file" in (daemon.error_message or "")
 
 
 async def test_rpc_closed_on_a_dead_host_stays_refused() -> None:
