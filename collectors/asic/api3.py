@@ -13,7 +13,7 @@ import json
 import struct
 from typing import Any
 
-from ..errors import DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from ..errors import DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError, resource_error
 
 PORT = 4433
 MAX_FRAME = 4 * 1024 * 1024
@@ -77,7 +77,7 @@ async def call(host: str, cmd: str, param: str | None = None, *, deadline: float
     except (ConnectionResetError, BrokenPipeError):
         raise DeviceReset(f"connection reset by {host}:{port}") from None
     except OSError as e:
-        raise DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
+        raise resource_error(e, f"{host}:{port}") or DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:
         if writer is not None:
             writer.close()

@@ -34,6 +34,7 @@ from ..errors import (
     DeviceTimeout,
     ParseError,
     ProtocolError,
+    resource_error,
 )
 from .rpc import READ_COMMANDS
 
@@ -248,6 +249,9 @@ async def request(
     except TimeoutError:
         raise DeviceTimeout(f"{where}: no complete reply before the deadline") from None
     except aiohttp.ClientConnectorError as e:
+        exhausted = resource_error(e.os_error, where)
+        if exhausted is not None:
+            raise exhausted from None
         if isinstance(e.os_error, ConnectionRefusedError):
             raise DeviceRefused(f"{where}: connection refused") from None
         raise DeviceRefused(f"{where}: {e.os_error.strerror or e.os_error}") from None

@@ -16,7 +16,15 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from ..errors import DeviceError, DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError
+from ..errors import (
+    DeviceError,
+    DeviceRefused,
+    DeviceReset,
+    DeviceTimeout,
+    ParseError,
+    ProtocolError,
+    resource_error,
+)
 
 DEFAULT_PORT = 4028
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # the largest real reply seen is ~40 kB; anything near this is a flood
@@ -117,8 +125,8 @@ async def exchange(
         raise DeviceReset(f"connection reset by {host}:{port}") from None
     except socket.gaierror as e:
         raise DeviceRefused(f"cannot resolve {host}: {e.strerror}") from None
-    except OSError as e:  # unreachable, no route, ...
-        raise DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
+    except OSError as e:  # unreachable, no route, ... or this process out of descriptors
+        raise resource_error(e, f"{host}:{port}") or DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:
         if transport is not None:
             if ok:
