@@ -53,6 +53,7 @@ def _table(r: MinerReading) -> str:
                      f"  {p.url}  {p.user or ''}")
     errors = "not read from this firmware" if r.errors is None else "; ".join(f"{e.code}: {e.message}" for e in r.errors)
     lines.append("errors      " + (errors or "-"))
+    lines.extend("note        " + n for n in r.notes)
     return "\n".join(lines)
 
 
@@ -120,8 +121,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         shard = parse_shard(args.shard) if args.shard else None
     except TargetError as e:
         return _fail(f"--shard: {e}", EXIT_USAGE)
+    from .expected import StorageError
+
     try:
-        agent = agent_from_config(args.config, listen=args.listen, shard=shard, web_config=args.web_config)
+        agent = agent_from_config(args.config, listen=args.listen, shard=shard, web_config=args.web_config,
+                                  storage=args.storage)
+    except StorageError as e:
+        return _fail(f"{e}; nothing started")
     except ConfigError as e:
         for p in e.problems:
             print(str(p), file=sys.stderr)
@@ -166,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--web.listen-address", dest="listen", default=None, help="overrides listen: (default :10428)")
     run.add_argument("--web.config.file", dest="web_config", default=None,
                      help="TLS and basic auth for the endpoints (Prometheus exporter-toolkit format)")
+    run.add_argument("--storage.path", dest="storage", default=None,
+                     help="state directory: miners found in CIDR/range targets are kept there across restarts "
+                     "(overrides storage: {path})")
     run.add_argument("--shard", default=None, help="i/n: poll only this agent's share of the site (overrides shard:)")
     log_flags(run)
     run.set_defaults(func=cmd_run)

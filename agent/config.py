@@ -49,6 +49,15 @@ DRIVERS = (
     "auradine",
     "bitaxe",
     "iceriver",
+    "cgminer",
+    "innosilicon",
+    "sealminer",
+    "hammer",
+    "minerva",
+    "ibelink",
+    "elphapex",
+    "ebang",
+    "bitfury",
 )
 # Checked against collectors/snmp/profiles/ by tests/test_snmp_units.py (config does not import the collectors).
 PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "geist", "ups", "xups", "emerson-ups", "entity-sensor",
@@ -154,6 +163,9 @@ class Config:
     # Re-sweep the CIDR/range targets this often for new or moved (DHCP) miners; None: never.
     rescan_interval: float | None = None
     shard: tuple[int, int] | None = None  # (i, n): this agent polls the targets with shard_of(t, n) == i
+    # State directory (``storage: {path: ...}``, or --storage.path): miners found in CIDR/range scopes are kept
+    # there across restarts (agent/expected.py). None: kept in memory only.
+    storage_path: Path | None = None
 
     @property
     def listen_host(self) -> str:
@@ -183,7 +195,7 @@ def split_listen(text: str) -> tuple[str, int]:
 
 _TOP_KEYS = (
     "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
-    "identity_interval", "rescan_interval", "shard",
+    "identity_interval", "rescan_interval", "shard", "storage",
 )
 _MINER_KEYS = (
     "targets",
@@ -261,6 +273,7 @@ class _SiteReader:
         rescan = y.duration(top["rescan_interval"], "rescan_interval") if "rescan_interval" in top else None
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
+        storage = self._storage(top["storage"]) if "storage" in top else None
         if y.problems or site is None:
             return None
         return Config(
@@ -279,6 +292,7 @@ class _SiteReader:
             identity_interval=identity or 3600.0,
             rescan_interval=rescan,
             shard=shard,
+            storage_path=storage,
         )
 
     def _listen(self, node: yaml.Node) -> str | None:
@@ -619,6 +633,21 @@ class _SiteReader:
         loaded, problems = sitemap.read_sitemap(path)
         self.y.problems.extend(problems)
         return path, loaded
+
+    def _storage(self, node: yaml.Node) -> Path | None:
+        m = self.y.mapping(node, "storage", ("path",))
+        if m is None or "path" not in m:
+            if m is not None:
+                self.y.add(node, "storage.path", "is required (the agent's state directory)")
+            return None
+        text = self.y.string(m["path"], "storage.path")
+        if not text:
+            return None
+        path = self.base / text
+        if path.exists() and not path.is_dir():
+            self.y.add(m["path"], "storage.path", f"{clip(str(path), 200)} exists and is not a directory")
+            return None
+        return path
 
     def _power_domains(self, node: yaml.Node) -> tuple[Path | None, tuple[PowerDomain, ...]]:
         from . import power_domains  # late: power_domains.py imports YamlReader from this module

@@ -23,9 +23,12 @@ from .aio import cancel_all
 from .collector import Collector
 from .config import ConfigError, EconomicsConfig
 from .economics import economics_families
+from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
-from .probe import Prober, sd_targets
+from .power_domains import PowerDomain, domain_families
+from .probe import Prober, sd_snmp_targets, sd_targets
 from .scheduler import MinerGroup, Scheduler
 from .server import WebServer
 from .store import MinerStore
@@ -53,10 +56,13 @@ class Agent:
         web_config: WebConfig | None = None,
         prober: Prober | None = None,
         reloader: Callable[[], ReloadPlan] | None = None,
+        expected: Expected | None = None,
     ) -> None:
         self.shard = shard
         self.web_config = web_config or WebConfig()
         self.prober = prober
+        if prober is not None:
+            prober.locator = sitemap  # probed miners carry their site-map location like polled ones
         self.reloader = reloader
         self.site = site
         self.groups = groups
@@ -65,9 +71,11 @@ class Agent:
         self.version = version
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
+        self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
-        self.store = MinerStore()
+        self.store = MinerStore(expected)
+        self.store.expected.listed = listed_ips(sitemap)
         self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle,
                                    poll_slots=webguard.budget()[1] // 2)
         self.process = ProcessMetrics()
@@ -79,6 +87,7 @@ class Agent:
         self._web: WebServer | None = None
         self.bound: tuple[str, int] | None = None
         self._reload_task: asyncio.Task[bool] | None = None
+        self.floor = FloorView(self)  # the floor view's model, rebuilt off this loop after each render
 
     # -- exposition -----------------------------------------------------------------------------------
     def _families(self) -> list[Family]:
@@ -87,6 +96,7 @@ class Agent:
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
         economics_families(fams, self.economics)
+        domain_families(fams, self.power_domains, self.store)
         collector_families(fams, self.collectors)
         for c in self.collectors:
             try:
@@ -112,12 +122,14 @@ class Agent:
             self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
             del fams
             self._render_seconds = time.perf_counter() - t0
+        self.floor.changed()
 
     def rendered(self) -> Rendered:
         return self._rendered
 
     def sd_targets(self) -> list[dict[str, object]]:
-        return sd_targets(self.site, self.groups, self.store, self.shard)
+        return [*sd_targets(self.site, self.groups, self.store, self.shard),
+                *sd_snmp_targets(self.site, self.collectors, self.shard)]
 
     def _apply_locations(self, group: MinerGroup) -> None:
         if self.sitemap is None:
@@ -134,6 +146,7 @@ class Agent:
     async def _on_cycle(self, group: MinerGroup) -> None:
         self._apply_locations(group)
         await self.refresh()
+        await self._save_finds()
         up = sum(1 for s in group.sessions if (d := self.store.devices.get(s.device)) and d.up)
         log.info("cycle group=%s devices=%d up=%d duration=%.2fs render=%.3fs", group.name,
                  len(group.sessions), up, group.stats.last_duration, self._render_seconds)
@@ -168,6 +181,13 @@ class Agent:
             next_start += c.interval
             if next_start < loop.time():
                 next_start = loop.time()
+
+    async def _save_finds(self) -> None:
+        """Write new scope finds to the state directory, off the loop (the body is built on it)."""
+        expected = self.store.expected
+        body = expected.pending()
+        if body is not None:
+            await asyncio.get_running_loop().run_in_executor(None, expected.write, body)
 
     # -- health ---------------------------------------------------------------------------------------
     def health(self) -> tuple[bool, str]:
@@ -215,6 +235,10 @@ class Agent:
         if self._web is not None:
             await self._web.stop()
             self._web = None
+        self.floor.close()
+        if self.prober is not None:
+            self.prober.close()
+        await self._save_finds()
         from collectors.asic.http import close_session
 
         await close_session()  # the shared HTTP client of the web-API firmwares, on this loop
@@ -262,7 +286,12 @@ class Agent:
         self.store.remove_missing({s.device for g in groups for s in g.sessions})
         self.site = plan.site
         self.sitemap = plan.sitemap
+        self.store.expected.listed = listed_ips(plan.sitemap)
+        if self.prober is not None and plan.prober is not None:
+            self.prober.close()
         self.prober = plan.prober
+        if self.prober is not None:
+            self.prober.locator = plan.sitemap
         self.shard = plan.shard
         if plan.web_config is not None and self._web is not None:
             self._web.replace_config(plan.web_config)
@@ -305,6 +334,12 @@ class ReloadPlan:
     prober: Prober | None = None
     shard: tuple[int, int] | None = None
     web_config: WebConfig | None = None
+
+
+def listed_ips(sitemap: object) -> frozenset[str]:
+    """IPs the site map names: expected miners even inside a scope (a map keyed by MAC or serial names none)."""
+    by_ip = getattr(sitemap, "by_ip", None)
+    return frozenset(by_ip) if isinstance(by_ip, dict) else frozenset()
 
 
 def group_key(g: MinerGroup) -> tuple[object, ...]:

@@ -2,7 +2,12 @@
 
 The simulated miners listen on their own loopback addresses (127.x.y.z:4028), so the agent talks to them over
 real sockets exactly as it talks to a site. A few miners carry faults (hung, refusing, sleeping, a pulled
-board, a dead fan) so the demo shows what those look like in the metrics.
+board, a dead fan) so the demo shows what those look like in the metrics and on the floor view.
+
+The demo is the whole product on one machine: a site map (containers of racks, each rack four shelves of six
+slots fed by its own PDU, outlet by outlet), PDUs, a UPS and a switch over SNMP, power domains (one feed, one
+breaker per container), economics (hashprice, energy price, contracted site limit) and eight GPUs, so that every
+Grafana panel and every section of the floor view has data.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
-from collectors.snmp.demo import start_demo_snmp
+from collectors.snmp.demo import DEMO_PORT, start_demo_snmp
 from simsite import SimSite
 from simsite.fleet import MIXED_MIX
 from simsite.gpus import demo_host
 
+from .config import EconomicsConfig
 from .daemon import Agent
+from .power_domains import PowerDomain
 from .scheduler import MinerGroup
 from .sitemap import Location
 
@@ -38,6 +46,39 @@ class DemoSiteMap:
     def locate(self, *, ip: str | None = None, mac: str | None = None, serial: str | None = None) -> Location | None:
         row = self.by_ip.get(ip or "")
         return Location(**{k: row.get(k) for k in ("container", "rack", "shelf", "slot", "pdu", "outlet")}) if row else None
+
+
+SHELVES, SLOTS = 4, 6  # one rack = one PDU of 24 outlets = 4 shelves x 6 slots
+RACKS_PER_CONTAINER = 10
+DEMO_ECONOMICS = EconomicsConfig(hashprice_usd_per_th_day=0.05, energy_price_usd_per_kwh=0.06,
+                                 site_power_limit_watts=5_000_000)
+
+
+def demo_locations(snmp_locations: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The SNMP demo's rack, PDU and outlet per miner IP, with containers, shelves and slots added: outlet 1 is
+    shelf 1 slot 1, outlet 7 shelf 2 slot 1 (a PDU feeds its rack top to bottom, left to right)."""
+    out = {}
+    for ip, loc in snmp_locations.items():
+        rack = int(loc["rack"].lstrip("R"))
+        outlet = int(loc["outlet"]) - 1
+        out[ip] = {**loc, "container": f"C{(rack - 1) // RACKS_PER_CONTAINER + 1}",
+                   "shelf": str(outlet // SLOTS % SHELVES + 1), "slot": str(outlet % SLOTS + 1)}
+    return out
+
+
+def demo_power_domains(locations: dict[str, dict[str, str]], pdus: list[Any]) -> tuple[PowerDomain, ...]:
+    """One site feed over every PDU, and one breaker per container over that container's PDUs."""
+    by_container: dict[str, set[str]] = {}
+    for loc in locations.values():
+        by_container.setdefault(loc["container"], set()).add(loc["pdu"])
+    rated = {p.name: p.rated_current_a for p in pdus}
+    feed = PowerDomain(name="feed-A", budget_w=DEMO_ECONOMICS.site_power_limit_watts, phases=3,
+                       budget_amps=float(sum(rated.values())), pdus=tuple(sorted(rated)))
+    breakers = tuple(
+        PowerDomain(name=f"breaker-{c}", parent="feed-A", phases=3, budget_amps=float(sum(rated[p] for p in names)),
+                    budget_w=sum(rated[p] for p in names) * 230.0 * 3, pdus=tuple(sorted(names)))
+        for c, names in sorted(by_container.items()))
+    return (feed, *breakers)
 
 
 DEMO_FAULTS = {
@@ -59,8 +100,12 @@ async def run_demo(
     base_ip: str = "127.20.0.1",
     duration: float | None = None,
     on_site: Callable[[SimSite], None] | None = None,
+    on_agent: Callable[[Agent], None] | None = None,
+    snmp_base_ip: str = "127.30.0.1",
+    snmp_port: int = DEMO_PORT,
 ) -> None:
-    """``on_site`` is called with the simulated site before it starts (tests read its request log)."""
+    """``on_site`` is called with the simulated site before it starts (tests read its request log), ``on_agent``
+    with the agent once it listens (tests read ``agent.bound``); cancelling the task stops the demo cleanly."""
     site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS, mix=MIXED_MIX)
     if on_site is not None:
         on_site(site)
@@ -76,14 +121,16 @@ async def run_demo(
     # simulated agents are snmpsim, a development dependency: an install without it runs the rest of the demo.
     snmp_sim = snmp = None
     if importlib.util.find_spec("snmpsim") is not None:
-        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval)
+        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval, base_ip=snmp_base_ip,
+                                                port=snmp_port)
     else:
         print("farmwatch demo: snmpsim is not installed (pip install 'farmwatch[dev]'); no simulated PDUs",
               file=sys.stderr)
+    locations = demo_locations(snmp_sim.locations) if snmp_sim else {}
     agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
-                  sitemap=DemoSiteMap(snmp_sim.locations if snmp_sim else {}))
-    if snmp is not None:
-        snmp.miner_store = agent.store
+                  sitemap=DemoSiteMap(locations), economics=DEMO_ECONOMICS)
+    if snmp is not None and snmp_sim is not None:
+        agent.power_domains = snmp.power_domains = demo_power_domains(locations, snmp_sim.pdus)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -91,16 +138,18 @@ async def run_demo(
     try:
         await agent.start()
         assert agent.bound is not None
+        if on_agent is not None:
+            on_agent(agent)
         host, port = agent.bound
         shown = "localhost" if host in ("0.0.0.0", "::") else host
         print(
             f"farmwatch demo: {miners} simulated miners on {site.miners[0].ip}..{site.miners[-1].ip} port 4028\n"
             f"  metrics:  curl http://{shown}:{port}/metrics\n"
-            f"  status:   http://{shown}:{port}/\n"
+            f"  floor:    http://{shown}:{port}/  (site summary, to-do list, rack map; /api/v1/todo)\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
             + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
-               f"farmwatch_miner_power_watts{{source=\"pdu\"}})\n" if snmp_sim else "")
+               f"farmwatch_pdu_outlet_power_watts; per miner and rack with rules/power.rules.yml)\n" if snmp_sim else "")
             + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,

@@ -9,6 +9,7 @@ from collectors.asic.reading import MinerReading
 from collectors.errors import REASONS
 
 from .collector import Collector
+from .expected import SCOPE_STATES, UNREACHED
 from .exposition import Families, add_health, labels
 from .scheduler import MinerGroup
 from .store import DeviceState, MinerStore
@@ -29,8 +30,8 @@ def miner_families(fams: Families, store: MinerStore) -> None:
     )
     info = fams.get("farmwatch_miner", "info", "Identity and location of each miner (value 1).")
     for dev in store.devices.values():
-        if not dev.polled:
-            continue
+        if not dev.polled or (dev.scope and not store.is_expected(dev)):
+            continue  # an empty or unidentified scope address is not a miner: counted in farmwatch_scope_addresses
         d = add_health(up, last, err, ("device", dev.device), dev.up, dev.last_success, dev.error_reason)
         info.add(_info_labels(dev), 1)
         if dev.reading is not None:
@@ -133,6 +134,12 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
     if r.errors is not None:  # no sample where the driver does not read errors: unknown, not "none"
         g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(
             d, len(r.errors))
+    if r.missing:
+        partial = g("farmwatch_miner_partial", "info", "A part of the miner's reading that could not be read this "
+                    "time (value 1; that part is unknown, the rest was read): reason is one of "
+                    + ", ".join(REASONS) + ".")
+        for n in r.missing:
+            partial.add(labels((("device", device), ("part", n.part), ("reason", n.reason))), 1)
 
 
 def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[MinerGroup], store: MinerStore,
@@ -149,7 +156,15 @@ def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[
     configured = g("farmwatch_devices", "gauge", "Devices configured for polling.")
     up = g("farmwatch_devices_up", "gauge", "Devices whose last poll succeeded.")
     backoff = g("farmwatch_devices_backoff", "gauge", "Dead devices skipped this cycle while backing off.")
+    scope = g("farmwatch_scope_addresses", "gauge", "Addresses of the CIDR and range targets by state: miner "
+              "(found, or listed in the site map: expected from then on), unidentified (answers, but not as a miner "
+              "farmwatch reads), empty (nothing answers, or not polled yet).")
     for group in groups:
+        if group.explicit is not None:
+            counts = scope_counts(group, store)
+            if sum(counts.values()):
+                for state_name in SCOPE_STATES:
+                    scope.add(labels((("group", group.name), ("state", state_name))), counts[state_name])
         c = labels((("collector", "asic"), ("group", group.name)))
         st = group.stats
         if st.cycles:
@@ -164,6 +179,23 @@ def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[
         up.add(c, sum(1 for s in group.sessions if (d := store.devices.get(s.device)) is not None and d.up))
         backoff.add(c, st.devices_backoff)
     g("farmwatch_render_duration_seconds", "gauge", "Time to render the previous exposition.").add("", round(render_seconds, 4))
+
+
+def scope_counts(group: MinerGroup, store: MinerStore) -> dict[str, int]:
+    """The group's scope addresses (from CIDRs and ranges) by state; addresses written alone are not counted."""
+    counts = dict.fromkeys(SCOPE_STATES, 0)
+    expected = store.expected
+    for s in group.sessions:
+        if not group.is_scope(s):
+            continue
+        dev = store.devices.get(s.device)
+        if expected.is_expected(s.host):
+            counts["miner"] += 1
+        elif dev is not None and dev.polled and dev.error_reason is not None and dev.error_reason not in UNREACHED:
+            counts["unidentified"] += 1
+        else:
+            counts["empty"] += 1
+    return counts
 
 
 def collector_families(fams: Families, collectors: Iterable[Collector]) -> None:

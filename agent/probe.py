@@ -1,7 +1,8 @@
 """``/probe?target=&module=`` (snmp_exporter style) and ``/sd`` (Prometheus HTTP service discovery).
 
-``/probe`` polls one miner now and answers with its series, for operators who keep the target list in
-Prometheus. It is not a way into the network: the target must be an address (no name is resolved) inside the
+``/probe`` polls one miner (``module=auto`` or a driver) or one SNMP device (``module=snmp``) now and answers
+with its series, the miner's site-map location on its ``_info`` as on ``/metrics``, for operators who keep the
+target list in Prometheus. ``/sd`` lists both kinds, so one probe job covers the site. It is not a way into the network: the target must be an address (no name is resolved) inside the
 miner target ranges of this agent's config (every shard's, so a probe can be routed to any agent of a site);
 anything else gets 403 without a packet being sent. Probes run under their own small concurrency limit.
 """
@@ -10,19 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import DeviceError
 
 from .exposition import Families, Rendered, render
-from .metrics import miner_families
+from .metrics import LOCATION_KEYS, miner_families
 from .scheduler import MinerGroup
 from .store import MinerStore
-from .targets import _DOTTED_NUMBERS, MINER_PORT, Target, _cidr, _range, _split_port, parse_target
+from .targets import _DOTTED_NUMBERS, MINER_PORT, SNMP_PORT, Target, _cidr, _range, _split_port, parse_target
 
 MAX_PROBES = 16  # probes in flight at once; more get 503 at once (a scrape storm must not pile up sockets)
 DEFAULT_PROBE_TIMEOUT = 10.0
+MAX_SNMP_DEVICES = 4096  # SNMP devices whose profile and identity /probe keeps between probes
 
 
 class ProbeDenied(Exception):
@@ -99,12 +103,35 @@ class ProbeGroup:
     session_template: MinerSession | None = None
 
 
+@dataclass
+class SnmpProbeGroup:
+    """A configured ``snmp:`` group: its timeout, and how to build a device of it (credentials, profile)."""
+
+    timeout: float
+    make_device: Callable[[str, int], Any]  # (host, port) -> collectors.snmp.poll.SnmpDevice
+
+
 class Prober:
-    def __init__(self, allow: AllowList, groups: list[ProbeGroup], *, limit: int = MAX_PROBES) -> None:
+    def __init__(self, allow: AllowList, groups: list[ProbeGroup], *, limit: int = MAX_PROBES,
+                 snmp_allow: AllowList | None = None, snmp_groups: list[SnmpProbeGroup] | None = None) -> None:
         self.allow = allow
         self.groups = groups
+        self.snmp_allow = snmp_allow or AllowList()
+        self.snmp_groups = snmp_groups or []
         self.limit = limit
         self.in_flight = 0
+        self.locator: Any = None  # the agent's site map (``locate(ip=, mac=, serial=)``), for location labels
+        self._engine: Any = None  # one SNMP engine for every SNMP probe, created on the agent's loop
+        # SNMP devices probed before: their profile and identity are kept, as the collector keeps them, so a
+        # probe reads values only (one GET of sysObjectID + identity per device per identity interval).
+        self._snmp_devices: dict[tuple[int, str, int], Any] = {}
+
+    def check_snmp(self, target_text: str) -> tuple[Target, SnmpProbeGroup]:
+        """An SNMP device of this site's ``snmp:`` targets, or ProbeDenied/TargetError (nothing sent)."""
+        if len(target_text) > 300 or any(c in target_text for c in "/@?#"):
+            raise ProbeDenied("target must be HOST or HOST:PORT")
+        target = parse_target(target_text, SNMP_PORT)
+        return target, self.snmp_groups[self.snmp_allow.group_of(target)]
 
     def check(self, target_text: str) -> tuple[Target, ProbeGroup]:
         """The target as a device of this site, or ProbeDenied/TargetError (nothing is sent either way)."""
@@ -143,6 +170,7 @@ class Prober:
             ok = True
         finally:
             self.in_flight -= 1
+        self._locate(store, target.host)
         fams = Families()
         miner_families(fams, store)
         fams.get("farmwatch_probe_success", "gauge", "1 when the probed device was read.").add("", 1 if ok else 0)
@@ -150,16 +178,71 @@ class Prober:
             "", round(loop.time() - started, 4))
         return render(fams)
 
+    def _locate(self, store: MinerStore, host: str) -> None:
+        """The site map's location on the probed miner's ``_info``, as the agent's own /metrics has it: rack,
+        PDU and inhibition rules then work on probed series too."""
+        if self.locator is None:
+            return
+        for state in store.devices.values():
+            loc = self.locator.locate(ip=host, mac=state.identity.mac, serial=state.identity.serial)
+            state.location = ({k: str(v) for k in LOCATION_KEYS if (v := getattr(loc, k, None)) not in (None, "")}
+                              if loc else {})
+
+    async def probe_snmp(self, target: Target, group: SnmpProbeGroup, timeout: float) -> Rendered:
+        from collectors.snmp.client import Engine
+        from collectors.snmp.collector import DeviceStatus, record_success
+        from collectors.snmp.metrics import snmp_families
+        from collectors.snmp.poll import poll as snmp_poll
+        from collectors.snmp.poll import unwrap_counters
+
+        if self._engine is None:
+            self._engine = Engine()
+        key = (id(group), target.host, target.port)
+        dev = self._snmp_devices.get(key)
+        if dev is None:
+            if len(self._snmp_devices) >= MAX_SNMP_DEVICES:
+                self._snmp_devices.clear()  # bounded: a scan of a /16 through /probe must not grow memory
+            dev = self._snmp_devices[key] = group.make_device(target.host, target.port)
+        st = DeviceStatus(dev.device, polled=True)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self.in_flight += 1
+        try:
+            reading = await snmp_poll(self._engine, dev, deadline=started + timeout)
+        except DeviceError as e:
+            st.error_reason, st.error_message = e.reason, e.message
+        else:
+            unwrap_counters(dev, reading)
+            record_success(st, reading)
+        finally:
+            self.in_flight -= 1
+        st.duration = loop.time() - started
+        fams = Families()
+        snmp_families(fams, [st])
+        fams.get("farmwatch_probe_success", "gauge", "1 when the probed device was read.").add("", 1 if st.up else 0)
+        fams.get("farmwatch_probe_duration_seconds", "gauge", "Wall time of the probe.").add(
+            "", round(st.duration, 4))
+        return render(fams)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
 
 def sd_targets(site: str, groups: list[MinerGroup], store: MinerStore, shard: tuple[int, int] | None) -> list[dict[str, object]]:
-    """Prometheus HTTP SD: one target group per device this agent polls, with ``__meta_farmwatch_*`` labels."""
+    """Prometheus HTTP SD: one target group per expected miner this agent polls (an empty scope address is not
+    listed), with ``__meta_farmwatch_*`` labels."""
     out: list[dict[str, object]] = []
     shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
     for group in groups:
         for session in group.sessions:
             meta = {"__meta_farmwatch_site": site, "__meta_farmwatch_group": group.name,
-                    "__meta_farmwatch_shard": shard_text, "__meta_farmwatch_module": session.driver_name or "auto"}
+                    "__meta_farmwatch_shard": shard_text, "__meta_farmwatch_collector": "miner",
+                    "__meta_farmwatch_module": session.driver_name or "auto"}
             state = store.devices.get(session.device)
+            if group.is_scope(session) and not store.expected.is_expected(session.host):
+                continue  # an address of a scope where no miner was found: nothing to scrape
             if state is not None:
                 ident = state.identity
                 for key in ("driver", "make", "model", "firmware", "mac", "serial"):
@@ -170,4 +253,27 @@ def sd_targets(site: str, groups: list[MinerGroup], store: MinerStore, shard: tu
                 for key, value in state.location.items():
                     meta[f"__meta_farmwatch_{key}"] = value
             out.append({"targets": [session.device], "labels": meta})
+    return out
+
+
+def sd_snmp_targets(site: str, collectors: list[Any], shard: tuple[int, int] | None) -> list[dict[str, object]]:
+    """The SNMP devices this agent polls, for /sd: ``__meta_farmwatch_module="snmp"`` (what /probe needs) and
+    the device's profile, class, name and up from its last poll."""
+    out: list[dict[str, object]] = []
+    shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
+    for c in collectors:
+        if getattr(c, "name", None) != "snmp":
+            continue
+        for dev in c.devices:
+            meta = {"__meta_farmwatch_site": site, "__meta_farmwatch_group": "snmp",
+                    "__meta_farmwatch_shard": shard_text, "__meta_farmwatch_collector": "snmp",
+                    "__meta_farmwatch_module": "snmp"}
+            st = c.status.get(dev.device)
+            if st is not None and st.polled:
+                meta["__meta_farmwatch_up"] = "1" if st.up else "0"
+                for key, value in (("profile", st.profile), ("class", st.device_class), ("name", st.name),
+                                   ("make", st.make), ("model", st.model)):
+                    if value:
+                        meta[f"__meta_farmwatch_{key}"] = str(value)
+            out.append({"targets": [dev.device], "labels": meta})
     return out

@@ -16,9 +16,10 @@ from collectors.asic.poll import MinerSession
 from .collector import Collector
 from .config import Config, load_config
 from .daemon import Agent, ReloadPlan
-from .probe import AllowList, ProbeGroup, Prober
+from .expected import Expected
+from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
 from .scheduler import MinerGroup
-from .targets import shard_of
+from .targets import expand_spec, is_scope, shard_of
 from .webconfig import load_web_config
 
 if TYPE_CHECKING:
@@ -63,9 +64,15 @@ def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[Mine
                 timeout=g.timeout,
                 concurrency=g.concurrency,
                 per_subnet=g.per_subnet_concurrency,
+                explicit=explicit_targets(g.specs, g.port),
             )
         )
     return groups
+
+
+def explicit_targets(specs: tuple[str, ...], port: int) -> frozenset[str]:
+    """The group's targets written as single addresses (expected miners), as ``session.target`` names them."""
+    return frozenset(str(t) for spec in specs if not is_scope(spec) for t in expand_spec(spec, port))
 
 
 def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] | None) -> Discovery:
@@ -82,7 +89,16 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 
 
 def prober_for_config(cfg: Config) -> Prober:
-    """/probe may reach exactly the configured miner target ranges (all shards'), nothing else."""
+    """/probe may reach exactly the configured miner and SNMP target ranges (all shards'), nothing else. SNMP
+    credentials are read from their files here, as for the collector."""
+    from collectors.snmp.collector import device_factory
+
+    snmp_allow = AllowList()
+    snmp_groups: list[SnmpProbeGroup] = []
+    for i, sg in enumerate(cfg.snmp):
+        for spec in sg.specs:
+            snmp_allow.add(spec, sg.port, i)
+        snmp_groups.append(SnmpProbeGroup(timeout=sg.timeout, make_device=device_factory(sg, cfg.identity_interval)))
     allow = AllowList()
     probe_groups: list[ProbeGroup] = []
     for i, g in enumerate(cfg.miners):
@@ -95,7 +111,7 @@ def prober_for_config(cfg: Config) -> Prober:
                                        use_default_password=creds.use_default_password),
         )
         probe_groups.append(ProbeGroup(timeout=g.timeout, session_template=template))
-    return Prober(allow, probe_groups)
+    return Prober(allow, probe_groups, snmp_allow=snmp_allow, snmp_groups=snmp_groups)
 
 
 def reload_plan(path: str | Path, shard: tuple[int, int] | None, web_config_path: str | Path | None) -> ReloadPlan:
@@ -107,20 +123,35 @@ def reload_plan(path: str | Path, shard: tuple[int, int] | None, web_config_path
                       shard=shard or cfg.shard, web_config=web)
 
 
+def expected_for(cfg: Config, storage: str | Path | None) -> Expected:
+    """The scope finds of an earlier run, from ``--storage.path`` (wins) or ``storage: {path}``. Raises
+    StorageError when the directory cannot be created or written."""
+    directory = Path(storage) if storage else cfg.storage_path
+    expected = Expected(directory)
+    expected.prepare()
+    expected.load()
+    if directory is None and any(is_scope(spec) for g in cfg.miners for spec in g.specs):
+        log.warning("no storage path (--storage.path or storage: {path}): miners found in the CIDR/range "
+                    "targets are forgotten at restart, and one that died meanwhile is not reported down")
+    return expected
+
+
 def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tuple[int, int] | None = None,
-                      web_config: str | Path | None = None) -> Agent:
+                      web_config: str | Path | None = None, storage: str | Path | None = None) -> Agent:
     """The agent for a config file. ``shard`` overrides ``shard:``; ``web_config`` is a --web.config.file
-    (TLS, basic auth). Raises ConfigError (with every problem) or OSError."""
+    (TLS, basic auth); ``storage`` a --storage.path (overrides ``storage:``). Raises ConfigError (with every
+    problem), StorageError or OSError."""
     from collectors.nvml import gpu_collector_from_config
     from collectors.snmp.collector import snmp_collectors_from_config
 
     cfg = load_config(path)
+    expected = expected_for(cfg, storage)
     web = load_web_config(web_config) if web_config else None
     collectors: list[Collector] = []
     gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
     if gpus is not None:
         collectors.append(gpus)
-    snmp = snmp_collectors_from_config(cfg)
+    snmp = snmp_collectors_from_config(cfg, shard)
     collectors.extend(snmp)
     groups = miner_groups(cfg, shard)
     discovery = discovery_for(cfg, groups, shard or cfg.shard) if cfg.rescan_interval else None
@@ -128,12 +159,12 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
         collectors.append(discovery)
     agent = Agent(site=cfg.site, groups=groups, listen=listen or cfg.listen, sitemap=cfg.sitemap,
                   collectors=collectors, economics=cfg.economics, shard=shard or cfg.shard, web_config=web,
-                  prober=prober_for_config(cfg),
+                  prober=prober_for_config(cfg), expected=expected,
                   reloader=functools.partial(reload_plan, path, shard, web_config))
     if discovery is not None:
         discovery.store = agent.store
+    agent.power_domains = tuple(cfg.power_domains)
     for c in snmp:
-        c.miner_store = agent.store
         c.power_domains = tuple(cfg.power_domains)
     return agent
 

@@ -48,6 +48,13 @@ class MinerGroup:
     per_subnet: int = 64
     jitter: float = 0.05  # fraction of the interval
     stats: CycleStats = field(default_factory=CycleStats)
+    # Targets (``session.target``) written as single addresses in site.yaml: expected miners. Every other
+    # session of the group is a scope address (from a CIDR or range, or added by rediscovery), reported only
+    # once found (agent/expected.py). None: every session is an expected miner (a group built in code).
+    explicit: frozenset[str] | None = None
+
+    def is_scope(self, session: MinerSession) -> bool:
+        return self.explicit is not None and session.target not in self.explicit
 
 
 def _nofile() -> int:
@@ -92,8 +99,12 @@ class Scheduler:
         subnets: dict[str, asyncio.Semaphore] = {}
         now_mono = time.monotonic()
         due = []
+        scoped = group.explicit is not None
         for session in group.sessions:
             state = self.store.ensure(session.device)
+            if scoped:
+                state.host = session.host
+                state.scope = group.is_scope(session)
             if state.next_attempt > now_mono:
                 continue
             due.append(session)
@@ -123,7 +134,10 @@ class Scheduler:
                     log.exception("unexpected error polling %s", session.device)
                     self._failed(group, session, ParseError(f"internal error: {type(e).__name__}: {e}"))
                 else:
-                    self.store.record_success(session.device, reading)
+                    state = self.store.record_success(session.device, reading)
+                    if state.scope:
+                        self.store.expected.found(session.host, session.device, driver=reading.driver,
+                                                  model=reading.model, mac=reading.mac, serial=reading.serial)
 
         exhausted_before = group.stats.errors["resource"]
         await asyncio.gather(*(one(s) for s in due))
@@ -176,8 +190,19 @@ class Scheduler:
             self._start_group(group)
 
     def _start_group(self, group: MinerGroup) -> None:
+        finds = self.store.expected.finds
         for s in group.sessions:
-            self.store.ensure(s.device)
+            find = finds.get(s.host) if group.is_scope(s) else None
+            if find is not None and s.auto_port and s.driver is None and find.device != s.device:
+                # Found at its web port before a restart (HTTP-only firmware): keep that device name, so a miner
+                # that died meanwhile is down under the series it had, not under a new host:4028.
+                port = find.device.rpartition(":")[2]
+                if port.isdigit():
+                    s.port = int(port)
+            state = self.store.ensure(s.device)
+            if group.explicit is not None:
+                state.host = s.host
+                state.scope = group.is_scope(s)
         self._tasks[id(group)] = asyncio.create_task(self._loop(group), name=f"group:{group.name}")
 
     async def set_groups(self, groups: list[MinerGroup]) -> None:

@@ -3,8 +3,9 @@
 The server runs on its own thread and event loop. Measured at 20,000 miners (bench/scale.py), the polling loop
 is CPU-bound for most of a cycle and each of its iterations handles thousands of socket events; a scrape
 served from that loop waited 1-2 s for its turn. /metrics and /healthz only read a finished, immutable
-rendering and a few counters, so they are answered here at once; /sd, /probe and / need the agent's state
-and run as coroutines on the agent's loop.
+rendering and a few counters, so they are answered here at once; /sd and /probe need the agent's state
+and run as coroutines on the agent's loop; the floor view (/, /miner/, /api/v1/: agent/floor/) reads the store
+from the server's worker threads and never waits for the agent's loop.
 
 Protection (issue 8): optional TLS and basic auth from ``--web.config.file`` (exporter-toolkit format), request
 line and header sizes bounded, bodies refused (every endpoint is GET), at most ``MAX_IN_FLIGHT`` requests at
@@ -17,13 +18,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import html
 import json
 import logging
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +30,7 @@ from aiohttp import web
 
 from . import webguard
 from .exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
+from .floor import routes as floor
 from .probe import ProbeDenied
 from .targets import TargetError
 from .webconfig import WebConfig
@@ -107,12 +107,6 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
         ok, detail = agent.health()
         return web.Response(status=200 if ok else 503, text=detail + "\n")
 
-    async def index(request: web.Request) -> web.Response:
-        async def page() -> str:
-            return landing_page(agent)
-
-        return web.Response(text=await call(page()), content_type="text/html")
-
     async def sd(request: web.Request) -> web.Response:
         async def targets() -> list[dict[str, object]]:
             return agent.sd_targets()
@@ -129,10 +123,13 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
             return web.Response(status=400, text="target parameter is missing\n")
         from collectors.asic.drivers import registry
 
-        if module != "auto" and module not in registry():
-            return web.Response(status=400, text="unknown module; use auto or a driver name\n")
+        if module not in ("auto", "snmp") and module not in registry():
+            return web.Response(status=400, text="unknown module; use auto, snmp or a driver name\n")
         try:
-            target, group = prober.check(target_text)
+            if module == "snmp":  # a PDU, UPS, sensor or switch of the snmp: targets
+                snmp_target, snmp_group = prober.check_snmp(target_text)
+            else:
+                target, group = prober.check(target_text)
         except ProbeDenied as e:
             log.info("probe refused: %s", e)
             return web.Response(status=403, text=f"forbidden: {e}\n")
@@ -140,12 +137,15 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
             return web.Response(status=400, text=f"bad target: {e}\n")
         if prober.in_flight >= prober.limit:
             return web.Response(status=503, text="too many probes in flight\n", headers={"Retry-After": "1"})
-        timeout = group.timeout
+        timeout = snmp_group.timeout if module == "snmp" else group.timeout
         header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
         if header:
             with contextlib.suppress(ValueError):
                 timeout = max(0.5, min(timeout, float(header) - 0.5))
-        rendered = await call(prober.probe(target, group, module, timeout))
+        if module == "snmp":
+            rendered = await call(prober.probe_snmp(snmp_target, snmp_group, timeout))
+        else:
+            rendered = await call(prober.probe(target, group, module, timeout))
         om = wants_openmetrics(request.headers.get("Accept", ""))
         return web.Response(body=rendered.body(openmetrics=om, gzipped=False),
                             headers={"Content-Type": OPENMETRICS_CONTENT_TYPE if om else TEXT_CONTENT_TYPE})
@@ -154,7 +154,7 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/sd", sd)
     app.router.add_get("/probe", probe)
-    app.router.add_get("/", index)
+    floor.add_routes(app, agent)  # "/", /miner/..., /api/v1/... (agent/floor/routes.py)
     return app
 
 
@@ -250,28 +250,3 @@ class WebServer:
         self._thread = None
         self._loop = None
 
-
-def landing_page(agent: Agent) -> str:
-    up, total = agent.store.counts()
-    rows = []
-    for group in agent.groups:
-        st = group.stats
-        age = f"{time.time() - st.last_completed:.0f}s ago" if st.cycles else "not yet"
-        rows.append(
-            f"<tr><td>{html.escape(group.name)}</td><td>{len(group.sessions)}</td><td>{st.cycles}</td>"
-            f"<td>{st.last_duration:.2f}s</td><td>{age}</td><td>{group.interval:.0f}s</td></tr>"
-        )
-    shard = f" &middot; shard {agent.shard[0]}/{agent.shard[1]}" if agent.shard else ""
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>farmwatch</title></head><body>"
-        f"<h1>farmwatch</h1><p>site <b>{html.escape(agent.site)}</b> &middot; version {html.escape(agent.version)}"
-        f"{shard}</p>"
-        f"<p>miners up: <b>{up}</b> of {total}</p>"
-        "<table border='1' cellpadding='4'><tr><th>group</th><th>devices</th><th>cycles</th>"
-        "<th>last cycle</th><th>completed</th><th>interval</th></tr>" + "".join(rows) + "</table>"
-        "<p><a href='/metrics'>/metrics</a> &middot; <a href='/healthz'>/healthz</a> &middot; "
-        "<a href='/sd'>/sd</a> (Prometheus HTTP service discovery)</p>"
-        "<p>Values are from the agent's own poll cycle, not read at scrape time; a device that stops answering "
-        "keeps only <code>farmwatch_miner_up</code>, its last success time and the reason.</p>"
-        "</body></html>"
-    )

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from collectors.asic.reading import MinerReading
 from collectors.errors import DeviceError
 
+from .expected import Expected
+
 
 @dataclass(slots=True)
 class Identity:
@@ -42,11 +44,20 @@ class DeviceState:
     # Expected counts from the model table, kept while down so alerts can still compare.
     expected_boards: int | None = None
     expected_fans: int | None = None
+    # Set by the scheduler: the address polled, and whether it came from a CIDR or range (a scope), where only
+    # a found (or site-mapped) miner is expected and reported (agent/expected.py).
+    host: str = ""
+    scope: bool = False
 
 
 class MinerStore:
-    def __init__(self) -> None:
+    def __init__(self, expected: Expected | None = None) -> None:
         self.devices: dict[str, DeviceState] = {}
+        self.expected = expected or Expected()
+
+    def is_expected(self, state: DeviceState) -> bool:
+        """A miner whose silence is a down miner: configured by address, or found in (or mapped into) a scope."""
+        return not state.scope or self.expected.is_expected(state.host)
 
     def ensure(self, device: str) -> DeviceState:
         state = self.devices.get(device)
@@ -98,5 +109,6 @@ class MinerStore:
         return state
 
     def counts(self) -> tuple[int, int]:
-        up = sum(1 for s in self.devices.values() if s.up)
-        return up, len(self.devices)
+        """Expected miners up, and expected miners (an empty scope address is neither)."""
+        expected = [s for s in self.devices.values() if self.is_expected(s)]
+        return sum(1 for s in expected if s.up), len(expected)

@@ -150,6 +150,14 @@ def _iter_spec(spec: str, default_port: int) -> Iterator[Target]:
         yield Target(_host_text(value, version), port, explicit)
 
 
+def is_scope(spec: str) -> bool:
+    """A CIDR block or a range: addresses in which miners are *found*, unlike a single address, which names an
+    expected miner (docs/targets.md)."""
+    body, _port = _split_port(spec.strip())
+    return "/" in body or ("-" in body and bool(_DOTTED_NUMBERS.match(body.replace("-", "").replace(" ", ""))
+                                                 or ":" in body))
+
+
 def expand_spec(spec: str, default_port: int) -> list[Target]:
     """Every device one spec names, in address order. Raises :class:`TargetError`."""
     return list(_iter_spec(spec, default_port))

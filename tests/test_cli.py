@@ -43,22 +43,45 @@ def test_poll_unreachable_is_exit_1_with_one_line() -> None:
     assert "Traceback" not in res.stderr
 
 
-def test_poll_unknown_firmware_says_what_it_saw() -> None:
-    version = b'{"STATUS":[{"STATUS":"S","When":1,"Code":22,"Msg":"CGMiner versions","Description":"mystery 1.0"}],"VERSION":[{"CGMiner":"1.0"}],"id":1}'
+MYSTERY_VERSION = (b'{"STATUS":[{"STATUS":"S","When":1,"Code":22,"Msg":"CGMiner versions","Description":"mystery 1.0"}],'
+                   b'"VERSION":[{"CGMiner":"1.0"}],"id":1}')
+MYSTERY_SUMMARY = (b'{"STATUS":[{"STATUS":"S","When":1,"Code":11,"Msg":"Summary","Description":"mystery 1.0"}],'
+                   b'"SUMMARY":[{"Elapsed":600,"MHS av":51000000.0,"MHS 5s":50000000.0,"Accepted":3}],"id":1}')
+
+
+def poll_replay(replies: dict[str, bytes], *args: str) -> subprocess.CompletedProcess[str]:
+    import asyncio
 
     async def run() -> subprocess.CompletedProcess[str]:
-        import asyncio
-
-        async with ReplayMiner({"version": version}) as m:
+        async with ReplayMiner(replies, description="mystery 1.0") as m:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agent", "poll", f"{m.host}:{m.port}",
+                sys.executable, "-m", "agent", "poll", f"{m.host}:{m.port}", *args,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             out, err = await proc.communicate()
             return subprocess.CompletedProcess([], proc.returncode or 0, out.decode(), err.decode())
 
-    import asyncio
+    return asyncio.run(run())
 
-    res = asyncio.run(run())
+
+def test_poll_unknown_cgminer_firmware_is_read_by_the_generic_reader_and_says_so() -> None:
+    res = poll_replay({"version": MYSTERY_VERSION, "summary": MYSTERY_SUMMARY})
+    assert res.returncode == 0, res.stderr
+    assert "(cgminer, firmware mystery 1.0)" in res.stdout
+    assert "50.00 TH/s" in res.stdout  # MHS 5s, not the since-boot MHS av
+    assert "note        generic cgminer-API reader" in res.stdout
+    res = poll_replay({"version": MYSTERY_VERSION, "summary": MYSTERY_SUMMARY}, "--json")
+    body = json.loads(res.stdout)
+    assert body["driver"] == "cgminer" and body["power_w"] is None and body["notes"]
+
+
+def test_poll_cgminer_with_nothing_to_read_says_what_it_saw() -> None:
+    res = poll_replay({"version": MYSTERY_VERSION})
+    assert res.returncode == 1
+    assert "parse" in res.stderr and "mystery 1.0" in res.stderr and "no summary, stats or devs" in res.stderr
+
+
+def test_poll_unknown_firmware_says_what_it_saw() -> None:
+    res = poll_replay({})  # every command answered "Invalid command": nothing speaks a readable API
     assert res.returncode == 1
     assert "unsupported" in res.stderr and "mystery 1.0" in res.stderr
 

@@ -272,8 +272,10 @@ def test_sighup_reloads_config_keeps_unchanged_devices_and_sigterm_stops(tmp_pat
         groups = "".join(f"  - targets: {json.dumps(t)}\n    interval: 30s\n    timeout: 1s\n" for t in targets)
         cfg.write_text(f'site: {site}\ngpus: {{enabled: false}}\nlisten: "127.0.0.1:{port}"\nminers:\n{groups}')
 
-    # Nothing listens on these loopback addresses: devices are refused at once, and still listed.
-    write([["127.49.0.1-3"], ["127.49.1.1"]])
+    # Nothing listens on these loopback addresses: devices are refused at once, and still listed (addresses
+    # written alone are expected miners; a range would be a scope, where an empty address is not listed).
+    three = ["127.49.0.1", "127.49.0.2", "127.49.0.3"]
+    write([three, ["127.49.1.1"]])
     proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--config", str(cfg)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -291,7 +293,7 @@ def test_sighup_reloads_config_keeps_unchanged_devices_and_sigterm_stops(tmp_pat
 
         _wait(both_groups_polled)
         # Group 0 unchanged, group 1 replaced, site renamed.
-        write([["127.49.0.1-3"], ["127.49.2.1", "127.49.2.2"]], site="r2")
+        write([three, ["127.49.2.1", "127.49.2.2"]], site="r2")
         proc.send_signal(signal.SIGHUP)
         _wait(lambda: devices() == {"127.49.0.1:4028", "127.49.0.2:4028", "127.49.0.3:4028", "127.49.2.1:4028",
                                     "127.49.2.2:4028"})

@@ -30,6 +30,8 @@ print("profiles", ",".join(sorted(profiles())))
 print("dashboards", len(load_dashboards(DASHBOARD_DIR)), DASHBOARD_DIR.resolve().is_relative_to(site))
 print("provisioning", sorted(p.name for p in (DASHBOARD_DIR / "provisioning").glob("*/*.yml")))
 print("config_problems", len(check_config(sys.argv[2], check_secrets=False)))
+from agent.floor import routes  # reads its stylesheet, package data, at import
+print("floor_css", len(routes._CSS))
 """
 
 
@@ -58,3 +60,4 @@ def test_the_built_wheel_carries_every_runtime_file(tmp_path: Path) -> None:
     assert out["dashboards"] == f"{len(list((ROOT / 'dashboards').glob('*.json')))} True"
     assert out["provisioning"] == "['farmwatch.yml', 'farmwatch.yml']"
     assert out["config_problems"] == "0"
+    assert int(out["floor_css"]) == len((ROOT / "agent" / "floor" / "floor.css").read_bytes())

@@ -201,10 +201,9 @@ async def test_rules_and_dashboards_on_a_simulated_site(tmp_path: Path) -> None:
                            site_power_limit_watts=10_000_000)
     agent = Agent(site="it", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows),
                   collectors=[gpus, snmp], economics=econ)
-    snmp.miner_store = agent.store
     rated = sum(p.rated_current_a for p in handle.pdus)
-    snmp.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated, phases=3,
-                                      pdus=tuple(p.name for p in handle.pdus)),)
+    agent.power_domains = snmp.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated,
+                                                            phases=3, pdus=tuple(p.name for p in handle.pdus)),)
     prom: RulesPrometheus | None = None
     try:
         await agent.start()

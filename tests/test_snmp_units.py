@@ -12,12 +12,12 @@ import pytest
 
 from agent.config import check_config, load_config
 from agent.exposition import Families, render
-from agent.power_domains import read_power_domains
+from agent.power_domains import PowerDomain, domain_families, read_power_domains
 from agent.store import MinerStore
 from collectors.asic.reading import MinerReading
 from collectors.snmp.decode import decode
 from collectors.snmp.poll import SnmpDevice, unwrap_counters
-from collectors.snmp.power import measured_miner_power, power_families
+from collectors.snmp.power import domain_member_families
 from collectors.snmp.profile import match_sysobjectid, parse_oid, profiles
 from collectors.snmp.reading import Row, SnmpReading
 
@@ -100,17 +100,15 @@ def _store() -> MinerStore:
     return store
 
 
-def test_outlet_power_joins_miners_and_racks() -> None:
-    readings = {"10.0.20.5:161": _pdu("10.0.20.5:161", "pdu-r01", {"1": 3250.0, "2": 3100.0, "3": 6000.0})}
+def test_the_agent_exports_no_cross_device_join() -> None:
+    """Outlet-to-miner and rack sums are recording rules (rules/power.rules.yml, docs/power.md): an agent that
+    polls only some of a site's PDUs or miners (a shard) must not export a partial join as the truth."""
     store = _store()
-    assert measured_miner_power(store, readings) == {"10.0.0.1:4028": 3250.0, "10.0.0.2:4028": 3100.0}
     fams = Families()
-    power_families(fams, store, readings)
+    domain_member_families(fams, {"10.0.20.5:161": _pdu("10.0.20.5:161", "pdu-r01", {"1": 3250.0})}, ())
+    domain_families(fams, (), store)
     text = render(fams).text.decode()
-    assert 'farmwatch_miner_power_watts{device="10.0.0.1:4028",source="pdu"} 3250' in text
-    assert "10.0.0.3:4028" not in text  # outlet 3 feeds two miners: no per-miner figure
-    assert 'farmwatch_rack_power_watts{container="C1",rack="R1",source="pdu"} 6350' in text
-    assert 'farmwatch_rack_power_watts{container="C1",rack="R2",source="pdu"} 6000' in text
+    assert 'source="pdu"' not in text and "farmwatch_rack_power_watts" not in text
 
 
 DOMAINS = """\
@@ -142,16 +140,30 @@ def test_power_domains_load_budget_headroom(tmp_path: Path) -> None:
     assert cfg.power_domains[1].budget_w == 32 * 230 * 2
     readings = {"10.0.20.5:161": _pdu("10.0.20.5:161", "pdu-r01", {"1": 3250.0, "2": 3100.0, "3": 6000.0})}
     fams = Families()
-    power_families(fams, _store(), readings, cfg.power_domains)
+    domain_member_families(fams, readings, cfg.power_domains)
+    domain_families(fams, cfg.power_domains, _store())
     text = render(fams).text.decode()
-    assert 'farmwatch_power_domain_load_watts{domain="breaker-1"} 12350' in text
-    assert 'farmwatch_power_domain_headroom_watts{domain="breaker-1"} 2370' in text
-    assert 'farmwatch_power_domain_phase_headroom_amperes{domain="breaker-1",phase="1"} 12' in text
-    # rack R2 (6000) + gpu01's two outlets (6350); miner 10.0.0.9 is unknown, so one member is unmeasured
-    assert 'farmwatch_power_domain_load_watts{domain="rack-R2"} 12350' in text
-    assert 'farmwatch_power_domain_unmeasured_members{domain="rack-R2"} 1' in text
-    assert 'farmwatch_power_domain_load_watts{domain="feed-A"} 24700' in text
-    assert 'farmwatch_power_domain_headroom_watts{domain="feed-A"} -4700' in text
+    # The PDU's shard: whole-PDU and GPU-server members, in their domain and in every ancestor.
+    for domain in ("breaker-1", "feed-A"):
+        assert f'farmwatch_power_domain_member_power_watts{{domain="{domain}",member="pdu:pdu-r01"}} 12350' in text
+        assert ('farmwatch_power_domain_member_phase_current_amperes'
+                f'{{domain="{domain}",member="pdu:pdu-r01",phase="2"}} 12.5') in text
+    for domain in ("rack-R2", "feed-A"):
+        assert f'farmwatch_power_domain_member_power_watts{{domain="{domain}",member="gpu:gpu01"}} 6350' in text
+        assert (f'farmwatch_power_domain_rack_member_info{{domain="{domain}",member="rack:C1/R2",container="C1",'
+                'rack="R2"} 1') in text
+    # Every shard: the file's facts. Members counted with the children's (feed-A: pdu, rack, miner, gpu).
+    assert 'farmwatch_power_domain_members{domain="feed-A"} 4' in text
+    assert 'farmwatch_power_domain_members{domain="rack-R2"} 3' in text
+    assert 'farmwatch_power_domain_phase_budget_amperes{domain="breaker-1",phase="2"} 32' in text
+    assert 'farmwatch_power_domain_info{domain="breaker-1",parent="feed-A"} 1' in text
+    # The miner's shard: 10.0.0.9 is not polled here, so no member row (the rules count it unmeasured).
+    assert "farmwatch_power_domain_miner_member_info" not in text
+    fams = Families()
+    domain_families(fams, (PowerDomain(name="x", budget_w=1.0, miners=("10.0.0.2",)),), _store())
+    assert ('farmwatch_power_domain_miner_member_info{domain="x",member="miner:10.0.0.2",device="10.0.0.2:4028"} 1'
+            in render(fams).text.decode())
+    # The sums of these series are checked under promtool: rules/tests/power-recording.test.yml.
 
 
 def test_power_domain_problems_have_file_line_and_key(tmp_path: Path) -> None:

@@ -9,20 +9,27 @@ them.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import AuthError, DeviceError
+from ..errors import AuthError, DeviceError, DeviceRefused
 from . import api3, http, rpc
 from .http import WebCredentials
+from .reading import Note
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from .driver import Driver
     from .poll import MinerSession
 
 HTTP_PORTS = (80, 443, 8080)
+# What poll and the daemon say when the RPC port is closed and the firmware's web API would answer, but the
+# group has no web login (issue 13, class 6): the fix is a login, not a network problem.
+LOGIN_NEEDED = "RPC refused; the web API needs a login: --web-password-file or credentials.web_password_file"
 
 
 @dataclass(slots=True)
@@ -30,6 +37,8 @@ class FetchContext:
     session: MinerSession
     driver: Driver
     deadline: float
+    # What could not be read this cycle (optional commands and endpoints); poll.py puts them on the reading.
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def host(self) -> str:
@@ -71,36 +80,107 @@ class FetchContext:
             self.state.pop(key, None)
             self.state.pop(f"{key}@", None)
 
+    # --- optional parts ---
+    def note(self, part: str, reason: str, message: str) -> None:
+        if not any(n.part == part for n in self.notes):
+            self.notes.append(Note(part=part, reason=reason, message=message))
+
+    async def optional(self, part: str, read: Awaitable[T], *, share: float = 1.0) -> T | None:
+        """``read``, or None with a note when it fails: a missing piece (404, "Invalid command", a timeout, a
+        refused login) is not a dead miner. ``share`` of the time left bounds it, so that an optional read that
+        hangs leaves time for the reads after it."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        until = min(self.deadline, now + max(self.deadline - now, 0.0) * share)
+        try:
+            async with asyncio.timeout_at(until):
+                return await read
+        except TimeoutError:
+            self.note(part, "timeout", "no reply in time")
+        except DeviceError as e:
+            self.note(part, e.reason, e.message)
+        return None
+
     # --- transports ---
     async def rest_else_rpc(self, rest: Callable[[FetchContext], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         """The REST API when credentials are configured and the firmware has one, else the RPC cycle. A
         firmware without REST (404, closed port) is remembered and re-checked every identity interval."""
-        if self.credentials.configured and (self.state.get("rest") is not False or self.due("rest")):
-            try:
-                replies = await rest(self)
-                self.remember("rest", True)
-                return replies
-            except DeviceError as e:
-                if self.state.get("rest") is True or e.reason not in ("refused", "protocol", "parse"):
-                    raise
-                self.remember("rest", False)
-        return await self.rpc_cycle()
+        return await self.web_else_rpc(("rest", rest))
+
+    async def web_else_rpc(self, *apis: tuple[str, Callable[[FetchContext], Awaitable[dict[str, Any]]]]) -> dict[str, Any]:
+        """The first of the firmware's web APIs (in the order given) that it has, when credentials are
+        configured, else the RPC cycle. An API the firmware lacks (404, closed port, not its JSON) is remembered
+        and re-checked every identity interval (an upgrade adds it); one that answered before and fails now
+        fails the poll (the miner is down, not a different firmware)."""
+        if self.credentials.configured:
+            for name, read in apis:
+                if self.state.get(name) is False and not self.due(name):
+                    continue
+                try:
+                    replies = await read(self)
+                    self.remember(name, True)
+                    return replies
+                except DeviceError as e:
+                    if self.state.get(name) is True or e.reason not in ("refused", "protocol", "parse"):
+                        raise
+                    self.remember(name, False)
+        try:
+            return await self.rpc_cycle()
+        except DeviceRefused as e:
+            if self.credentials.configured:
+                raise
+            raise await self.refused_needs_login(e) from None
+
+    async def refused_needs_login(self, refused: DeviceRefused, port: int = 80) -> DeviceError:
+        """What to raise when the RPC port refused and no web login is configured: :data:`LOGIN_NEEDED` (an
+        AuthError) when the web port answers HTTP at all (its API needs a login on every such firmware), else
+        the refusal as it was (the host is down or closed everywhere)."""
+        try:
+            await http.raw_get(self.host, self.web_port(port), "/", deadline=self.deadline)
+        except DeviceError:
+            return refused
+        return AuthError(LOGIN_NEEDED)
 
     async def rpc(self, commands: tuple[str, ...], *, join: bool = True) -> dict[str, rpc.Reply]:
         return await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join)
 
     async def rpc_cycle(self) -> dict[str, Any]:
-        """The declarative RPC poll of the driver: identity (cached), joined commands, single commands."""
+        """The declarative RPC poll of the driver: identity (cached), joined commands, single commands.
+
+        Only the joined commands decide whether the miner is read: identity (kept from the last read when it
+        fails) and single commands are optional parts, and a command the firmware rejects ("Invalid command",
+        "Access denied") is left out of the replies with a note."""
         d = self.driver
         replies: dict[str, Any] = {}
         if d.identity_commands:
             if self.due("rpc-identity") or not self.state.get("rpc-identity"):
-                self.remember("rpc-identity", await self.rpc(d.identity_commands, join=d.join))
-            replies.update(self.state["rpc-identity"])
-        replies.update(await self.rpc(d.commands, join=d.join))
+                # Half the time left at most: identity that hangs must not starve the values.
+                ident = await self.optional(
+                    "identity (" + "+".join(d.identity_commands) + ")", self._rpc_noted(d.identity_commands, d.join),
+                    share=0.5,
+                )
+                if ident:
+                    self.remember("rpc-identity", ident)
+                    self.state["rpc-identity-notes"] = [n for n in self.notes if n.part in d.identity_commands]
+            replies.update(self.state.get("rpc-identity") or {})
+            for n in self.state.get("rpc-identity-notes") or ():
+                self.note(n.part, n.reason, n.message)  # still missing from the cached identity
+        replies.update(await self._rpc_noted(d.commands, d.join))
         for command in d.single_commands:
-            replies.update(await self.rpc((command,), join=False))
+            replies.update(await self.optional(command, self._rpc_noted((command,), False)) or {})
         return replies
+
+    async def _rpc_noted(self, commands: tuple[str, ...], join: bool) -> dict[str, Any]:
+        """Replies to ``commands``; one the firmware rejects (E/F status) is left out, with a note."""
+        got = await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join, keep_errors=True)
+        out: dict[str, Any] = {}
+        for command, reply in got.items():
+            status, msg = rpc.status_of(reply)
+            if status in ("E", "F"):
+                self.note(command, "protocol", msg or f"error status {status}")
+            else:
+                out[command] = reply
+        return out
 
     async def api3(self, cmd: str, param: str | None = None) -> dict[str, Any]:
         return await api3.call(self.host, cmd, param, deadline=self.deadline)

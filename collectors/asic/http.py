@@ -46,7 +46,27 @@ MAX_BODY = 4 * 1024 * 1024
 KEEPALIVE_S = 20.0
 
 # POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
-_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token"))
+_LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token",
+                          "/cgi-bin/luci",  # Braiins OS LuCI (form: luci_username, luci_password)
+                          "/cgi-bin/login.php",  # Sealminer (form: username, origin_pwd) -> session cookie
+                          "/user/login",  # Ebang (form: username, word) -> session cookie
+                          "/api/login"))  # Bitfury B8 (JSON: username, password) -> bearer token
+# The LuCI login form (Braiins OS): these fields and nothing else.
+_LUCI_LOGIN_FIELDS = frozenset(("luci_username", "luci_password"))
+# Braiins OS GraphQL logs in with a mutation: this document, word for word (whitespace aside), is the one
+# mutation the guard lets through; any other document holding "mutation" is refused.
+GRAPHQL_LOGIN = (
+    "mutation ($username: String!, $password: String!) "
+    "{ auth { login(username: $username, password: $password) { ... on VoidResult { void } } } }"
+)
+
+
+def _squash(document: str) -> str:
+    return re.sub(r"\s+", " ", document).strip()
+
+
+def graphql_login_body(user: str, password: str) -> dict[str, Any]:
+    return {"query": GRAPHQL_LOGIN, "variables": {"username": user, "password": password}}
 
 
 class SecretLike(Protocol):
@@ -119,17 +139,28 @@ def check_read_only(method: str, url: str, body: Any = None) -> None:
             raise ValueError("refusing POST /token with anything but the token command")
         if path == "/user/loginpost" and query.get("post") != ["6"]:
             raise ValueError("refusing POST /user/loginpost other than the login form (post=6)")
+        if path == "/cgi-bin/luci" and not (isinstance(body, Mapping) and set(body) == _LUCI_LOGIN_FIELDS):
+            raise ValueError("refusing POST /cgi-bin/luci other than the login form")
         return
     if path == "/user/userpanel" and query.get("post") == ["4"]:
         return  # IceRiver's status read
+    if path in _READ_POSTS and not body:
+        return  # Ebang's web UI answers its status pages only to an empty POST
     if path == "/graphql" and isinstance(body, Mapping):
         document = str(body.get("query", ""))
         # One document may hold several operations: any mutation in it refuses the whole request.
         if document.lstrip().startswith(("query", "{")) and not re.search(r"\bmutation\b", document):
             return
+        variables = body.get("variables")
+        if _squash(document) == _squash(GRAPHQL_LOGIN) and isinstance(variables, Mapping) and set(variables) <= {
+                "username", "password"}:
+            return  # the login, and only the login
     raise ValueError(f"refusing to send POST {path}: not a login or a read-only query")
 
 
+# Read-only pages a firmware serves only to POST, with an empty body (Ebang: status, rates, temperatures, pools).
+_READ_POSTS = frozenset(("/Cgminer/CgminerStatus", "/Status/getsystemstatus", "/alarm/GetAlarmLoop",
+                         "/Cgminer/CgminerGetVal"))
 _GET_WRITE_WORDS = re.compile(r"reboot|restart|reset|blink|shutdown|poweroff|upgrade|factory|delete|set_|setconfig")
 _PASS_THROUGH_KEYS = ("cgminercmd", "command", "cmd")
 
@@ -218,10 +249,11 @@ async def request(
     digest: aiohttp.DigestAuthMiddleware | None = None,
     cookies: Mapping[str, str] | None = None,
     allow_status: tuple[int, ...] = (),
+    form: Mapping[str, str] | None = None,
 ) -> Response:
     """One read-only HTTP request before ``deadline`` (event-loop time). Raises DeviceError subclasses:
     timeout, refused, reset, auth (401/403 unless allowed), protocol (other non-2xx)."""
-    check_read_only(method, target, json_body)
+    check_read_only(method, target, json_body if form is None else form)
     loop = asyncio.get_running_loop()
     remaining = deadline - loop.time()
     if remaining <= 0:
@@ -239,6 +271,7 @@ async def request(
             target,
             headers=hdrs,
             json=json_body,
+            data=form,
             timeout=timeout,
             allow_redirects=False,
             middlewares=(digest,) if digest is not None else (),

@@ -10,8 +10,9 @@ Probes (all reads):
 
 Custom firmware (Braiins, LuxOS, VNish) runs on Antminer hardware, so its pages and replies also carry stock
 strings. The first custom match wins at once; after a stock match the race waits :data:`CUSTOM_WAIT_S` more
-for a custom one (asic-rs does the same). Nothing matched: :class:`UnsupportedDevice` saying what each probe
-saw, never a guess.
+for a custom one (asic-rs does the same). A cgminer RPC that answered but matched no signature is read by the
+generic cgminer reader (``cgminer``), again after waiting that long for a web match. Nothing matched and no
+cgminer answered: :class:`UnsupportedDevice` saying what each probe saw, never a guess.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .poll import MinerSession
 
 IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
+SECOND_LOOK = ("devs",)  # asked only of a cgminer that matched no signature
 CUSTOM_WAIT_S = 0.3
 _UNREACHED = ("refused", "timeout", "reset")
 
@@ -57,6 +59,10 @@ WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
     ("whatsminer", "whatsminer"),
     ("/cgi-bin/luci", "whatsminer"),
     ("avalon", "avalon"),
+    ("elphapex", "elphapex"),
+    ("openminer", "bitfury"),
+    ("bitfury", "bitfury"),
+    ("ebang", "ebang"),
 )
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -67,6 +73,8 @@ class Seen:
     driver: Driver | None
     note: str
     error: DeviceError | None = None  # the probe reached nothing (refused, timeout, reset)
+    # A well-formed cgminer RPC answered but no signature matched: the generic cgminer reader can read it.
+    cgminer: bool = False
 
 
 def match_driver(replies: dict[str, rpc.Reply]) -> Driver | None:
@@ -87,6 +95,8 @@ def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | Non
             found.append(get(name))
     if status == 401 and "antminer" in realm:
         found.append(get("antminer"))
+    if status == 401 and "elphapex" in realm:
+        found.append(get("elphapex"))
     if not found:
         return None
     return min(found, key=lambda d: (not d.custom, d.priority))
@@ -105,7 +115,23 @@ async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
         return Seen("rpc", None, f"rpc {port}: {e.reason}", e if e.reason in _UNREACHED else None)
     driver = match_driver(replies)
     desc = rpc.description(replies.get("version", {})) or "no description"
-    return Seen("rpc", driver, f"rpc {port}: {desc!r}")
+    generic = driver is None and speaks_cgminer(replies)
+    if generic:
+        # Some vendors name the model only per device (iBeLink's DEVS "Name"): one more read before settling
+        # for the generic reader.
+        try:
+            driver = match_driver(await rpc.fetch(host, port, SECOND_LOOK, deadline=deadline))
+        except DeviceError:
+            driver = None
+    return Seen("rpc", driver, f"rpc {port}: {desc!r}", cgminer=generic and driver is None)
+
+
+def speaks_cgminer(replies: dict[str, rpc.Reply]) -> bool:
+    """Some identification command got a successful cgminer reply (a STATUS block with S/I/W and a section)."""
+    for reply in replies.values():
+        if rpc.status_of(reply)[0] in ("S", "I", "W") and isinstance(reply.get("STATUS"), list):
+            return True
+    return False
 
 
 async def _epic_probe(host: str, port: int, deadline: float) -> Seen:
@@ -191,6 +217,8 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
                 s = t.result()
                 seen.append(s)
                 if s.driver is None:
+                    if s.cgminer and stock_until is None:  # a match on the web page still wins, if it comes now
+                        stock_until = loop.time() + CUSTOM_WAIT_S
                     continue
                 if s.driver.custom:
                     return s.driver
@@ -207,6 +235,10 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
                 t.exception()
     if best is not None:
         return best
+    if any(s.cgminer for s in seen):
+        # A cgminer-API miner of a vendor without a dedicated driver: read what the standard API carries (the
+        # generic reader says so in every reading) rather than report it unsupported.
+        return get("cgminer")
     exhausted = next((s.error for s in seen if s.error is not None and s.error.reason == "resource"), None)
     if exhausted is not None:  # a probe could not even open its socket: nothing is known about the host
         raise exhausted

@@ -30,7 +30,7 @@ class ModelFacts:
     power_w: float | None
 
 
-_PREFIXES = ("ANTMINER", "BITMAIN", "WHATSMINER", "MICROBT", "AVALONMINER", "AVALON", "CANAAN")
+_PREFIXES = ("ANTMINER", "BITMAIN", "WHATSMINER", "MICROBT", "AVALONMINER", "AVALON", "CANAAN", "BITAXE")
 
 
 def normalise(model: str) -> str:

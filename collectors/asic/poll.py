@@ -99,6 +99,10 @@ async def _poll(session: MinerSession, deadline: float, *, again: bool = True) -
         if again:
             return await _poll(session, deadline, again=False)
     reading = driver.parse(replies, session.device)
+    for n in ctx.notes:
+        if all(n.part != m.part for m in reading.missing):
+            reading.missing.append(n)
+            reading.notes.append(f"{n.part} not read ({n.reason}): {n.message}")
     return finalize(reading, nameplate_power=session.nameplate_power)
 
 

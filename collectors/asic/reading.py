@@ -8,6 +8,11 @@ Drivers fill what the firmware says; :func:`collectors.asic.normalize.finalize` 
   that reads stopped. ``[]`` when no fan is known (none reported, or every slot unreadable).
 - ``errors``: ``None`` when the driver does not read errors from this firmware (or could not this time), ``[]``
   when it read them and the firmware reports none.
+- ``notes``: among them, what could not be read this time and why ("pools (/cgi-bin/pools.cgi) not read
+  (protocol): HTTP 404"): an optional command answering "Invalid command", an endpoint answering 404, a read
+  that timed out leaves that part null and the rest of the reading stands (``missing`` keeps the same
+  structured for the ``farmwatch_miner_partial_info`` metric). Only the reads that carry the hashrate decide
+  whether the miner is up.
 """
 
 from __future__ import annotations
@@ -49,6 +54,17 @@ class MinerErrorEntry:
 
 
 @dataclass(slots=True)
+class Note:
+    """One part of the reading that could not be read: ``part`` names it (a command, an endpoint, a field
+    group), ``reason`` is from the fixed reason set (collectors.errors.REASONS), ``message`` says what the
+    device answered."""
+
+    part: str
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
 class MinerReading:
     device: str
     driver: str
@@ -71,6 +87,11 @@ class MinerReading:
     pools: list[Pool] = field(default_factory=list)
     uptime_s: int | None = None
     errors: list[MinerErrorEntry] | None = None
+    # What could not be read and why, or how the reading was made when that matters to the reader ("generic
+    # cgminer reader: ..."); shown by ``poll`` and kept in ``poll --json``.
+    notes: list[str] = field(default_factory=list)
+    # The parts behind the "... not read" notes, structured for farmwatch_miner_partial_info; not in the JSON.
+    missing: list[Note] = field(default_factory=list)
     # Raw facts a driver reports for finalize(); not part of the JSON contract.
     sleeping: bool = False
     power_limit_w: float | None = None
@@ -78,6 +99,7 @@ class MinerReading:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("sleeping")
+        out.pop("missing")
         if out["power_limit_w"] is None:
             out.pop("power_limit_w")
         return out

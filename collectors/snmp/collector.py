@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.collector import CycleStats
@@ -17,14 +18,13 @@ from agent.config import Config, SnmpGroup
 from agent.exposition import Families
 from agent.power_domains import PowerDomain
 from agent.scheduler import backoff_seconds
-from agent.store import MinerStore
 from agent.targets import shard_of
 
 from ..errors import DeviceError, ParseError
 from .client import Auth, Engine
 from .metrics import snmp_families
 from .poll import SnmpDevice, poll, unwrap_counters
-from .power import power_families
+from .power import domain_member_families
 from .reading import SnmpReading
 
 log = logging.getLogger("farmwatch.snmp")
@@ -53,6 +53,15 @@ class DeviceStatus:
     failures: int = 0  # in a row: dead devices back off like miners (agent.scheduler.backoff_seconds)
 
 
+def record_success(st: DeviceStatus, r: SnmpReading) -> None:
+    """A device read: its reading and identity (kept through later failures), failures reset."""
+    st.up, st.polled, st.reading, st.last_success = True, True, r, time.time()
+    st.failures = 0
+    st.error_reason = st.error_message = None
+    st.profile, st.device_class = r.driver, r.device_class
+    st.make, st.model, st.serial, st.name, st.firmware = r.make, r.model, r.serial, r.name, r.firmware
+
+
 class SnmpCollector:
     name = "snmp"
 
@@ -62,8 +71,7 @@ class SnmpCollector:
         self.timeout = max((d.timeout for d in devices), default=10.0)
         self.concurrency = concurrency
         self.stats = CycleStats()
-        # Set by the agent to join outlet power to miners and racks (collectors/snmp/power.py).
-        self.miner_store: MinerStore | None = None
+        # Set by the agent: the power_domains file, for the members this agent measures (collectors/snmp/power.py).
         self.power_domains: tuple[PowerDomain, ...] = ()
         self.status: dict[str, DeviceStatus] = {d.device: DeviceStatus(d.device) for d in devices}
         self._engine: Engine | None = None
@@ -113,11 +121,7 @@ class SnmpCollector:
         log.debug("snmp %s down: %s", st.device, e.message)
 
     def _succeeded(self, st: DeviceStatus, r: SnmpReading) -> None:
-        st.up, st.polled, st.reading, st.last_success = True, True, r, time.time()
-        st.failures = 0
-        st.error_reason = st.error_message = None
-        st.profile, st.device_class = r.driver, r.device_class
-        st.make, st.model, st.serial, st.name, st.firmware = r.make, r.model, r.serial, r.name, r.firmware
+        record_success(st, r)
 
     def readings(self) -> dict[str, SnmpReading]:
         """The current reading of every device that is up, by ``device``."""
@@ -125,9 +129,8 @@ class SnmpCollector:
 
     def families(self, fams: Families) -> None:
         snmp_families(fams, self.status.values())
-        if self.miner_store is not None:
-            # Power truth: outlets joined to the miners they feed (site map pdu/outlet), racks, power domains.
-            power_families(fams, self.miner_store, self.readings(), self.power_domains)
+        # Domain members this agent measures; the joins across devices are rules (collectors/snmp/power.py).
+        domain_member_families(fams, self.readings(), self.power_domains)
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -146,15 +149,30 @@ def auth_from_group(g: SnmpGroup) -> Auth:
     return Auth(community=g.community.reveal() if g.community is not None else "public")
 
 
-def snmp_collectors_from_config(cfg: Config) -> list[SnmpCollector]:
-    """One collector for every ``snmp:`` group of the config (empty when there is none); honours ``shard``."""
+def device_factory(g: SnmpGroup, identity_interval: float = 3600.0) -> Callable[[str, int], SnmpDevice]:
+    """Devices of one config group (for /probe): its credentials, profile, timeout and retries."""
+    auth = auth_from_group(g)
+
+    def make(host: str, port: int) -> SnmpDevice:
+        return SnmpDevice(host=host, port=port, auth=auth, profile_name=None if g.profile == "auto" else g.profile,
+                          timeout=g.timeout, retries=g.retries, interval=g.interval,
+                          identity_interval=identity_interval)
+
+    return make
+
+
+def snmp_collectors_from_config(cfg: Config, shard: tuple[int, int] | None = None) -> list[SnmpCollector]:
+    """One collector for every ``snmp:`` group of the config (empty when there is none). With a shard
+    (``--shard`` wins over ``shard:``) only the devices whose stable hash falls in it, exactly as the miners are
+    split: n shards poll each PDU and UPS once between them."""
+    shard = shard or cfg.shard
     devices: list[SnmpDevice] = []
     concurrency = 32
     for g in cfg.snmp:
         auth = auth_from_group(g)
         concurrency = min(max(concurrency, g.concurrency), 64)
         for t in g.targets:
-            if cfg.shard is not None and shard_of(t, cfg.shard[1]) != cfg.shard[0]:
+            if shard is not None and shard_of(t, shard[1]) != shard[0]:
                 continue
             devices.append(SnmpDevice(host=t.host, port=t.port, auth=auth,
                                       profile_name=None if g.profile == "auto" else g.profile,

@@ -131,3 +131,38 @@ async def test_bosplus_s17_set_over_loopback() -> None:
     commands = [str(json.loads(q)["command"]) for q in miner.requests]
     assert all(part in rpc.READ_COMMANDS for c in commands for part in c.split("+"))
     assert commands[-1] == "summary+devs+devdetails+temps+fans+tunerstatus+pools+stats"
+
+
+# --- open Braiins OS (BOSminer 0.2.0, August 2020) on an S9, two minutes after start --------------------------
+BOS2020 = "braiins_bos-2020aug-s9"
+
+
+async def test_bos_2020_s9_just_started_over_loopback() -> None:
+    served = fixture_set(BOS2020)
+    assert set(served) == {"summary", "fans", "temps", "pools", "version"}
+    async with ReplayMiner(served, description="BOSminer 0.2.0-d360818") as miner:
+        r = await poll_once(miner.host, miner.port)
+    assert (r.driver, r.firmware, r.firmware_version) == ("braiins", "braiins", "0.2.0-d360818")
+    assert r.model is None  # version has no Type, devdetails was not captured: not invented
+    # MHS 1m, not MHS av 16.70 (warm-up artefact) nor the 5m/15m/24h windows that mostly predate the start
+    assert r.hashrate_ths == approx(14.19494584)
+    assert r.uptime_s == 92
+    # FANS 0..3 read 1560/1560/0/0: the two trailing zero headers of an unknown model are not two dead fans
+    assert r.fans_rpm == [1560, 1560]
+    assert [b.index for b in r.boards] == [0, 1, 2]  # TEMPS IDs 6..8
+    assert [b.temp_c for b in r.boards] == [53.0, 46.0, 52.0]
+    assert [b.chip_temp_c for b in r.boards] == [None, None, None]  # Chip 0.0 = sensor not read
+    assert [(p.url, p.status, p.active, p.accepted, p.rejected) for p in r.pools] == [
+        ("stratum+tcp://stratum.antpool.com:3333", "alive", True, 68, 2),
+        ("stratum+tcp://stratum.slushpool.com:3333", "dead", False, 0, 0)]
+    assert r.pools[1].user == "!non-existent-user!"
+    assert r.state == "hashing"
+
+
+def test_bos_2020_fans_with_the_model_known_keep_a_dead_slot() -> None:
+    """With devdetails naming the model, its fan count decides: an S9 has two slots."""
+    fans = reply(f"{BOS2020}_fans.json")
+    fans["FANS"][1]["RPM"] = 0
+    details = {"STATUS": [{"STATUS": "S"}], "DEVDETAILS": [{"ID": 6, "Model": "Antminer S9", "Chips": 63}]}
+    r = finalize(braiins.parse({"summary": reply(f"{BOS2020}_summary.json"), "fans": fans, "devdetails": details}, DEV))
+    assert r.model == "S9" and r.fans_rpm == [1560, 0]

@@ -16,12 +16,6 @@ from .server import FIXTURES
 PROTOCOL_FACTS = ("ascset", "multicommand-error")
 
 NOT_POLLED = {
-    "braiins_bos-21.09-s9_graphql-boards.json": (
-        "legacy bOS GraphQL: farmwatch reads bOS 21.x over its BOSminer RPC on 4028 (boards, chips, temperatures, "
-        "the tuner's power), which every such firmware serves; no GraphQL parser is kept for a second path"),
-    "innosilicon_t1-dragonmint-cgminer4.10.0_stats.json": (
-        "Innosilicon is not among the supported vendors, and this capture holds only since-boot 'MHS av' "
-        "figures, which farmwatch never reports as the current hashrate"),
 }
 
 

@@ -40,10 +40,17 @@ FANS = range(1, 17)
 # - Scrypt (L3+): old bmminer writes MH/s under "GHS" (bitmaintech/bmminer issue #11; pyasic converts per algo);
 # - Equihash (Z9 mini): values are kSol/s: the capture reads "15.82" on a 10 kSol/s-class machine, which as GH/s
 #   would be a million times any Equihash ASIC. One solution counts as one hash (hashes_per_second = Sol/s).
-ALGORITHM_RATE_UNIT = {"sha256": "GH", "blake256": "GH", "scrypt": "MH", "equihash": "KH"}
+# - X11 (D3) and Ethash (E3): MH/s under "GHS" too: the D3 capture reads "16346.64" on a 15-19 GH/s machine and
+#   the E3 one "197.30" on a 190 MH/s one. Taken as GH/s they would be 1,000x high.
+ALGORITHM_RATE_UNIT = {
+    "sha256": "GH", "blake256": "GH", "scrypt": "MH", "equihash": "KH", "x11": "MH", "ethash": "MH",
+}
 
-# Model-name prefixes that decide the algorithm when the model table has no row for a model.
-_ALGORITHM_BY_SERIES = (("DR", "blake256"), ("L", "scrypt"), ("Z", "equihash"))
+# Model-name prefixes that decide the algorithm when the model table has no row for a model (longest first:
+# "DR5" is Blake256, "D3" X11).
+_ALGORITHM_BY_SERIES = (
+    ("DR", "blake256"), ("D", "x11"), ("E", "ethash"), ("L", "scrypt"), ("Z", "equihash"),
+)
 _VENDOR_PREFIX = re.compile(r"^\s*(?:antminer|bitmain)\s+", re.IGNORECASE)
 
 SLEEP_MODE = 254  # bmminer "Mode" while the operator has put the miner to sleep (S17+ capture)
@@ -119,7 +126,9 @@ def strip_vendor(model: str | None) -> str | None:
     """ "Antminer S19 Pro" -> "S19 Pro" (``make`` carries the vendor)."""
     if model is None:
         return None
-    return text(_VENDOR_PREFIX.sub("", model))
+    # Type strings arrive with trailing spaces, line breaks and runs of spaces ("S19-88 v.2.6.0.39 "): one
+    # space between words, or the model table finds no row.
+    return text(_VENDOR_PREFIX.sub("", " ".join(model.split())))
 
 
 def compile_time(sec: Sections) -> str | None:
@@ -205,14 +214,30 @@ def chain_base(populated: list[int]) -> int:
     return 6 if populated and min(populated) >= 6 else 1
 
 
+def chain_chips(data: Mapping[str, Any], n: int) -> int | None:
+    """Chips on chain ``n``: ``chain_acnN``, else the count of answering chips (``o``) in ``chain_acsN`` (the
+    per-chip status string some firmware builds send without the count); None when neither is readable."""
+    if f"chain_acn{n}" in data:
+        return integer(data[f"chain_acn{n}"])  # unreadable (NaN, garbage) stays unknown
+    acs = data.get(f"chain_acs{n}")
+    return acs.count("o") if isinstance(acs, str) else None
+
+
+def _chain_listed(data: Mapping[str, Any], n: int) -> bool:
+    return any(f"{key}{n}" in data for key in ("chain_acn", "chain_rate", "chain_acs"))
+
+
 def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None) -> list[Board]:
-    """One Board per chain slot from the first populated chain's base; a missing board has chips 0."""
+    """One Board per chain slot from the first populated chain's base; a missing board has chips 0.
+
+    A chain number the firmware does not list at all (no ``chain_acnN``/``chain_rateN``/``chain_acsN`` key) is
+    not a slot of this model: the E3 lists chains 1-3 and 8-13 and nothing for 4-7, while stock firmware lists
+    every slot of a model, an absent board as ``chain_acnN`` 0. Boards are numbered in slot order."""
     present: dict[int, tuple[int | None, float | None]] = {}
     for n in CHAINS:
-        acn_key, rate_key = f"chain_acn{n}", f"chain_rate{n}"
-        if acn_key not in data and rate_key not in data:
+        if not _chain_listed(data, n):
             continue
-        present[n] = (integer(data.get(acn_key)), ths(data.get(rate_key), unit))
+        present[n] = (chain_chips(data, n), ths(data.get(f"chain_rate{n}"), unit))
     populated = [n for n, (chips, rate) in present.items() if (chips or 0) > 0 or (rate or 0) > 0]
     if not populated:
         # Every chain the firmware lists reads an explicit 0 chips: all of the model's boards are missing (or
@@ -225,15 +250,14 @@ def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None
     last = max(populated)
     if expected_boards:
         last = max(last, base + expected_boards - 1)
+    slots = [n for n in range(base, last + 1) if n in present]  # finalize pads the model's unlisted slots
     boards: list[Board] = []
-    for n in range(base, last + 1):
+    for index, n in enumerate(slots):
         chips, rate = present.get(n, (0, None))
         temp, chip_temp = chain_temps(data, n)
         if not chips and not rate:
             rate = None  # a missing board has no rate ("" or "0"), not a measured zero
-        boards.append(
-            Board(index=n - base, hashrate_ths=rate, chips=chips, temp_c=temp, chip_temp_c=chip_temp)
-        )
+        boards.append(Board(index=index, hashrate_ths=rate, chips=chips, temp_c=temp, chip_temp_c=chip_temp))
     return boards
 
 
@@ -333,10 +357,16 @@ def build(
         # Asleep, bmminer reports fan_num 0 and every slot 0: the model's fans are stopped (known, not
         # unknown), as the firmwares that list their fans while asleep (LuxOS, Avalon) report them.
         fan_list = list(stopped_fans(data, expected_fans))
+    # MSK's bmminer build adds ``total_power`` (W, the firmware's estimate from its PSU settings: no meter on an
+    # S19 PSU). Hiveon-style ``chain_power`` strings ("34.65 (AB)") are not watts and are never read.
+    power = num(data.get("total_power"))
+    power = power if power is not None and power > 0 else None
     return MinerReading(
         device=device,
         driver=driver,
         make=make,
+        power_w=power,
+        power_source="estimated" if power is not None else None,
         model=model,
         algorithm=algorithm,
         firmware=firmware,

@@ -20,19 +20,21 @@ async def with_token(
     read: Callable[[str], Awaitable[Any]],
     *,
     ttl: float = TOKEN_TTL_S,
+    key: str = "token",
 ) -> Any:
-    """``read(token)`` with a cached token; on an auth failure log in again once and retry."""
-    token = ctx.state.get("token")
-    if not token or time.monotonic() > ctx.state.get("token-expires", 0.0):
+    """``read(token)`` with a cached token; on an auth failure log in again once and retry. ``key`` names the
+    token in the miner's state (a firmware with two logins, Braiins GraphQL and LuCI, keeps both)."""
+    token = ctx.state.get(key)
+    if not token or time.monotonic() > ctx.state.get(f"{key}-expires", 0.0):
         token = await login(ctx)
-        ctx.state["token"], ctx.state["token-expires"] = token, time.monotonic() + ttl
+        ctx.state[key], ctx.state[f"{key}-expires"] = token, time.monotonic() + ttl
         return await read(token)
     try:
         return await read(token)
     except AuthError:
-        ctx.state.pop("token", None)
+        ctx.state.pop(key, None)
         token = await login(ctx)
-        ctx.state["token"], ctx.state["token-expires"] = token, time.monotonic() + ttl
+        ctx.state[key], ctx.state[f"{key}-expires"] = token, time.monotonic() + ttl
         return await read(token)
 
 

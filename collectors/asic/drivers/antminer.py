@@ -41,13 +41,31 @@ DEFAULT_USER, DEFAULT_PASSWORD = "root", "root"
 WEB_PORT = 80
 
 _HIVEON = re.compile(r"\s*\bhiveon\b\s*", re.IGNORECASE)
+# Custom firmwares that keep the stock bmminer reply shape and write their name and version into ``Type``
+# ("Antminer D3 Blissz v2.06 beta"): the name is the firmware, never part of the model.
+_NAMED_FIRMWARE = re.compile(r"\s+(blissz)\b\s*(.*)$", re.IGNORECASE)
+# A version tag after the model ("S19-88 v.2.6.0.39 ", "Antminer S9 Pro (v5.1) "): MSK's bmminer fork writes its
+# own version there. It is the firmware's version, and a model name carrying it would match no model row.
+_VERSION_TAG = re.compile(r"\s*(?:\(\s*v\.?\s*(\d[\w.\-]*)\s*\)|\bv\.?\s*(\d+(?:\.\d+)+)[\w.\-]*)\s*$", re.IGNORECASE)
 
 
-def model_and_firmware(raw: str | None, sec: bm.Sections) -> tuple[str | None, str]:
-    """("S9", "hiveon") from "Antminer S9 Hiveon"; ("S19 Pro", "stock") from "Antminer S19 Pro"."""
-    hiveon = bool(raw and _HIVEON.search(raw)) or "rwglr" in str(sec.info.get("BMMiner", "")).lower()
-    model = bm.strip_vendor(_HIVEON.sub(" ", raw).strip() if raw else raw)
-    return model, ("hiveon" if hiveon else "stock")
+def model_and_firmware(raw: str | None, sec: bm.Sections) -> tuple[str | None, str, str | None]:
+    """(model, firmware, the firmware's own version when ``Type`` carries one) from the reported type string:
+    ("S9", "hiveon", None) from "Antminer S9 Hiveon"; ("S19 Pro", "stock", None) from "Antminer S19 Pro";
+    ("D3", "blissz", "2.06 beta") from "Antminer D3 Blissz v2.06 beta"; ("S19-88", "mskminer", "2.6.0.39")
+    from "S19-88 v.2.6.0.39 " on the ``rwglr`` bmminer build that Hiveon and MSK share."""
+    rwglr = "rwglr" in str(sec.info.get("BMMiner") or sec.version.get("BMMiner") or "").lower()
+    s = " ".join(raw.split()) if raw else ""  # line breaks and runs of spaces seen in Type strings
+    if _HIVEON.search(s):
+        return bm.strip_vendor(_HIVEON.sub(" ", s).strip()), "hiveon", None
+    named = _NAMED_FIRMWARE.search(s)
+    if named:
+        version = re.sub(r"^v\.?\s*", "", named.group(2), flags=re.IGNORECASE) or None
+        return bm.strip_vendor(s[: named.start()]), named.group(1).lower(), version
+    tag = _VERSION_TAG.search(s)
+    if tag and rwglr:
+        return bm.strip_vendor(s[: tag.start()]), "mskminer", tag.group(1) or tag.group(2)
+    return bm.strip_vendor(s or None), ("hiveon" if rwglr else "stock"), None
 
 
 def parse(replies: Replies, device: str) -> MinerReading:
@@ -98,12 +116,12 @@ async def _web_values(ctx: FetchContext) -> dict[str, Any]:
         if e.reason not in ("protocol",):  # 404: firmware before stats.cgi
             raise
         return {"web:status": await _cgi(ctx, web.OLD_STATUS)}
-    for key, path in (("web:summary", web.SUMMARY), ("web:pools", web.POOLS)):
-        try:
-            out[key] = await _cgi(ctx, path)
-        except DeviceError as e:
-            if e.reason != "protocol":
-                raise
+    for key, path, part in (("web:summary", web.SUMMARY, "errors"), ("web:pools", web.POOLS, "pools")):
+        # Optional pages: stats.cgi carries the hashrate; a firmware without summary.cgi or pools.cgi (404)
+        # or one that times out on it leaves that part null, with a note.
+        got = await ctx.optional(f"{part} ({path})", _cgi(ctx, path))
+        if got is not None:
+            out[key] = got
     return out
 
 
@@ -112,9 +130,10 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     try:
         replies: dict[str, Any] = await ctx.rpc_cycle()
         rpc_ok = True
-    except DeviceRefused:
+    except DeviceRefused as e:
         if not use_web:
-            raise
+            # Stock firmware ships with the RPC off on some batches: say that a login reads it over the web.
+            raise await ctx.refused_needs_login(e, WEB_PORT) from None
         replies, rpc_ok = await _web_values(ctx), False
     if not use_web:
         return replies
@@ -133,23 +152,24 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
             ) else False
         if idle:
             replies["web:miner_conf"] = await _cgi(ctx, web.MINER_CONF)
-    except DeviceError:
+    except DeviceError as e:
         if not rpc_ok:
             raise
         ctx.forget("digest")  # keep the RPC reading; log in afresh next time
+        ctx.note("identity (web CGI)", e.reason, e.message)
     return replies
 
 
 def _parse_rpc(replies: Replies, device: str, *, sleeping_hint: bool = False) -> MinerReading:
     sec = bm.sections(replies)
-    model, firmware = model_and_firmware(bm.raw_type(sec), sec)
+    model, firmware, own_version = model_and_firmware(bm.raw_type(sec), sec)
     return bm.build(
         sec,
         device,
         driver=DRIVER.name,
         firmware=firmware,
         model=model,
-        firmware_version=bm.compile_time(sec),
+        firmware_version=own_version or bm.compile_time(sec),
         sleeping_hint=sleeping_hint,
     )
 

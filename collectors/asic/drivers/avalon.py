@@ -44,9 +44,10 @@ MAKE = "AvalonMiner"
 
 _MM_KEY = re.compile(r"^MM ID(\d{1,9})(?::.*)?$")  # digit runs bounded: int() refuses >4300 digits
 _BLOCK = re.compile(r"'([^']*)'\s*:\s*\{")
-_FAN = re.compile(r"^Fan(\d{1,9})$")
+_FAN = re.compile(r"^Fan(\d{0,9})$")  # "Fan1".."FanN"; 7xx/9xx modules: one "Fan"
 _FW = re.compile(r"(\d{8}_[0-9A-Fa-f]+)")
 _NO_SENSOR = -273.0
+WARMUP_S = 300  # seconds after a (re)start while cgminer's 1-minute average still carries its zero start
 
 
 # ----------------------------------------------------------------------------------------------- bracket strings
@@ -163,6 +164,11 @@ class _Module:
         return [v for v in numbers(raw) if v is not None]
 
     def boards(self, first_index: int) -> list[Board]:
+        if self.board_count() == 0:
+            # 7xx-9xx modules (one per AUC chain slot) report no per-board data (no MGHS, no PVT_Tn): the
+            # module is the unit, one row, its current rate and chip count unknown (GHSmm is nominal), its
+            # hottest chip ``TMax``. ``Temp`` is the module's inlet air, not a board temperature.
+            return [Board(index=first_index, chip_temp_c=_temp(_scalar(self.mm, "TMax")))]
         rates = numbers(self.mm.get("MGHS"))
         tmax = numbers(self.mm.get("MTmax"))
         count = self.board_count()
@@ -199,7 +205,7 @@ class _Module:
         return out
 
     def fans(self) -> list[int | None]:
-        found = sorted((int(m.group(1)), k) for k in self.mm if (m := _FAN.match(k)))
+        found = sorted((int(m.group(1) or 1), k) for k in self.mm if (m := _FAN.match(k)))
         return [rpm(self.mm[k]) for _, k in found]
 
     def power(self) -> float | None:
@@ -246,7 +252,12 @@ def _hb_blocks(value: Any) -> dict[int, dict[str, str]]:
 
 
 def modules(stats: Mapping[str, Any] | None) -> list[_Module]:
-    """Every MM of a stats/estats/litestats reply, in STATS order then MM ID order."""
+    """Every MM of a stats/estats/litestats reply, in STATS order then MM ID order, each module once.
+
+    An AUC controller that lost and found modules again lists the same module (same ``DNA``) under several AUC
+    entries, the stale copies with a shorter ``Elapsed`` (the 9xx capture: 50 entries for 20 modules). Only
+    the longest-running entry of each DNA is kept: summing the ghosts would report 2.5x the nominal rate and
+    30 phantom fans."""
     out: list[_Module] = []
     for entry in items(stats, "STATS"):
         keyed = sorted((int(m.group(1)), k) for k in entry if (m := _MM_KEY.match(k)))
@@ -255,17 +266,37 @@ def modules(stats: Mapping[str, Any] | None) -> list[_Module]:
             mm = parse_mm(entry[key])
             if mm:
                 out.append(_Module(mm, hb if len(keyed) == 1 else {}))
-    return out
+    return _distinct(out)
+
+
+def _distinct(mods: list[_Module]) -> list[_Module]:
+    best: dict[str, int] = {}
+    for i, mod in enumerate(mods):
+        dna = mod.mm.get("DNA", "").strip()
+        if not dna:
+            continue
+        if dna not in best or (_scalar(mod.mm, "Elapsed") or 0) > (_scalar(mods[best[dna]].mm, "Elapsed") or 0):
+            best[dna] = i
+    keep = set(best.values())
+    return [m for i, m in enumerate(mods) if i in keep or not m.mm.get("DNA", "").strip()]
 
 
 # ----------------------------------------------------------------------------------------------- identity
 
 
 def _clean_name(raw: str) -> str | None:
-    s = re.sub(r"^avalon\s*(?:miner)?", "", raw, flags=re.IGNORECASE).strip(" -_")
-    number = re.fullmatch(r"A?(\d{3,4})\w*", s)
+    """One model name from a ``MODEL``/``PROD`` value or the code before the first ``-`` of a module's ``Ver``:
+
+    - 7xx-9xx: ``Ver[7411706-...]``, ``Ver[8411804-...]``, ``Ver[9211809-...]``: three-digit model + YYMM -> 741;
+    - 10xx-15xx: ``Ver[1047-...]``, ``Ver[1246-83-...]``, ``1126pro`` -> 1047, 1246, 1126 Pro;
+    - ``Q``, ``Mini3``, ``nano3``, ``Nano3s`` -> Q, Mini 3, Nano 3, Nano 3S."""
+    s = re.sub(r"^avalon\s*(?:miner)?", "", " ".join(raw.split()), flags=re.IGNORECASE).strip(" -_")
+    dated = re.fullmatch(r"A?([6-9]\d{2})\d{4}", s)
+    if dated:
+        return f"Avalon {dated.group(1)}"
+    number = re.fullmatch(r"A?(1\d{3}|[6-9]\d{2})\s*(pro)?\w*", s, flags=re.IGNORECASE)
     if number:
-        return f"Avalon {number.group(1)}"
+        return f"Avalon {number.group(1)}" + (" Pro" if number.group(2) else "")
     named = re.fullmatch(r"(mini|nano)\s*(\d+)\s*(s?)", s, flags=re.IGNORECASE)
     if named:
         return f"Avalon {named.group(1).capitalize()} {named.group(2)}{named.group(3).upper()}"
@@ -286,7 +317,7 @@ def model_name(version: Mapping[str, Any], mods: list[_Module]) -> str | None:
 
 
 def _firmware_version(version: Mapping[str, Any], mods: list[_Module]) -> str | None:
-    lver = text(version.get("LVERSION"))
+    lver = text(version.get("LVERSION")) or text(version.get("VERSION"))  # Nano 3: VERSION
     if lver:
         return lver
     for mod in mods:
@@ -333,6 +364,10 @@ def parse(replies: Replies, device: str) -> MinerReading:
             nominal.append(mm_nominal)
 
     hashrate = _mhs(summary, "MHS 1m")
+    if (integer(summary.get("Elapsed")) or WARMUP_S) < WARMUP_S and _mhs(summary, "MHS 5s"):
+        # cgminer's "MHS 1m" is a decaying average that starts from zero: two minutes after a start it still
+        # reads ~80 % of the rate (the 741 capture: 42.6 vs 52.1 TH/s at Elapsed 118), a false "degraded".
+        hashrate = _mhs(summary, "MHS 5s")
     if hashrate is None:
         hashrate = _mhs(dev, "MHS 1m")
     if hashrate is None:
@@ -388,7 +423,9 @@ DRIVER = Driver(
     # Avalon firmware calls itself "cgminer"; AVALON appears in devdetails (Name/Driver), version (PROD) and
     # stats (ID "AVA100"/"AVALON0" and the MM strings). Checked last among stock firmwares so that no other
     # firmware's reply that happens to mention the word is taken for an Avalon.
-    signatures=("AVALON",),
+    # 7xx-9xx AUC controllers name no "Avalon" anywhere (stats ID "AV70", cgminer description): their per-module
+    # "MM IDn" strings are Canaan's alone.
+    signatures=("AVALON", '"MM ID'),
     commands=("summary", "stats", "pools"),
     parse=parse,
     identity_commands=("version",),

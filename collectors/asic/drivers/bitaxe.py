@@ -6,11 +6,15 @@ What is read (ESP-Miner openapi; units per key):
   ``smallCoreCount * asicCount * frequency`` (MH/s, the firmware's own estimate).
 - power: ``power`` (W, the board's INA measurement: "reported").
 - one board (``asicCount`` chips): ``temp`` (ASIC, chip_temp_c), ``vrTemp`` (the VR, temp_c).
-- fans: ``fanrpm`` (one fan).
+- fans: ``fanrpm``, and ``fan2rpm`` on boards with a second fan (one slot each, in that order).
 - pool: ``stratumURL`` + ``stratumPort`` (host and port are separate fields), ``stratumUser``,
   ``sharesAccepted``/``sharesRejected`` (per session, not per pool).
-- identity: ``ASICModel`` ("BM1366") as model, ``macAddr`` (dashes on some versions), ``hostname``,
-  ``version``/``axeOSVersion``; no serial number.
+- identity: the device model (``deviceModel``: "Supra", "Gamma", "NerdQAxe++"), from ``/api/system/asic``
+  (AxeOS 2.5+, NerdQAxe firmware) or ``/api/system/info`` where the firmware puts it there; the ASIC chip
+  (``ASICModel`` "BM1368") is the model only when the firmware names no device model (older AxeOS: the chip
+  does not tell a Supra from a Hex, so it is not guessed). ``macAddr`` (dashes on some versions), ``hostname``,
+  ``version``/``axeOSVersion``; no serial number. ``/api/system/asic`` is identity: read at the first poll and
+  once per identity interval; a firmware without it (404) keeps the rest of the reading, with a note.
 - uptime ``uptimeSeconds``. Errors: not available from this firmware.
 """
 
@@ -28,8 +32,28 @@ NAME = "bitaxe"
 PATH = "/api/system/info"
 
 
+ASIC_PATH = "/api/system/asic"
+
+
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
-    return {"system/info": (await ctx.get(ctx.web_port(80), PATH)).json()}
+    port = ctx.web_port(80)
+    replies: dict[str, Any] = {"system/info": (await ctx.get(port, PATH)).json()}
+    if ctx.due("system/asic"):
+        asic = await ctx.optional("identity (/api/system/asic)", ctx.get(port, ASIC_PATH))
+        ctx.remember("system/asic", asic.json() if asic is not None else None)
+    if ctx.state.get("system/asic") is not None:
+        replies["system/asic"] = ctx.state["system/asic"]
+    return replies
+
+
+def device_model(info: dict[str, Any], asic: Any) -> str | None:
+    """The board's model name as the firmware gives it ("Supra", "NerdQAxe++"), else the ASIC chip name."""
+    for source in (asic, info):
+        if isinstance(source, dict):
+            name = text(source.get("deviceModel"))
+            if name:
+                return " ".join(name.split())
+    return text(info.get("ASICModel")) or (text(asic.get("ASICModel")) if isinstance(asic, dict) else None)
 
 
 def _positive(value: Any) -> float | None:
@@ -73,12 +97,13 @@ def parse(replies: Replies, device: str) -> MinerReading:
                 active=not bool(integer(info.get("isUsingFallbackStratum"))),
             )
         )
-    fan = rpm(info.get("fanrpm"))
+    fans = [rpm(info.get(key)) for key in ("fanrpm", "fan2rpm") if key in info]
+    model = device_model(info, replies.get("system/asic"))
     return MinerReading(
         device=device,
         driver=NAME,
-        make="Bitaxe",
-        model=text(info.get("ASICModel")),
+        make="NerdAxe" if (model or "").lower().startswith("nerd") else "Bitaxe",
+        model=model,
         firmware="axeos",
         firmware_version=text(info.get("axeOSVersion")) or text(info.get("version")),
         mac=mac(info.get("macAddr")),
@@ -87,7 +112,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
         expected_hashrate_ths=expected or None,
         power_w=power,
         power_source="reported" if power is not None else None,
-        fans_rpm=[fan] if fan is not None else [],
+        fans_rpm=fans if any(f is not None for f in fans) else [],
         boards=[board],
         pools=pools,
         uptime_s=integer(info.get("uptimeSeconds")),

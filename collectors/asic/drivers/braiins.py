@@ -18,29 +18,18 @@ BOSminer, what comes from where (all rates MH/s, unlike stock's GH/s):
 - model: ``devdetails`` ``Model`` ("Antminer S17" -> "S17"), else from the description ("...-am2-s17 ...").
 - firmware_version: ``version`` "BOSminer"/"BOSer", else the last word of the STATUS description.
 - sleeping: every ``tunerstatus`` TunerChainStatus ``Status`` is "Paused".
+- fans, model unknown: when the model is unknown (no ``devdetails``), zero-RPM slots after the last spinning fan are left
+  out: BOSminer lists every fan header of the control board (4 on an S9 that has 2 fans), so a trailing 0 may
+  be a header with nothing on it; a 0 before a spinning fan keeps its place (a dead fan). With the model known,
+  the model's fan count decides (normalize).
 
-Braiins OS+ 25.07+ public REST API (``/api/v1``, snake_case), used instead of the RPC when the group has web
-credentials and the miner answers it: ``POST /api/v1/auth/login {"username","password"}`` -> ``token``
-(sent as the ``authorization`` header; refreshed before its hour runs out, and once on a 401). Per cycle
-``GET miner/stats``, ``miner/hw/hashboards``, ``cooling/state``, ``pools/``, ``miner/errors``,
-``miner/details`` (identity, uptime, ``status``: ``MINER_STATUS_PAUSED`` is sleeping) and
-``performance/tuner-state`` (power target). Firmware without it (404, refused) is read over
-the RPC, and asked again after the identity interval (an upgrade adds it).
-
-- hashrate ``miner_stats.real_hashrate.last_1m`` (GH/s; ``last_5s`` when absent); expected
-  ``nominal_hashrate``; power ``power_stats.approximated_consumption.watt`` ("estimated"); power limit the
-  tuner's ``current_target.watt``.
-- boards ``hashboards[]`` (string ids "1".. -> index 0..): ``chips_count``, ``board_temp``,
-  ``highest_chip_temp``, ``stats.real_hashrate.last_1m``; fans ``cooling.fans[].rpm`` by ``position``.
-- pools: groups -> pools with ``stats.accepted_shares``/``rejected_shares``/``stale_shares``; errors
-  ``errors[].message`` (their timestamps may predate NTP sync and are not used).
-- identity ``miner_identity.miner_model``, ``mac_address``, ``serial_number``, ``hostname``,
-  ``bos_version.current``; uptime ``bosminer_uptime_s``.
+With web credentials the web APIs are read instead, newest first (:func:`fetch`): the public REST API of
+bOS+ 25.07+ (:mod:`._braiins_rest`), else the legacy GraphQL of bOS 21.x / bOS+ up to 25.05
+(:mod:`._braiins_gql`), else this RPC. Each carries more than the RPC (MAC, hostname, full firmware version).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -48,12 +37,13 @@ from typing import Any
 from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
-from ..reading import Board, MinerErrorEntry, MinerReading, Pool
+from ..reading import Board, MinerReading
 from ..rpc import description
-from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
+from ..units import integer, num, rpm, text, ths
 from . import _bmminer as bm
+from . import _braiins_gql as gql
+from . import _braiins_rest as rest
 from ._cgminer import first, items, pools
-from ._weblogin import token_from, with_token
 
 _AM_MODEL = re.compile(r"am\d+-([a-z]+\d+[a-z0-9+]*)", re.IGNORECASE)
 _SUMMARY_RATE_KEYS = ("MHS 1m", "MHS 5s")
@@ -151,6 +141,10 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
     model = bm.strip_vendor(model_raw) or model_from_platform(_description(replies))
 
     fan_entries = sorted(items(bm.usable(replies, "fans"), "FANS"), key=lambda e: integer(e.get("ID")) or 0)
+    fans = [rpm(e.get("RPM")) for e in fan_entries]
+    if model is None:
+        while fans and fans[-1] == 0:
+            fans.pop()
     tuner = first(bm.usable(replies, "tunerstatus"), "TUNERSTATUS")
     power_w = _positive(tuner.get("ApproximateMinerPowerConsumption"))
 
@@ -177,7 +171,7 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
         power_w=power_w,
         power_source="estimated" if power_w is not None else None,
         power_limit_w=_positive(tuner.get("PowerLimit")),
-        fans_rpm=[rpm(e.get("RPM")) for e in fan_entries],
+        fans_rpm=fans,
         boards=boards,
         pools=pools(bm.usable(replies, "pools")),
         uptime_s=uptime,
@@ -193,141 +187,30 @@ def _is_bmminer(replies: Mapping[str, Any]) -> bool:
     return "GHS 5s" in summary and "MHS 1m" not in summary and not bm.usable(replies, "devs")
 
 
-# ------------------------------------------------------------------------------------------- REST (25.07+)
+# ------------------------------------------------------------------------------------------- web APIs
 
 DEFAULT_USER, DEFAULT_PASSWORD = "root", "root"
-# Every cycle: miner/details carries the run status (paused) and the uptime, tuner-state the power target an
-# operator or curtailment script may change at any time; caching them would serve stale values as current.
-REST_READS = ("miner/stats", "miner/hw/hashboards", "cooling/state", "pools/", "miner/errors", "miner/details",
-              "performance/tuner-state")
-# MinerStatus of bos-plus-api (miner/details ``status``): the REST gateway gives the enum's name, older builds
-# its number. PAUSED is the operator's pause (curtailment): sleeping, not broken.
-_PAUSED = {"MINER_STATUS_PAUSED", "3"}
-
-
-async def _login(ctx: FetchContext) -> str:
-    user, password = ctx.login(DEFAULT_USER, DEFAULT_PASSWORD)
-    resp = await ctx.post(ctx.web_port(80), "/api/v1/auth/login", json_body={"username": user, "password": password})
-    return token_from(resp, "token")
 
 
 async def _rest(ctx: FetchContext) -> dict[str, Any]:
-    port = ctx.web_port(80)
+    return await rest.fetch(ctx, DEFAULT_USER, DEFAULT_PASSWORD)
 
-    async def read(token: str) -> dict[str, Any]:
-        hdr = {"authorization": token}
 
-        async def one(path: str) -> Any:
-            return (await ctx.get(port, f"/api/v1/{path}", headers=hdr)).json()
-
-        values = await asyncio.gather(*(one(p) for p in REST_READS))
-        return {f"rest:{p}": v for p, v in zip(REST_READS, values, strict=True)}
-
-    result: dict[str, Any] = await with_token(ctx, _login, read)
-    return result
+async def _graphql(ctx: FetchContext) -> dict[str, Any]:
+    return await gql.fetch(ctx, DEFAULT_USER, DEFAULT_PASSWORD)
 
 
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
-    return await ctx.rest_else_rpc(_rest)
-
-
-def _gh(value: Any) -> float | None:
-    return ths(as_dict(value).get("gigahash_per_second"), "GH")
-
-
-def _deg(value: Any) -> float | None:
-    d = as_dict(value)
-    if "temperature" in d:
-        d = as_dict(d.get("temperature"))
-    t = num(d.get("degree_c"))
-    return hottest([t]) if t else None
-
-
-def parse_rest(replies: Replies, device: str) -> MinerReading:
-    stats = as_dict(replies.get("rest:miner/stats"))
-    ms = as_dict(stats.get("miner_stats"))
-    if not ms:
-        raise ParseError("REST miner/stats has no miner_stats")
-    real = as_dict(ms.get("real_hashrate"))
-    hashrate = _gh(real.get("last_1m"))
-    if hashrate is None:
-        hashrate = _gh(real.get("last_5s"))
-    boards: list[Board] = []
-    for position, hb in enumerate(x for x in as_list(as_dict(replies.get("rest:miner/hw/hashboards")).get("hashboards")) if isinstance(x, dict)):
-        n = integer(hb.get("id"))
-        hr = as_dict(as_dict(hb.get("stats")).get("real_hashrate"))
-        rate = _gh(hr.get("last_1m"))
-        boards.append(
-            Board(
-                index=(n - 1) if n else position,
-                hashrate_ths=rate if rate is not None else _gh(hr.get("last_5s")),
-                chips=integer(hb.get("chips_count")),
-                temp_c=_deg(hb.get("board_temp")),
-                chip_temp_c=_deg(hb.get("highest_chip_temp")),
-            )
-        )
-    fans = sorted(
-        (x for x in as_list(as_dict(replies.get("rest:cooling/state")).get("fans")) if isinstance(x, dict)),
-        key=lambda f: integer(f.get("position")) or 0,
-    )
-    out_pools: list[Pool] = []
-    for group in as_list(replies.get("rest:pools/")):
-        for p in as_list(as_dict(group).get("pools")):
-            p = as_dict(p)
-            st = as_dict(p.get("stats"))
-            alive = p.get("alive")
-            out_pools.append(
-                Pool(
-                    url=text(p.get("url")) or "",
-                    user=text(p.get("user")),
-                    status="disabled" if p.get("enabled") is False else "alive" if alive else "dead" if alive is False else "unknown",
-                    accepted=integer(st.get("accepted_shares")),
-                    rejected=integer(st.get("rejected_shares")),
-                    stale=integer(st.get("stale_shares")),
-                    index=len(out_pools),
-                    active=p.get("active") if isinstance(p.get("active"), bool) else None,
-                )
-            )
-    errors_reply = replies.get("rest:miner/errors")
-    errors: list[MinerErrorEntry] | None = None
-    if isinstance(errors_reply, dict) and isinstance(errors_reply.get("errors"), list):
-        errors = [
-            MinerErrorEntry(code=integer((as_list(e.get("error_codes")) or [None])[0]), message=text(e.get("message")) or "error")
-            for e in (as_dict(x) for x in errors_reply["errors"])
-        ]
-    details = as_dict(replies.get("rest:miner/details"))
-    model = bm.strip_vendor(text(as_dict(details.get("miner_identity")).get("miner_model")))
-    power = num(as_dict(as_dict(stats.get("power_stats")).get("approximated_consumption")).get("watt"))
-    tuner = as_dict(as_dict(as_dict(replies.get("rest:performance/tuner-state")).get("mode_state")).get("powertargetmodestate"))
-    limit = num(as_dict(tuner.get("current_target")).get("watt"))
-    return MinerReading(
-        device=device,
-        driver=DRIVER.name,
-        make="Antminer",
-        model=model,
-        algorithm=bm.algorithm_of(model),
-        firmware="braiins",
-        firmware_version=text(as_dict(details.get("bos_version")).get("current")),
-        mac=mac(details.get("mac_address")),
-        serial=text(details.get("serial_number")),
-        hostname=text(details.get("hostname")),
-        hashrate_ths=max(hashrate, 0.0) if hashrate is not None else None,
-        expected_hashrate_ths=_gh(ms.get("nominal_hashrate")) or None,
-        power_w=power if power and power > 0 else None,
-        power_source="estimated" if power and power > 0 else None,
-        power_limit_w=limit if limit and limit > 0 else None,
-        fans_rpm=[rpm(f.get("rpm")) for f in fans],
-        boards=boards,
-        pools=out_pools,
-        uptime_s=integer(details.get("bosminer_uptime_s")),
-        errors=errors,
-        sleeping=str(details.get("status", "")).upper() in _PAUSED,
-    )
+    # Newest first: the public REST API (25.07+), else the legacy GraphQL (21.x .. 25.05), else the RPC
+    # (no credentials, or neither web API answers). See collectors/asic/README.md "Braiins OS".
+    return await ctx.web_else_rpc(("rest", _rest), ("graphql", _graphql))
 
 
 def parse(replies: Replies, device: str) -> MinerReading:
     if "rest:miner/stats" in replies:
-        return parse_rest(replies, device)
+        return rest.parse(replies, device, DRIVER.name)
+    if "gql:system" in replies or "gql:boards" in replies:
+        return gql.parse(replies, device, DRIVER.name)
     if _is_bmminer(replies):
         return _parse_bmminer(replies, device)
     return _parse_bosminer(replies, device)

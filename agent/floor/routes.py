@@ -1,0 +1,151 @@
+"""The floor view's routes on the agent's HTTP server (agent/server.py adds them with :func:`add_routes`).
+
+Every handler is a GET behind the server's auth middleware like ``/metrics``. The model is built or read in the
+web server's executor (a worker thread), never on the agent's polling loop. JSON API (``/api/v1``):
+
+- ``summary``: site totals; ``miners`` (filters ``container``, ``rack``, ``state``, ``model``): one row per miner;
+- ``miners/<device>``: its row, the ``poll --json`` reading and its last cycles; ``racks``: the rack grids;
+- ``todo``: down and sick miners, faults first. Unknown values are ``null``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import web
+
+from .model import FILTER_KEYS, racks, todo
+from .pages import index_page, miner_page
+from .view import FloorView
+
+if TYPE_CHECKING:
+    from agent.daemon import Agent
+
+T = TypeVar("T")
+_CSS = resources.files(__package__).joinpath("floor.css").read_bytes()
+
+
+def _filters(request: web.Request) -> dict[str, str]:
+    return {k: request.query[k][:200] for k in FILTER_KEYS if request.query.get(k)}
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(_finite(data), ensure_ascii=False, allow_nan=False), status=status,
+                        content_type="application/json")
+
+
+def add_routes(app: web.Application, agent: Agent) -> None:
+    view: FloorView = agent.floor
+
+    async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+    async def index(request: web.Request) -> web.Response:
+        filters = _filters(request)
+
+        def page() -> str:
+            return index_page(view.current(), filters)
+
+        return web.Response(text=await off_loop(page), content_type="text/html")
+
+    async def miner(request: web.Request) -> web.Response:
+        device = request.match_info["device"]
+
+        def page() -> str | None:
+            floor = view.current()
+            row = floor.by_device.get(device)
+            if row is None:
+                return None
+            return miner_page(row, _reading(agent, device), view.points(device), floor.summary.interval)
+
+        text = await off_loop(page)
+        if text is None:
+            return web.Response(status=404, text=f"no miner {device!r} on this agent\n")
+        return web.Response(text=text, content_type="text/html")
+
+    async def css(request: web.Request) -> web.Response:
+        return web.Response(body=_CSS, content_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+    async def api_summary(request: web.Request) -> web.Response:
+        floor = await off_loop(view.current)
+        return _json(floor.summary.to_json())
+
+    async def api_miners(request: web.Request) -> web.Response:
+        filters = _filters(request)
+
+        def body() -> dict[str, Any]:
+            floor = view.current()
+            rows = floor.select(filters)
+            return {"generated_at": floor.summary.generated_at, "filters": filters, "count": len(rows),
+                    "miners": [r.to_json() for r in rows]}
+
+        return _json(await off_loop(body))
+
+    async def api_miner(request: web.Request) -> web.Response:
+        device = request.match_info["device"]
+
+        def body() -> dict[str, Any] | None:
+            floor = view.current()
+            row = floor.by_device.get(device)
+            if row is None:
+                return None
+            return {**row.to_json(), "reading": _reading(agent, device),
+                    "history": [p.to_json() for p in view.points(device)]}
+
+        data = await off_loop(body)
+        if data is None:
+            return _json({"error": f"no miner {device!r} on this agent"}, 404)
+        return _json(data)
+
+    async def api_racks(request: web.Request) -> web.Response:
+        filters = _filters(request)
+
+        def body() -> dict[str, Any]:
+            floor = view.current()
+            rack_list, loose = racks(floor.select(filters))
+            return {"generated_at": floor.summary.generated_at, "racks": [r.to_json() for r in rack_list],
+                    "unplaced": [m.device for m in loose]}
+
+        return _json(await off_loop(body))
+
+    async def api_todo(request: web.Request) -> web.Response:
+        filters = _filters(request)
+
+        def body() -> dict[str, Any]:
+            floor = view.current()
+            rows = todo(floor.select(filters))
+            return {"generated_at": floor.summary.generated_at, "count": len(rows), "todo": [r.to_json() for r in rows]}
+
+        return _json(await off_loop(body))
+
+    r = app.router
+    r.add_get("/", index)
+    r.add_get("/floor.css", css)
+    r.add_get("/miner/{device}", miner)
+    r.add_get("/api/v1/summary", api_summary)
+    r.add_get("/api/v1/miners", api_miners)
+    r.add_get("/api/v1/miners/{device}", api_miner)
+    r.add_get("/api/v1/racks", api_racks)
+    r.add_get("/api/v1/todo", api_todo)
+
+
+def _reading(agent: Agent, device: str) -> dict[str, Any] | None:
+    state = agent.store.devices.get(device)
+    reading = state.reading if state is not None and state.up else None
+    return _finite(reading.to_json()) if reading is not None else None
+
+
+def _finite(x: Any) -> Any:
+    """JSON has no NaN: a non-finite float from a device is unknown (null), as everywhere else."""
+    if isinstance(x, float):
+        return x if x == x and x not in (float("inf"), float("-inf")) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return x
