@@ -12,10 +12,12 @@ import json
 import sys
 from collections.abc import Sequence
 
+from collectors.asic.driver import Driver
 from collectors.asic.reading import MinerReading
 from collectors.errors import DeviceError
 
 from . import __version__, logs
+from .output import cli_message, emit, quiet_stdout
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
@@ -59,7 +61,6 @@ def _table(r: MinerReading) -> str:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from collectors.asic.drivers import registry
-    from collectors.asic.poll import poll_once
 
     from .scan import web_login
     from .secret import SecretError
@@ -87,15 +88,62 @@ def cmd_poll(args: argparse.Namespace) -> int:
         return _fail(f"poll: {e}", EXIT_USAGE)
     try:
         # Without a port the miner is read at its driver's primary API port (an HTTP-only one's web port).
-        reading = asyncio.run(poll_once(dev.host, dev.port, driver=args.driver, timeout=args.timeout,
-                                        credentials=credentials, auto_port=not dev.port_given))
-    except DeviceError as e:
-        return _fail(f"{dev}: {e.reason}: {e.message}")
+        reading, seen = asyncio.run(_poll_checked(dev.host, dev.port, driver=args.driver, timeout=args.timeout,
+                                                  credentials=credentials, auto_port=not dev.port_given))
+    except DriverFailed as e:
+        return _fail(f"{dev}: {e.error.reason}: {cli_message(e.error)}{e.hint}")
+    warnings = []
+    if seen is not None and seen.name != args.driver:
+        warnings.append(f"--driver {args.driver}: the device identifies as {seen.name}; the values were read with the "
+                        f"{args.driver} parser and may be wrong (leave out --driver to identify it)")
+    for w in warnings:
+        print(f"farmwatch: warning: {w}", file=sys.stderr)
     if args.json:
-        print(json.dumps(reading.to_json(), indent=2))
+        out = reading.to_json()
+        if warnings:
+            out["warnings"] = warnings
+        emit(json.dumps(out, indent=2))
     else:
-        print(_table(reading))
+        emit(_table(reading))
     return EXIT_OK
+
+
+class DriverFailed(Exception):
+    def __init__(self, error: DeviceError, hint: str = "") -> None:
+        super().__init__(error.message)
+        self.error, self.hint = error, hint
+
+
+async def _poll_checked(host: str, port: int, *, driver: str | None, timeout: float, credentials: object,
+                        auto_port: bool) -> tuple[MinerReading, Driver | None]:
+    """``poll_once``, and with ``--driver`` also what the device identifies as (a second, read-only probe):
+    a forced driver reads another firmware's replies without complaint, which must not pass silently."""
+    from collectors.asic.http import WebCredentials, close_session
+    from collectors.asic.poll import MinerSession, poll
+
+    assert credentials is None or isinstance(credentials, WebCredentials)
+    session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials, auto_port=auto_port)
+    loop = asyncio.get_running_loop()
+    try:
+        try:
+            reading = await poll(session, deadline=loop.time() + timeout)
+        except DeviceError as e:
+            seen = await _identified(host, port, timeout) if driver else None
+            hint = f" (the device identifies as {seen.name}; leave out --driver)" if seen and seen.name != driver else ""
+            raise DriverFailed(e, hint) from None
+        seen = await _identified(host, port, timeout) if driver else None
+        return reading, seen
+    finally:
+        await close_session()
+
+
+async def _identified(host: str, port: int, timeout: float) -> Driver | None:
+    from collectors.asic.poll import MinerSession, identify
+
+    try:
+        return await identify(MinerSession(host=host, port=port), deadline=asyncio.get_running_loop().time() + timeout)
+    except DeviceError:
+        return None
 
 
 # -- run / check-config ---------------------------------------------------------------------------------
@@ -194,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--miners", type=int, default=1000)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--interval", type=float, default=15.0, help="poll interval, seconds")
-    demo.add_argument("--base-ip", default="127.20.0.1")
+    demo.add_argument("--base-ip", default="127.20.0.1",
+                      help="first loopback address of the simulated miners; their PDUs, UPS and switch follow them "
+                      "(two demos with non-overlapping ranges can run on one host)")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--web.listen-address", dest="listen", default=":10428")
     log_flags(demo)
@@ -221,7 +271,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # Output that did not go through emit() (the SNMP and NVML tables) met a closed pipe: only a device
+        # that was read prints to stdout (failures go to stderr), so the read succeeded; end as emit() does.
+        quiet_stdout()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

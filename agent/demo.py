@@ -26,6 +26,7 @@ from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
 from collectors.snmp.demo import DEMO_PORT, start_demo_snmp
 from simsite import SimSite
+from simsite.addresses import addresses
 from simsite.fleet import MIXED_MIX
 from simsite.gpus import demo_host
 
@@ -91,6 +92,11 @@ DEMO_FAULTS = {
 }
 
 
+def after(ip: str) -> str:
+    """The usable simulated address after ``ip`` (skipping .0 and .255)."""
+    return addresses(ip, 2)[1]
+
+
 async def run_demo(
     *,
     miners: int = 1000,
@@ -101,12 +107,15 @@ async def run_demo(
     duration: float | None = None,
     on_site: Callable[[SimSite], None] | None = None,
     on_agent: Callable[[Agent], None] | None = None,
-    snmp_base_ip: str = "127.30.0.1",
+    snmp_base_ip: str | None = None,  # None: right after the miners
     snmp_port: int = DEMO_PORT,
+    faults: dict[str, float] | None = None,
 ) -> None:
     """``on_site`` is called with the simulated site before it starts (tests read its request log), ``on_agent``
-    with the agent once it listens (tests read ``agent.bound``); cancelling the task stops the demo cleanly."""
-    site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS, mix=MIXED_MIX)
+    with the agent once it listens (tests read ``agent.bound``); cancelling the task stops the demo cleanly.
+    ``faults``: fraction of the miners per simulated fault (default DEMO_FAULTS)."""
+    site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS if faults is None else faults,
+                         mix=MIXED_MIX)
     if on_site is not None:
         on_site(site)
     await site.start()
@@ -121,8 +130,11 @@ async def run_demo(
     # simulated agents are snmpsim, a development dependency: an install without it runs the rest of the demo.
     snmp_sim = snmp = None
     if importlib.util.find_spec("snmpsim") is not None:
-        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval, base_ip=snmp_base_ip,
-                                                port=snmp_port)
+        # The PDUs, UPS and switch take the addresses right after the miners unless told otherwise, so they follow
+        # --base-ip and two demos on different bases can share a host (a fixed 127.30.0.x made the second one
+        # fail to bind).
+        snmp_sim, snmp = await start_demo_snmp(site.miners, interval=interval,
+                                               base_ip=snmp_base_ip or after(site.miners[-1].ip), port=snmp_port)
     else:
         print("farmwatch demo: snmpsim is not installed (pip install 'farmwatch[dev]'); no simulated PDUs",
               file=sys.stderr)
@@ -148,8 +160,9 @@ async def run_demo(
             f"  floor:    http://{shown}:{port}/  (site summary, to-do list, rack map; /api/v1/todo)\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
-            + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs over SNMP (farmwatch_pdu_*, "
-               f"farmwatch_pdu_outlet_power_watts; per miner and rack with rules/power.rules.yml)\n" if snmp_sim else "")
+            + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs, a UPS and a switch over SNMP on "
+               f"{snmp_sim.pdus[0].ip}.. (farmwatch_pdu_*, farmwatch_pdu_outlet_power_watts; per miner and rack "
+               "with rules/power.rules.yml)\n" if snmp_sim else "")
             + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,

@@ -40,6 +40,7 @@ from collectors.errors import DeviceError
 
 from .collector import CycleStats
 from .exposition import Families
+from .output import cli_message, emit
 from .scheduler import MinerGroup
 from .secret import Secret, SecretError
 from .store import MinerStore
@@ -209,7 +210,7 @@ async def identify_host(
     try:
         driver = await identify(session, deadline=loop.time() + timeout)
     except DeviceError as e:
-        found.error = e.message
+        found.error = cli_message(e)
         return found, None
     use_driver(session, driver)
     found.port = session.port
@@ -217,7 +218,7 @@ async def identify_host(
     try:
         r = await poll(session, deadline=loop.time() + timeout)
     except DeviceError as e:
-        found.error = f"{e.reason}: {e.message}"
+        found.error = f"{e.reason}: {cli_message(e)}"
         session.driver = driver  # poll forgets it on failure; identification did succeed
         return found, session
     found.make, found.model, found.firmware = r.make, r.model, r.firmware
@@ -358,9 +359,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"farmwatch scan: {e}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps([f.row() for f in rows], indent=1))
+        emit(json.dumps([f.row() for f in rows], indent=1))
     else:
-        print(table(rows))
+        emit(table(rows))
     if args.write_targets:
         Path(args.write_targets).write_text(targets_yaml(rows, args.specs), encoding="utf-8")
     if args.write_sitemap:

@@ -6,6 +6,7 @@ Every failure to read one device is a :class:`DeviceError` whose ``reason`` is o
     DeviceError                    (reason)
     ├── DeviceTimeout              timeout      deadline passed, connect or read hung
     ├── DeviceRefused              refused      TCP connection refused / host unreachable
+    ├── DeviceUnresolved           resolve      the host name does not resolve (DNS): nothing was sent
     ├── DeviceReset                reset        connection reset or closed mid-reply
     ├── ProtocolError              protocol     bytes that are not this protocol (HTML on 4028, oversize reply, E status)
     ├── ParseError                 parse        a reply of the right protocol whose content cannot be read
@@ -21,7 +22,10 @@ from __future__ import annotations
 
 import errno
 
-REASONS = ("timeout", "refused", "reset", "protocol", "parse", "auth", "unsupported", "resource")
+# ``resolve`` was added after the first seven (issue 12): a name that does not resolve is a DNS or config
+# problem, not a miner refusing connections, and the two need different people. ``resource`` (issue 11): the
+# agent itself ran out of file descriptors or socket memory; the device was never tried.
+REASONS = ("timeout", "refused", "reset", "protocol", "parse", "auth", "unsupported", "resolve", "resource")
 
 # errno values that mean the agent itself is out of a resource, not that the device failed.
 _RESOURCE_ERRNOS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
@@ -43,6 +47,10 @@ class DeviceRefused(DeviceError):
     reason = "refused"
 
 
+class DeviceUnresolved(DeviceError):
+    reason = "resolve"
+
+
 class DeviceReset(DeviceError):
     reason = "reset"
 
@@ -57,6 +65,16 @@ class ParseError(DeviceError):
 
 class AuthError(DeviceError):
     reason = "auth"
+
+
+class LoginNeeded(AuthError):
+    """The device's web API asks for a login and none is configured. ``what`` says so without saying how to give
+    one: the daemon's message names the config keys; the CLI names its flags instead (agent.cli)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what}: set credentials.web_password_file "
+                         "(or credentials.use_default_password: true for the firmware's default)")
+        self.what = what
 
 
 class UnsupportedDevice(DeviceError):

@@ -17,7 +17,7 @@ from agent.scan import scan, targets_yaml
 from collectors.asic.http import close_session
 from collectors.asic.identify import identify
 from collectors.asic.poll import MinerSession
-from collectors.errors import DeviceRefused
+from collectors.errors import DeviceUnresolved
 from simsite import SimSite
 from tests.conformance.server import ReplayMiner
 
@@ -106,16 +106,16 @@ def test_poll_bad_host_or_port_is_a_usage_error_in_one_line(target: str) -> None
     assert "Traceback" not in res.stderr and "never retrieved" not in res.stderr
 
 
-async def test_identify_turns_an_unencodable_name_into_refused_and_leaves_no_task_behind() -> None:
+async def test_identify_turns_an_unencodable_name_into_resolve_and_leaves_no_task_behind() -> None:
     """A label over 63 characters fails in the IDNA codec (UnicodeError, not OSError) inside both probes at
-    once: identification must say ``refused`` (nothing was reached), not let it escape one task and leave the
-    other probe's exception unretrieved."""
+    once: identification must say ``resolve`` (the name cannot be looked up; nothing was reached), not let it
+    escape one task and leave the other probe's exception unretrieved."""
     loop = asyncio.get_running_loop()
     reported: list[dict[str, object]] = []
     loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx))
     try:
         for _ in range(10):
-            with pytest.raises(DeviceRefused, match="cannot resolve"):
+            with pytest.raises(DeviceUnresolved, match="cannot resolve"):
                 await identify(MinerSession(host=LONG_LABEL), deadline=loop.time() + 3)
         await close_session()
         gc.collect()

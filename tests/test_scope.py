@@ -192,7 +192,7 @@ async def test_a_damaged_state_file_is_kept_aside_and_the_agent_starts(site: Sim
     assert len(json.loads((tmp_path / "state" / FILE_NAME).read_text())["miners"]) == MINERS
 
 
-def test_storage_key_pointing_at_a_file_is_a_config_error_with_file_line_key(tmp_path: Path) -> None:
+async def test_storage_key_pointing_at_a_file_is_a_config_error_with_file_line_key(tmp_path: Path) -> None:
     from agent.config import check_config
 
     (tmp_path / "state").write_text("not a directory")
@@ -202,7 +202,7 @@ def test_storage_key_pointing_at_a_file_is_a_config_error_with_file_line_key(tmp
     assert problems[0].startswith(f"{path}:")
 
 
-def test_run_refuses_to_start_when_the_storage_path_cannot_be_created(tmp_path: Path) -> None:
+async def test_run_refuses_to_start_when_the_storage_path_cannot_be_created(tmp_path: Path) -> None:
     import sys
 
     (tmp_path / "blocker").write_text("")

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import struct
 from typing import Any
 
-from ..errors import DeviceRefused, DeviceReset, DeviceTimeout, ParseError, ProtocolError, resource_error
+from ..errors import (
+    DeviceRefused,
+    DeviceReset,
+    DeviceTimeout,
+    DeviceUnresolved,
+    ParseError,
+    ProtocolError,
+    resource_error,
+)
 
 PORT = 4433
 MAX_FRAME = 4 * 1024 * 1024
@@ -76,6 +85,8 @@ async def call(host: str, cmd: str, param: str | None = None, *, deadline: float
         ) from None
     except (ConnectionResetError, BrokenPipeError):
         raise DeviceReset(f"connection reset by {host}:{port}") from None
+    except socket.gaierror as e:
+        raise DeviceUnresolved(f"cannot resolve {host}: {e.strerror}") from None
     except OSError as e:
         raise resource_error(e, f"{host}:{port}") or DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:

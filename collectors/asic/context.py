@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import AuthError, DeviceError, DeviceRefused
+from ..errors import DeviceError, DeviceRefused, LoginNeeded
 from . import api3, http, rpc
 from .http import WebCredentials
 from .reading import Note
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 HTTP_PORTS = (80, 443, 8080)
 # What poll and the daemon say when the RPC port is closed and the firmware's web API would answer, but the
 # group has no web login (issue 13, class 6): the fix is a login, not a network problem.
-LOGIN_NEEDED = "RPC refused; the web API needs a login: --web-password-file or credentials.web_password_file"
+LOGIN_NEEDED = "RPC refused; the web API needs a login"
 
 
 @dataclass(slots=True)
@@ -139,7 +139,8 @@ class FetchContext:
             await http.raw_get(self.host, self.web_port(port), "/", deadline=self.deadline)
         except DeviceError:
             return refused
-        return AuthError(LOGIN_NEEDED)
+        # LoginNeeded: the daemon's message names the credentials: keys, the CLI's its flags (agent.output).
+        return LoginNeeded(f"{self.driver.name} at {self.host}: {LOGIN_NEEDED}")
 
     async def rpc(self, commands: tuple[str, ...], *, join: bool = True) -> dict[str, rpc.Reply]:
         return await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join)
@@ -198,8 +199,5 @@ class FetchContext:
         """(user, password) for a login, or AuthError naming what to configure (never the password)."""
         found = self.credentials.login(default_user, default_password)
         if found is None:
-            raise AuthError(
-                f"{self.driver.name} at {self.host} needs a web login: set credentials.web_password_file "
-                "(or credentials.use_default_password: true for the firmware's default)"
-            )
+            raise LoginNeeded(f"{self.driver.name} at {self.host} needs a web login")
         return found

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from ..errors import (
     DeviceRefused,
     DeviceReset,
     DeviceTimeout,
+    DeviceUnresolved,
     ParseError,
     ProtocolError,
     resource_error,
@@ -252,7 +254,8 @@ async def request(
     form: Mapping[str, str] | None = None,
 ) -> Response:
     """One read-only HTTP request before ``deadline`` (event-loop time). Raises DeviceError subclasses:
-    timeout, refused, reset, auth (401/403 unless allowed), protocol (other non-2xx)."""
+    timeout, refused, resolve (a name that does not resolve), reset, auth (401/403 unless allowed), protocol
+    (other non-2xx)."""
     check_read_only(method, target, json_body if form is None else form)
     loop = asyncio.get_running_loop()
     remaining = deadline - loop.time()
@@ -287,6 +290,8 @@ async def request(
             raise exhausted from None
         if isinstance(e.os_error, ConnectionRefusedError):
             raise DeviceRefused(f"{where}: connection refused") from None
+        if isinstance(e.os_error, socket.gaierror) or isinstance(e, aiohttp.ClientConnectorDNSError):
+            raise DeviceUnresolved(f"{where}: cannot resolve the host: {e.os_error.strerror or e.os_error}") from None
         raise DeviceRefused(f"{where}: {e.os_error.strerror or e.os_error}") from None
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
         raise DeviceReset(f"{where}: connection reset or closed mid-reply") from None

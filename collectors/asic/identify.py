@@ -25,7 +25,14 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import DeviceError, DeviceRefused, DeviceTimeout, ProtocolError, UnsupportedDevice
+from ..errors import (
+    DeviceError,
+    DeviceRefused,
+    DeviceTimeout,
+    DeviceUnresolved,
+    ProtocolError,
+    UnsupportedDevice,
+)
 from . import api3, http, rpc
 from .driver import Driver
 from .drivers import get, identification_order
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
 IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
 SECOND_LOOK = ("devs",)  # asked only of a cgminer that matched no signature
 CUSTOM_WAIT_S = 0.3
-_UNREACHED = ("refused", "timeout", "reset")
+_UNREACHED = ("refused", "timeout", "reset", "resolve")
 
 # Lower-cased substrings of a web page (GET /) -> driver.
 WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
@@ -172,7 +179,7 @@ def address_error(host: str, exc: BaseException) -> DeviceError:
         return DeviceTimeout(f"no answer from {host} before the deadline")
     what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
     if isinstance(exc, UnicodeError | socket.gaierror):
-        return DeviceRefused(f"cannot resolve {host}: {what}")
+        return DeviceUnresolved(f"cannot resolve {host}: {what}")
     return DeviceRefused(f"cannot connect to {host}: {what}")
 
 

@@ -21,6 +21,7 @@ from ..errors import (
     DeviceRefused,
     DeviceReset,
     DeviceTimeout,
+    DeviceUnresolved,
     ParseError,
     ProtocolError,
     resource_error,
@@ -124,7 +125,7 @@ async def exchange(
     except (ConnectionResetError, BrokenPipeError):
         raise DeviceReset(f"connection reset by {host}:{port}") from None
     except socket.gaierror as e:
-        raise DeviceRefused(f"cannot resolve {host}: {e.strerror}") from None
+        raise DeviceUnresolved(f"cannot resolve {host}: {e.strerror}") from None
     except OSError as e:  # unreachable, no route, ... or this process out of descriptors
         raise resource_error(e, f"{host}:{port}") or DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:
