@@ -338,9 +338,13 @@ class _SiteReader:
     ) -> tuple[float, float]:
         y = self.y
         given_interval = y.duration(m["interval"], f"{key}.interval") if "interval" in m else interval
-        given_timeout = y.duration(m["timeout"], f"{key}.timeout") if "timeout" in m else timeout
-        # A bad value is already reported; comparing a default against the other would only mislead.
-        if given_interval is None or given_timeout is None:
+        if given_interval is None:  # already reported; comparing a default against it would only mislead
+            return interval, timeout
+        # Left out, the timeout follows the interval (half of it, at most the default) so that any interval
+        # validates on its own, and a device that never answers gives its slot back half-way through the cycle.
+        given_timeout = (y.duration(m["timeout"], f"{key}.timeout") if "timeout" in m
+                         else min(timeout, given_interval / 2))
+        if given_timeout is None:
             return interval, timeout
         interval, timeout = given_interval, given_timeout
         if timeout >= interval:

@@ -27,6 +27,7 @@ MIXED_MIX = {
     "antminer_web": 0.06,
     "whatsminer3": 0.05,
     "braiins_rest": 0.03,
+    "braiins_gql": 0.03,
     "vnish_rest": 0.03,
     "epic": 0.02,
     "goldshell": 0.02,

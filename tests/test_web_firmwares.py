@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -13,11 +14,23 @@ from collectors.asic.http import WebCredentials, check_read_only, close_session
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import AuthError
 from simsite import SimSite
+from simsite import http as simhttp
 
-NEW = ("antminer_web", "whatsminer3", "braiins_rest", "vnish_rest", "epic", "goldshell", "auradine", "bitaxe",
-       "iceriver")
+NEW = ("antminer_web", "whatsminer3", "braiins_rest", "braiins_gql", "vnish_rest", "epic", "goldshell", "auradine",
+       "bitaxe", "iceriver")
 DEFAULTS = WebCredentials(use_default_password=True)
 _net = iter(range(10, 250))
+
+
+def sent_body(raw: bytes) -> Any:
+    """The body of an HTTP request as the guard sees it: decoded JSON, a form as a dict, else None."""
+    req = simhttp.parse(raw)
+    if req is None or not req.body:
+        return None
+    found = req.json()
+    if found is not None:
+        return found
+    return dict(parse_qsl(req.body.decode("latin-1")))
 
 
 def approx_equal(got: Any, want: Any, path: str = "") -> list[str]:
@@ -67,7 +80,7 @@ async def test_identify_and_poll_matches_truth(fw: str) -> None:
                     assert set(c.split("+")) <= rpc.READ_COMMANDS
                 elif " " in c:
                     method, target = c.split(" ", 1)
-                    check_read_only(method, target, {"command": "token", "query": "query"})
+                    check_read_only(method, target, sent_body(r.raw))
                 else:
                     assert c.startswith("get."), c
     finally:

@@ -149,6 +149,9 @@ async def test_bos_2020_s9_just_started_over_loopback() -> None:
     assert r.uptime_s == 92
     # FANS 0..3 read 1560/1560/0/0: the two trailing zero headers of an unknown model are not two dead fans
     assert r.fans_rpm == [1560, 1560]
+    assert r.notes[0] == "model unknown: fan headers reading 0 after the last spinning fan are not reported"
+    # the commands this BOSminer does not have (devs, devdetails, tunerstatus, stats) are noted, not fatal
+    assert {n.split(" ")[0] for n in r.notes[1:]} == {"devs", "devdetails", "tunerstatus", "stats"}
     assert [b.index for b in r.boards] == [0, 1, 2]  # TEMPS IDs 6..8
     assert [b.temp_c for b in r.boards] == [53.0, 46.0, 52.0]
     assert [b.chip_temp_c for b in r.boards] == [None, None, None]  # Chip 0.0 = sensor not read

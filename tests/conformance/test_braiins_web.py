@@ -197,6 +197,7 @@ async def test_legacy_without_luci_or_pools_is_read_without_them() -> None:
         r = await poll_at(host, 80)
     assert r.hashrate_ths == approx(230.7009, abs=1e-4) and r.mac is None and r.pools == []
     assert r.state == "hashing"
+    assert sorted(n.split(" (")[0].split(":")[0] for n in r.notes) == ["mac not read", "model unknown", "pools not read"]
 
 
 async def test_legacy_wrong_password_is_auth() -> None:
@@ -245,6 +246,7 @@ def test_bosplus_25_11_scaled_back() -> None:
     assert [(p.active, p.status, p.accepted, p.rejected, p.stale) for p in r.pools] == [
         (True, "alive", 5048, 10, 0), (False, "alive", 0, 0, 0)]  # pool 1's last_share_time is null
     assert r.errors is None  # history without the miner's clock: unknown
+    assert r.notes and r.notes[0].startswith("errors unknown: miner/errors is the firmware's error history")
 
 
 def test_bosplus_25_11_error_history_is_not_current() -> None:
@@ -281,6 +283,8 @@ async def test_bosplus_25_11_over_loopback_optional_endpoint_missing(gone: str) 
     # details gone: the MAC still comes from network; network gone: from details
     assert r.mac == "90:34:86:54:14:C0"
     assert (r.model is None) == (gone == "miner/details")
+    # a missing part is noted, except network, which only stands in for what details lacks
+    assert any(n.startswith(gone) for n in r.notes) == (gone != "network"), r.notes
     if gone != "miner/details":
         # the replay's Date header is today's clock: nothing in the 2026 history is from this run
         assert r.errors == ([] if gone != "miner/errors" else None)

@@ -124,10 +124,25 @@ async def test_vnish_127_rest_over_loopback() -> None:
     # the active preset (2800 W, lowered by the preset switcher), not the configured 3160 in settings
     assert r.power_limit_w == 2800
     assert r.state == "degraded" and not r.sleeping
+    assert r.notes == []
     paths = {p for _m, p in web.requests}
     assert "/api/v1/settings" not in paths and "/api/v1/autotune/presets" not in paths
     for method, path in web.requests:
         check_read_only(method, f"http://{host}{path}")
+
+
+async def test_vnish_127_rest_without_perf_summary_reads_the_rest() -> None:
+    host = "127.68.1.2"
+    routes = {p: b for p, b in rest_routes().items() if p != "/api/v1/perf-summary"}
+    async with ReplayWeb(routes, login={"/api/v1/unlock": b'{"token":"vn-1"}'}, host=host, port=80):
+        session = MinerSession(host=host, port=80, driver_name="vnish",
+                               credentials=WebCredentials(use_default_password=True))
+        try:
+            r = await poll(session, deadline=asyncio.get_running_loop().time() + 10)
+        finally:
+            await close_session()
+    assert r.hashrate_ths == approx(173.87094) and r.power_limit_w is None and r.mac == "02:95:23:B3:E0:79"
+    assert len(r.notes) == 1 and r.notes[0].startswith("perf-summary not read (protocol): GET ") and "HTTP 404" in r.notes[0]
 
 
 def test_vnish_127_configuration_replies_are_not_telemetry() -> None:

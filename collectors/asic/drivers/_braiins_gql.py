@@ -18,7 +18,7 @@ release lacks would fail the whole document, so nothing newer, e.g. ``hbSerialNu
 
 The MAC is identity: ``GET /cgi-bin/luci/admin/network/iface_status/lan`` (``[{"macaddr": ...}]``), re-read
 every identity interval. System or boards must answer (they carry the hashrate); pools and the MAC are
-optional: one that fails leaves that part unknown and a ``missing:<part>`` entry saying why.
+optional: one that fails leaves that part unknown and a note (``<part> not read (reason): ...``).
 """
 
 from __future__ import annotations
@@ -83,18 +83,20 @@ async def fetch(ctx: FetchContext, default_user: str, default_password: str) -> 
     async def read(cookie: str) -> dict[str, Any]:
         parts = await asyncio.gather(*(_query(ctx, cookie, q) for q in QUERIES.values()), return_exceptions=True)
         out: dict[str, Any] = {}
+        failed: list[tuple[str, DeviceError]] = []
         for name, got in zip(QUERIES, parts, strict=True):
             if isinstance(got, AuthError):
                 raise got
             if isinstance(got, DeviceError):
-                out[f"missing:{name}"] = f"GraphQL {name} query: {got.message}"
+                failed.append((name, got))
             elif isinstance(got, BaseException):
                 raise got
             else:
                 out[f"gql:{name}"] = got
         if not any(f"gql:{name}" in out for name in REQUIRED):
-            first = next(p for p in parts if isinstance(p, DeviceError))
-            raise first
+            raise failed[0][1]
+        for name, e in failed:
+            ctx.note(name, e.reason, f"GraphQL {name} query: {e.message}")
         return out
 
     replies: dict[str, Any] = await with_token(ctx, login, read, key="gql-session")
@@ -103,7 +105,7 @@ async def fetch(ctx: FetchContext, default_user: str, default_password: str) -> 
 
 
 async def _luci_mac(ctx: FetchContext, creds: tuple[str, str]) -> dict[str, Any]:
-    """The LAN interface status from LuCI (identity, cached), or a ``missing:mac`` note: the MAC is optional."""
+    """The LAN interface status from LuCI (identity, cached), or a ``mac`` note: the MAC is optional."""
     if not ctx.due("luci-lan") and "luci-lan" in ctx.state:
         return {"luci:lan": ctx.state["luci-lan"]}
     port = ctx.web_port(80)
@@ -122,7 +124,8 @@ async def _luci_mac(ctx: FetchContext, creds: tuple[str, str]) -> dict[str, Any]
             ctx.state.pop("luci-cookies", None)
             raise
     except DeviceError as e:
-        return {"missing:mac": f"LuCI {LUCI_LAN}: {e.message}"}
+        ctx.note("mac", e.reason, f"LuCI {LUCI_LAN}: {e.message}")
+        return {}
     return {"luci:lan": ctx.remember("luci-lan", body)}
 
 
@@ -228,4 +231,5 @@ def parse(replies: Replies, device: str, driver: str) -> MinerReading:
         boards=boards,
         pools=_pools(replies.get("gql:pools")),
         uptime_s=integer(as_dict(bos.get("uptime")).get("durationS")),
+        notes=["model unknown: Braiins OS GraphQL and LuCI do not state it"],
     )

@@ -7,9 +7,9 @@ web server) means "no REST here": the next API is tried.
 Per cycle ``GET miner/stats`` (required: it carries the hashrate and decides up/down), and the optional
 ``miner/hw/hashboards``, ``cooling/state``, ``pools/``, ``miner/errors``, ``miner/details`` (run status,
 uptime, identity) and ``performance/tuner-state`` (power target: an operator or a curtailment script may change
-it at any time, so nothing of these is cached). ``network`` (MAC and hostname when ``miner/details`` lacks
-them) is identity, re-read every identity interval. An optional read that fails leaves its part unknown and a
-``missing:<part>`` entry saying why, never a down miner.
+it at any time, so nothing of these is cached). ``network`` (25.11+; MAC and hostname) is asked only when
+``miner/details`` gives no MAC, and kept for the identity interval. An optional read that fails leaves its part
+unknown and a note (``<part> not read (reason): ...``), never a down miner; a 404 is remembered.
 
 - hashrate ``miner_stats.real_hashrate.last_1m`` (GH/s; ``last_5s`` when absent). The longer windows
   (``last_15m``, ``last_30m``, ``last_1h``, ``last_24h``, ``since_restart``) are averages: on a miner scaled
@@ -34,15 +34,16 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
-from ...errors import AuthError, DeviceError, ParseError
+from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
-from ._weblogin import token_from, with_token
+from ._weblogin import optional, token_from, with_token
 
 REQUIRED = "miner/stats"
 OPTIONAL = ("miner/hw/hashboards", "cooling/state", "pools/", "miner/errors", "miner/details",
@@ -83,36 +84,32 @@ async def fetch(ctx: FetchContext, default_user: str, default_password: str) -> 
             resp = await ctx.get(port, f"/api/v1/{path}", headers=hdr)
             return resp.json(), _epoch(resp.headers.get("Date"))
 
-        paths = (REQUIRED, *OPTIONAL)
-        got = await asyncio.gather(*(one(p) for p in paths), return_exceptions=True)
-        stats = got[0]
-        if isinstance(stats, BaseException):
-            raise stats
+        got = await asyncio.gather(one(REQUIRED), *(optional(ctx, p, partial(one, p)) for p in OPTIONAL),
+                                   return_exceptions=True)
+        for g in got:  # miner/stats failing, or a login that lapsed: all of them retrieved, the first raised
+            if isinstance(g, BaseException):
+                ctx.notes[:] = [n for n in ctx.notes if n.part not in OPTIONAL]  # this read did not happen
+                raise g
+        stats, *rest = got
         out: dict[str, Any] = {f"rest:{REQUIRED}": stats[0]}
-        for path, value in zip(OPTIONAL, got[1:], strict=True):
-            if isinstance(value, DeviceError):
-                out[f"missing:{path}"] = f"GET /api/v1/{path}: {value.message}"
-            elif isinstance(value, BaseException):
-                raise value
-            else:
-                out[f"rest:{path}"] = value[0]
-                if path == "miner/errors" and value[1] is not None:
-                    out["rest:clock"] = value[1]
+        for path, value in zip(OPTIONAL, rest, strict=True):
+            if value is None:
+                continue
+            out[f"rest:{path}"] = value[0]
+            if path == "miner/errors" and value[1] is not None:
+                out["rest:clock"] = value[1]
+        # network only stands in for identity that details lacks (or details failed): asked then, and kept
+        # for the identity interval
+        if not mac(as_dict(out.get("rest:miner/details")).get("mac_address")) and (
+                ctx.due("rest-network") or "rest-network" not in ctx.state):
+            network = await optional(ctx, IDENTITY, lambda: one(IDENTITY))
+            if network is not None:
+                ctx.remember("rest-network", network[0])
+        if "rest-network" in ctx.state:
+            out[f"rest:{IDENTITY}"] = ctx.state["rest-network"]
         return out
 
     replies: dict[str, Any] = await with_token(ctx, login, read)
-    if ctx.due("rest-network") or "rest-network" not in ctx.state:
-        try:
-            token = ctx.state.get("token", "")
-            network = (await ctx.get(port, f"/api/v1/{IDENTITY}", headers={"authorization": token})).json()
-            ctx.remember("rest-network", network)
-        except DeviceError as e:
-            if isinstance(e, AuthError):
-                ctx.state.pop("token", None)
-            ctx.remember("rest-network", None)
-            replies[f"missing:{IDENTITY}"] = f"GET /api/v1/{IDENTITY}: {e.message}"
-    if ctx.state.get("rest-network") is not None:
-        replies[f"rest:{IDENTITY}"] = ctx.state["rest-network"]
     return replies
 
 
@@ -216,6 +213,11 @@ def parse(replies: Replies, device: str, driver: str) -> MinerReading:
     tuner = as_dict(as_dict(as_dict(replies.get("rest:performance/tuner-state")).get("mode_state")).get("powertargetmodestate"))
     limit = num(as_dict(tuner.get("current_target")).get("watt"))
     uptime = integer(details.get("bosminer_uptime_s"))
+    errors = current_errors(replies, uptime)
+    notes = []
+    if errors is None and "rest:miner/errors" in replies:
+        notes.append("errors unknown: miner/errors is the firmware's error history, and without the miner's clock "
+                     "and BOSminer's uptime none of it can be told to be current")
     return MinerReading(
         device=device,
         driver=driver,
@@ -236,6 +238,7 @@ def parse(replies: Replies, device: str, driver: str) -> MinerReading:
         boards=boards,
         pools=_pools(replies.get("rest:pools/")),
         uptime_s=uptime,
-        errors=current_errors(replies, uptime),
+        errors=errors,
+        notes=notes,
         sleeping=str(details.get("status", "")).upper() in _PAUSED,
     )

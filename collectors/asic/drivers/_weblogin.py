@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ...errors import AuthError
+from ...errors import AuthError, DeviceError
 from ..context import FetchContext
 from ..http import Response
 
@@ -36,6 +36,28 @@ async def with_token(
         token = await login(ctx)
         ctx.state[key], ctx.state[f"{key}-expires"] = token, time.monotonic() + ttl
         return await read(token)
+
+
+async def optional(ctx: FetchContext, part: str, read: Callable[[], Awaitable[Any]]) -> Any:
+    """An optional read's value, or None with a note on the reading (``ctx.note``) when it fails: a missing
+    part is not a down miner. A 404 (the release does not have it) is remembered and not asked again until the
+    identity interval ends (an upgrade may add it); the note stays. A login that lapsed is raised, so the
+    caller logs in again."""
+    key = f"absent:{part}"
+    if key in ctx.state and not ctx.due(key):
+        ctx.note(part, "protocol", ctx.state[key])
+        return None
+    try:
+        value = await read()
+    except AuthError:
+        raise
+    except DeviceError as e:
+        if e.reason == "protocol" and "HTTP 404" in e.message:
+            ctx.remember(key, e.message)
+        ctx.note(part, e.reason, e.message)
+        return None
+    ctx.forget(key)
+    return value
 
 
 def token_from(resp: Response, *keys: str) -> str:

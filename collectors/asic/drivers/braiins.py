@@ -142,9 +142,11 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
 
     fan_entries = sorted(items(bm.usable(replies, "fans"), "FANS"), key=lambda e: integer(e.get("ID")) or 0)
     fans = [rpm(e.get("RPM")) for e in fan_entries]
-    if model is None:
+    notes = []
+    if model is None and fans and fans[-1] == 0:
         while fans and fans[-1] == 0:
             fans.pop()
+        notes.append("model unknown: fan headers reading 0 after the last spinning fan are not reported")
     tuner = first(bm.usable(replies, "tunerstatus"), "TUNERSTATUS")
     power_w = _positive(tuner.get("ApproximateMinerPowerConsumption"))
 
@@ -176,6 +178,7 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
         pools=pools(bm.usable(replies, "pools")),
         uptime_s=uptime,
         sleeping=sleeping,
+        notes=notes,
     )
 
 

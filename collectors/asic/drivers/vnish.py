@@ -33,15 +33,17 @@ have overridden) and ``autotune/presets`` are configuration, not telemetry, and 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from typing import Any
 
-from ...errors import AuthError, DeviceError, ParseError
+from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
+from ..http import Response
 from ..reading import Board, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
-from ._weblogin import token_from, with_token
+from ._weblogin import optional, token_from, with_token
 
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "admin"
 
@@ -58,26 +60,24 @@ async def _rest(ctx: FetchContext) -> dict[str, Any]:
         hdr = {"Authorization": token}
         out = {"rest:summary": (await ctx.get(port, "/api/v1/summary", headers=hdr)).json()}
         # Optional parts: the active preset (changes with the preset switcher, so every cycle) and identity.
-        try:
-            out["rest:perf-summary"] = (await ctx.get(port, "/api/v1/perf-summary", headers=hdr)).json()
-        except DeviceError as e:
-            if isinstance(e, AuthError):
-                raise
-            out["missing:perf-summary"] = f"GET /api/v1/perf-summary: {e.message}"
-        if ctx.due("rest-info"):
-            try:
-                ctx.remember("rest-info", (await ctx.get(port, "/api/v1/info", headers=hdr)).json())
-            except DeviceError as e:
-                if isinstance(e, AuthError):
-                    raise
-                ctx.remember("rest-info", None)
-                out["missing:info"] = f"GET /api/v1/info: {e.message}"
-        if ctx.state.get("rest-info") is not None:
+        preset = await optional(ctx, "perf-summary", lambda: _json(ctx.get(port, "/api/v1/perf-summary", headers=hdr)))
+        if preset is not None:
+            out["rest:perf-summary"] = preset
+        if ctx.due("rest-info") or "rest-info" not in ctx.state:
+            # identity read before stays until the next one is read
+            info = await optional(ctx, "info", lambda: _json(ctx.get(port, "/api/v1/info", headers=hdr)))
+            if info is not None:
+                ctx.remember("rest-info", info)
+        if "rest-info" in ctx.state:
             out["rest:info"] = ctx.state["rest-info"]
         return out
 
     result: dict[str, Any] = await with_token(ctx, _login, read)
     return result
+
+
+async def _json(request: Awaitable[Response]) -> Any:
+    return (await request).json()
 
 
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
