@@ -8,7 +8,7 @@ and run as coroutines on the agent's loop; the floor view (/, /miner/, /api/v1/:
 from the server's worker threads and never waits for the agent's loop.
 
 Protection (issue 8): optional TLS and basic auth from ``--web.config.file`` (exporter-toolkit format), request
-line and header sizes bounded, bodies refused (every endpoint is GET), at most ``MAX_IN_FLIGHT`` requests at
+line and header sizes bounded, bodies refused (every endpoint is GET, or ``POST /-/reload`` without a body), at most ``MAX_IN_FLIGHT`` requests at
 once (the rest get 503 at once), no static files or directories: anything but the routes below is 404.
 """
 
@@ -150,7 +150,17 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
         return web.Response(body=rendered.body(openmetrics=om, gzipped=False),
                             headers={"Content-Type": OPENMETRICS_CONTENT_TYPE if om else TEXT_CONTENT_TYPE})
 
+    async def reload(request: web.Request) -> web.Response:
+        """Prometheus's ``POST /-/reload``: re-read the config now, as SIGHUP does; 200 when it was applied,
+        500 with the problems when the previous config keeps running. Behind the same TLS and basic auth as
+        every other endpoint; a GET is 405 (a link or a crawler must not trigger it)."""
+        ok = await call(agent.reload())
+        if ok:
+            return web.Response(text="config reloaded\n")
+        return web.Response(status=500, text=f"failed to reload config: {agent.reload_error}\n")
+
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/-/reload", reload)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/sd", sd)
     app.router.add_get("/probe", probe)
