@@ -19,7 +19,7 @@ from collectors.errors import AuthError
 from simsite import SimSite
 from tests.test_web_firmwares import KEYS, approx_equal
 
-VENDORS = ("cgminer", "innosilicon", "sealminer", "hammer", "ibelink", "elphapex", "bitfury", "ebang")
+VENDORS = ("cgminer", "minerva", "innosilicon", "sealminer", "hammer", "ibelink", "elphapex", "bitfury", "ebang")
 PASSWORD_ONLY = ("sealminer", "bitfury", "ebang")  # no documented default password
 _net = iter(range(10, 250))
 
