@@ -181,3 +181,55 @@ async def test_vnish_older_release_without_perf_summary_notes_it() -> None:
             assert len(r.notes) == 1 and r.notes[0].startswith("perf-summary not read") and "404" in r.notes[0]
         asked = [c for req in site.requests for c in req.commands if c.endswith("/api/v1/perf-summary")]
         assert len(asked) == 1  # absent on this release: not asked again until the identity interval ends
+
+
+async def test_bosplus_legacy_dashboard_notices_are_the_current_errors() -> None:
+    async with site_of("braiins_gql", count=2, faults={"dead_fan": 1.0}) as site:
+        for m in site.miners:
+            r = await read(m)
+            assert r.errors is not None and [e.message for e in r.errors] == [f"ERROR: Fan {m.dead_fan} failed"]
+            assert r.fans_rpm[m.dead_fan] == 0
+    async with site_of("braiins_gql", count=1) as site:
+        assert (await read(site.miners[0])).errors == []
+
+
+def test_bos_21_pool_status_words() -> None:
+    from collectors.asic.drivers import _braiins_gql as gql
+
+    pools = {"data": {"bosminer": {"info": {"poolGroups": [{"name": "g", "pools": [
+        {"url": "stratum+tcp://a:3333", "user": "u", "status": "Running", "active": True,
+         "shares": {"acceptedSolutions": 5, "rejectedSolutions": 0}},
+        {"url": "stratum+tcp://b:3333", "user": "u", "status": "Dead", "active": False,
+         "shares": {"acceptedSolutions": 0, "rejectedSolutions": 0}},
+        {"url": "stratum+tcp://c:3333", "user": "u", "status": "Sleeping", "active": False}]}]}}}}
+    r = gql.parse({"gql:boards": {"data": {"bosminer": {"info": {"workSolver": {"childSolvers": [
+        {"name": "6", "realHashrate": {"mhs5S": 4.5e6}, "nominalMhs": 4.5e6, "hwDetails": {"chips": 63},
+         "temperatures": [{"name": "Board", "degreesC": 60.0}, {"name": "Chip", "degreesC": 0.0}]}]}}}}},
+        "gql:pools": pools}, "192.0.2.1:80", "braiins")
+    assert [p.status for p in r.pools] == ["alive", "dead", "unknown"]
+    assert [p.accepted for p in r.pools] == [5, 0, None]
+    assert r.boards[0].chip_temp_c is None  # 0.0 is an unread sensor
+    assert r.errors is None  # events not read
+
+
+async def test_vnish_rest_failed_chain_is_a_current_error() -> None:
+    async with site_of("vnish_rest", count=2, faults={"missing_board": 1.0}) as site:
+        for m in site.miners:
+            r = await read(m)
+            assert r.errors is not None
+            assert [e.message for e in r.errors] == [f"chain {m.missing_slot + 1}: Chain lost: no chips found"]
+            assert r.state == "degraded"
+
+
+async def test_bos_legacy_with_the_empty_default_password() -> None:
+    """bOS 21.x / early bOS+ ship root with an empty password: with the defaults allowed it is tried after
+    root/root, for GraphQL and LuCI alike; a configured password is never swapped for it."""
+    from collectors.asic.http import PlainSecret
+    from collectors.errors import AuthError
+
+    async with site_of("braiins_gql", count=1, password="") as site:
+        m = site.miners[0]
+        r = await read(m)
+        assert r.mac == m.mac and r.hashrate_ths is not None
+        with pytest.raises(AuthError):
+            await read(m, credentials=WebCredentials(password=PlainSecret("root")))
