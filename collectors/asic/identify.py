@@ -246,6 +246,9 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
         # A cgminer-API miner of a vendor without a dedicated driver: read what the standard API carries (the
         # generic reader says so in every reading) rather than report it unsupported.
         return get("cgminer")
+    exhausted = next((s.error for s in seen if s.error is not None and s.error.reason == "resource"), None)
+    if exhausted is not None:  # a probe could not even open its socket: nothing is known about the host
+        raise exhausted
     if all(s.error is not None for s in seen):
         # Nothing answered at all: the host is down or silent, not an unknown firmware (the reason says which).
         notes = "; ".join(s.note for s in seen) or "no probe finished"

@@ -38,7 +38,7 @@ CGMINER_VERSION = (b'{"STATUS":[{"STATUS":"S","When":1626315828,"Code":22,"Msg":
 
 
 def ip() -> str:
-    return f"127.67.{next(_net)}.1"
+    return f"127.71.{next(_net)}.1"
 
 
 async def poll_at(host: str, port: int = 4028, driver: str | None = None,

@@ -32,7 +32,7 @@ EBANG = "ebang_dwm-btc1000-soft9.1.0.32"
 
 
 def ip() -> str:
-    return f"127.68.{next(_net)}.1"
+    return f"127.72.{next(_net)}.1"
 
 
 def j(name: str) -> Any:

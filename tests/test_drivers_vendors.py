@@ -1,0 +1,190 @@
+"""The vendors without a stock-Antminer lineage and the generic cgminer reader, against the simulated site over
+real loopback sockets (no ../shared needed): identification, the reading against ``truth()`` in normal and
+faulty states, logins, and that nothing but reads was sent. Plus the generic reader's unit-per-key rule and
+the read-only guard's new read endpoints, on hand-written replies."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from collectors.asic import rpc
+from collectors.asic.drivers import cgminer
+from collectors.asic.http import PlainSecret, WebCredentials, check_read_only, close_session
+from collectors.asic.normalize import finalize
+from collectors.asic.poll import MinerSession, poll
+from collectors.errors import AuthError
+from simsite import SimSite
+from tests.test_web_firmwares import KEYS, approx_equal
+
+VENDORS = ("cgminer", "innosilicon", "sealminer", "hammer", "ibelink", "elphapex", "bitfury", "ebang")
+PASSWORD_ONLY = ("sealminer", "bitfury", "ebang")  # no documented default password
+_net = iter(range(10, 250))
+
+
+def creds(fw: str) -> WebCredentials:
+    if fw in PASSWORD_ONLY:
+        return WebCredentials(password=PlainSecret("site-password"))
+    return WebCredentials(use_default_password=True)
+
+
+async def _site(fw: str, count: int = 3, fault: str | None = None) -> SimSite:
+    site = SimSite.build(count=count, seed=7, base_ip=f"127.73.{next(_net)}.1", mix={fw: 1.0},
+                         latency_ms=(0.0, 0.0), faults={fault: 1.0} if fault else None)
+    await site.start()
+    return site
+
+
+async def read(m: Any, credentials: WebCredentials | None, driver: str | None = None) -> Any:
+    session = MinerSession(host=m.ip, port=m.port, driver_name=driver, credentials=credentials)
+    return await poll(session, deadline=asyncio.get_running_loop().time() + 10)
+
+
+def comparable(reading: dict[str, Any]) -> dict[str, Any]:
+    for b in reading["boards"]:
+        b.pop("expected_chips", None)
+    for p in reading["pools"]:
+        p.pop("index", None)
+        p.pop("active", None)
+    return reading
+
+
+def assert_only_reads(site: SimSite) -> None:
+    for r in site.requests:
+        for c in r.commands:
+            if r.raw[:1] == b"{":
+                assert set(c.split("+")) <= rpc.READ_COMMANDS, c
+            else:
+                method, target = c.split(" ", 1)
+                check_read_only(method, target)
+
+
+@pytest.mark.parametrize("fault", [None, "sleeping", "missing_board", "dead_fan"])
+@pytest.mark.parametrize("fw", VENDORS)
+async def test_identified_and_read_as_the_firmware_shows(fw: str, fault: str | None) -> None:
+    site = await _site(fw, fault=fault)
+    try:
+        for m in site.miners:
+            reading = comparable((await read(m, creds(fw))).to_json())
+            truth = m.truth()
+            want = {k: truth[k] for k in KEYS if k in truth}
+            assert approx_equal(reading, want) == [], (fw, fault, m.model)
+            assert reading["driver"] == fw
+        assert_only_reads(site)
+    finally:
+        await close_session()
+        await site.stop()
+
+
+async def test_the_generic_reader_says_what_it_is_and_what_it_cannot_read() -> None:
+    site = await _site("cgminer", 1)
+    try:
+        r = await read(site.miners[0], None)
+        assert r.driver == "cgminer" and cgminer.NOTE in r.notes
+        assert r.power_w is None and r.expected_hashrate_ths is None and r.errors is None and r.mac is None
+        assert r.algorithm == "unknown"  # no model to say which algorithm the figure counts
+        # The same miner with its vendor's driver forced: the MinerVa reader reads the MAC from Netid.
+        forced = await read(site.miners[0], None, "minerva")
+        assert forced.driver == "minerva" and forced.mac == site.miners[0].mac and not forced.notes
+        assert forced.hashrate_ths == pytest.approx(r.hashrate_ths)
+    finally:
+        await close_session()
+        await site.stop()
+
+
+async def test_equihash_and_scrypt_units_and_algorithms() -> None:
+    for fw, algorithm, low, high in (("innosilicon", "equihash", 4e-8, 6e-8), ("hammer", "scrypt", 0.004, 0.006),
+                                     ("elphapex", "scrypt", 0.012, 0.016)):
+        site = await _site(fw, 1)
+        try:
+            r = await read(site.miners[0], creds(fw))
+            assert r.algorithm == algorithm and low < (r.hashrate_ths or 0) < high, (fw, r.hashrate_ths)
+        finally:
+            await close_session()
+            await site.stop()
+
+
+@pytest.mark.parametrize("fw", ("bitfury", "ebang"))
+async def test_login_only_vendors_need_a_configured_password(fw: str) -> None:
+    site = await _site(fw, 1)
+    try:
+        with pytest.raises(AuthError):
+            await read(site.miners[0], WebCredentials(use_default_password=True))
+    finally:
+        await close_session()
+        await site.stop()
+
+
+async def test_sealminer_without_credentials_reads_the_rpc_and_no_web() -> None:
+    site = await _site("sealminer", 1)
+    try:
+        m = site.miners[0]
+        r = await read(m, None)
+        assert r.hashrate_ths and r.power_w and r.mac == m.mac and r.serial == m.serial  # stats' Ctrl Board SN
+        assert not any("login.php" in c for req in site.requests for c in req.commands)
+    finally:
+        await close_session()
+        await site.stop()
+
+
+# --- the generic reader on hand-written replies ------------------------------------------------------------
+def _reply(section: str, entries: str, desc: str = "cgminer 4.11.1") -> dict[str, Any]:
+    head = '{"STATUS":[{"STATUS":"S","When":1,"Code":11,"Msg":"x","Description":"' + desc + '"}]'
+    return rpc.decode_reply(f'{head},"{section}":{entries},"id":1}}'.encode())
+
+
+@pytest.mark.parametrize("summary, ths", [
+    ('[{"GHS 5s":"13754.03","GHS av":14000.0}]', 13.75403),   # bmminer-style GH/s string
+    ('[{"MHS 5s":50000000.0,"MHS 1m":49000000.0}]', 49.0),    # the 1-minute window wins over 5 s
+    ('[{"KHS 5s":3000.0}]', 3e-6),                             # a KH/s miner: 3 MH/s
+    ('[{"THS 5s":0.5}]', 0.5),
+    ('[{"MHS(1m)":110000000.0,"MHS(Avg)":120000000.0}]', 110.0),
+])
+def test_generic_reader_decides_the_unit_per_key(summary: str, ths: float) -> None:
+    r = cgminer.parse({"summary": _reply("SUMMARY", summary)}, "d")
+    assert r.hashrate_ths == pytest.approx(ths)
+
+
+def test_generic_reader_never_reports_the_since_boot_average() -> None:
+    r = finalize(cgminer.parse({"summary": _reply("SUMMARY", '[{"MHS av":90000000.0,"Elapsed":60}]')}, "d"))
+    assert r.hashrate_ths is None and r.state == "unknown" and cgminer.AVERAGE_ONLY_NOTE in r.notes
+    assert r.uptime_s == 60
+
+
+def test_generic_reader_reads_sgminer_numbered_sections_and_devs() -> None:
+    stats = rpc.decode_reply(b'{"STATUS":[{"STATUS":"S","Description":"sgminer 4.4.2"}],'
+                             b'"STATS0":[{"STATS":0,"Num active chips":12,"Temp":47.0}],"STATS1":[{"STATS":1}],'
+                             b'"id":1}')
+    pools = rpc.decode_reply(b'{"STATUS":[{"STATUS":"S"}],"POOL0":[{"POOL":0,"URL":"stratum+tcp://p:1",'
+                             b'"Status":"Alive","Accepted":5}],"id":1}')
+    r = cgminer.parse({"stats": stats, "pools": pools}, "d")
+    assert [(b.chips, b.temp_c) for b in r.boards] == [(12, 47.0)]
+    assert [(p.url, p.accepted, p.status) for p in r.pools] == [("stratum+tcp://p:1", 5, "alive")]
+    devs = _reply("DEVS", '[{"ASC":0,"MHS 5s":1000000.0,"Asics":72,"Temperature":0.0},'
+                          '{"ASC":1,"MHS 5s":2000000.0,"Asics":72,"Temperature":61.5}]')
+    r = cgminer.parse({"devs": devs}, "d")  # no summary: the boards' current rates add up
+    assert r.hashrate_ths == pytest.approx(3.0)
+    assert [(b.chips, b.temp_c) for b in r.boards] == [(72, None), (72, 61.5)]  # 0.00 is no sensor
+
+
+def test_generic_reader_reads_fans_once_and_never_duty_or_pwm() -> None:
+    stats = _reply("STATS", '[{"ID":"C0","Chip Count":10,"Fan0 Speed":3090,"Fan1 Speed":3330,"Fan Duty":32},'
+                            '{"ID":"C1","Chip Count":10,"Fan0 Speed":3090,"Fan1 Speed":3330,"Fan Duty":32}]')
+    assert cgminer.parse({"stats": stats}, "d").fans_rpm == [3090, 3330]
+    summary = _reply("SUMMARY", '[{"MHS 5s":1.0,"PWM":2520,"PWM1":2490,"fan_pwm":60}]')
+    assert cgminer.parse({"summary": summary}, "d").fans_rpm == []
+
+
+def test_read_only_guard_allows_the_new_vendors_reads_and_nothing_more() -> None:
+    for path in ("/Cgminer/CgminerStatus", "/Status/getsystemstatus", "/alarm/GetAlarmLoop", "/Cgminer/CgminerGetVal"):
+        check_read_only("POST", f"https://h{path}", {})  # Ebang's status pages: empty POSTs
+        with pytest.raises(ValueError):
+            check_read_only("POST", f"https://h{path}", {"Mip1": "stratum+tcp://evil:1"})
+    for login in ("/user/login", "/api/login", "/cgi-bin/login.php"):
+        check_read_only("POST", f"http://h{login}", {"username": "u"})
+    for method, target in (("POST", "http://h/Cgminer/CgminerSetVal"), ("POST", "http://h/cgi-bin/set_mining_mode.php"),
+                           ("POST", "http://h/api/om/miner/reboot"), ("GET", "http://h/cgi-bin/reboot.php")):
+        with pytest.raises(ValueError):
+            check_read_only(method, target, {"x": 1})
