@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from collectors.asic.poll import MinerSession
 
-from . import __version__
+from . import __version__, webguard
 from .aio import cancel_all
 from .collector import Collector
 from .config import Config, ConfigError, EconomicsConfig
@@ -78,7 +78,8 @@ class Agent:
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore(expected)
         self.store.expected.listed = listed_ips(sitemap)
-        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle)
+        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle,
+                                   poll_slots=webguard.budget()[1] // 2)
         self.process = ProcessMetrics()
         self.started_at = time.time()
         self._render_seconds = 0.0

@@ -67,6 +67,7 @@ WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
     ("/cgi-bin/luci", "whatsminer"),
     ("avalon", "avalon"),
     ("elphapex", "elphapex"),
+    ("dragonmint", "innosilicon"),
     ("openminer", "bitfury"),
     ("bitfury", "bitfury"),
     ("ebang", "ebang"),
@@ -102,7 +103,7 @@ def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | Non
             found.append(get(name))
     if status == 401 and "antminer" in realm:
         found.append(get("antminer"))
-    if status == 401 and "elphapex" in realm:
+    if status == 401 and ("elphapex" in realm or "daoge" in realm):  # Elphapex's Digest realm is "Daoge..."
         found.append(get("elphapex"))
     if not found:
         return None
@@ -246,6 +247,9 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
         # A cgminer-API miner of a vendor without a dedicated driver: read what the standard API carries (the
         # generic reader says so in every reading) rather than report it unsupported.
         return get("cgminer")
+    exhausted = next((s.error for s in seen if s.error is not None and s.error.reason == "resource"), None)
+    if exhausted is not None:  # a probe could not even open its socket: nothing is known about the host
+        raise exhausted
     if all(s.error is not None for s in seen):
         # Nothing answered at all: the host is down or silent, not an unknown firmware (the reason says which).
         notes = "; ".join(s.note for s in seen) or "no probe finished"

@@ -50,9 +50,11 @@ def parse(replies: Replies, device: str) -> MinerReading:
     r.algorithm = algorithm_of(model)
     r.mac = mac(summary.get("macaddress"))
     r.fans_rpm = []  # PWM values only
-    for board in r.boards:
+    for board, dev in zip(r.boards, devs, strict=False):
         t = num(summary.get(f"Temp{board.index + 1}"))
         board.temp_c = t if t is not None and 0 < t < 200 else None
+        if str(dev.get("Status", "Alive")) != "Alive" or str(dev.get("Enabled", "Y")) != "Y":
+            board.chips, board.hashrate_ths = 0, 0.0  # a dead or disabled chain hashes nothing
     return r
 
 
