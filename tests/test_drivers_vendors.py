@@ -188,3 +188,22 @@ def test_read_only_guard_allows_the_new_vendors_reads_and_nothing_more() -> None
                            ("POST", "http://h/api/om/miner/reboot"), ("GET", "http://h/cgi-bin/reboot.php")):
         with pytest.raises(ValueError):
             check_read_only(method, target, {"x": 1})
+
+
+def test_ibelink_algorithm_by_family() -> None:
+    from collectors.asic.drivers import ibelink
+    assert [ibelink.algorithm_of(m) for m in ("BM-N1Max", "BM-K1+", "BM-KS Max", "BM-S1", "X1")] == [
+        "eaglesong", "blake2s", "kheavyhash", "blake2b", "unknown"]
+
+
+def test_innosilicon_t3_stats_power_and_sha256_units() -> None:
+    """A T3-generation reply (written here from the documented keys): SHA-256 rates are MH/s as labelled, and
+    the stats entries' "power" is the input power in watts."""
+    from collectors.asic.drivers import innosilicon
+    summary = _reply("SUMMARY", '[{"Elapsed":100,"MHS 1m":52000000.0,"MHS av":51000000.0}]', "innominer t3h+-1.0")
+    stats = _reply("STATS", '[{"STATS":0,"ID":"HLT0","Chain ID":0,"Num chips":66,"Num active chips":66,'
+                            '"Temp":70,"Temp max":82,"power":3300},{"STATS":1,"ID":"POOL0"}]', "innominer t3h+-1.0")
+    r = finalize(innosilicon.parse({"summary": summary, "stats": stats}, "d"))
+    assert (r.model, r.algorithm, r.hashrate_ths) == ("Innosilicon T3H+", "sha256", pytest.approx(52.0))
+    assert (r.power_w, r.power_source) == (3300.0, "reported") and r.efficiency_jth == pytest.approx(63.462, abs=1e-3)
+    assert [(b.chips, b.temp_c, b.chip_temp_c) for b in r.boards] == [(66, 70, 82)]
