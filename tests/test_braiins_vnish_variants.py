@@ -233,3 +233,30 @@ async def test_bos_legacy_with_the_empty_default_password() -> None:
         assert r.mac == m.mac and r.hashrate_ths is not None
         with pytest.raises(AuthError):
             await read(m, credentials=WebCredentials(password=PlainSecret("root")))
+
+
+def test_bosminer_plus_names_its_platform_only_in_devs() -> None:
+    """A BOSminer+ build answers ``version`` as "BOSminer+ x" (key and description without the platform) while
+    its ``devs`` description says "bosminer-plus-am1-s9": the model comes from there, and with it the S9's
+    two fan slots (the control board's other two headers read 0)."""
+    from collectors.asic.drivers import braiins
+    from collectors.asic.normalize import finalize
+
+    def status(desc: str) -> list[dict[str, Any]]:
+        return [{"STATUS": "S", "When": 1600000000, "Code": 1, "Msg": "", "Description": desc}]
+
+    plus = "BOSminer+ 0.2.0-0123abcd"
+    devs_desc = "BOSminer bosminer-plus-am1-s9 0.4.0-89abcdef"
+    replies = {
+        "version": {"STATUS": status(plus), "VERSION": [{"API": "3.7", "BOSminer+": "0.2.0-0123abcd"}]},
+        "summary": {"STATUS": status(plus), "SUMMARY": [{"Elapsed": 600, "MHS 1m": 13900000.0, "MHS av": 9e6}]},
+        "devs": {"STATUS": status(devs_desc), "DEVS": [
+            {"ID": n, "MHS 1m": 4.6e6, "Nominal MHS": 4.6e6, "Device Elapsed": 600} for n in (6, 7, 8)]},
+        "fans": {"STATUS": status(plus), "FANS": [{"ID": k, "RPM": rpm} for k, rpm in enumerate((3000, 3600, 0, 0))]},
+        "temps": {"STATUS": status(plus), "TEMPS": [{"ID": n, "Board": 70.0, "Chip": 0.0} for n in (6, 7, 8)]},
+    }
+    r = finalize(braiins.parse(replies, "192.0.2.7:4028"))
+    assert (r.model, r.firmware_version) == ("S9", "0.2.0-0123abcd")
+    assert r.fans_rpm == [3000, 3600] and r.notes == []
+    assert r.hashrate_ths == pytest.approx(13.9) and r.expected_hashrate_ths == pytest.approx(13.8)
+    assert [b.chip_temp_c for b in r.boards] == [None, None, None]
