@@ -157,8 +157,9 @@ async def test_todo_holds_exactly_the_broken_miners_with_place_and_reason(site: 
             down = [t for t in todo["todo"] if t["state"] == "down"]
             assert len(down) == 2 and all(t["since"] is not None for t in down)
 
-            async with http.get(f"{base}/") as r:
+            async with http.get(f"{base}/", headers={"Accept-Encoding": "gzip"}) as r:
                 assert r.status == 200 and r.content_type == "text/html"
+                assert r.headers["Content-Encoding"] == "gzip"  # a big site's page is 1.7 MB, 0.1 MB gzipped
                 page = await r.text()
             assert "36</b> of 36 miners" not in page  # two are down
             assert "34</b> of 36 miners up" in page

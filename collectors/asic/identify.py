@@ -67,6 +67,7 @@ WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
     ("/cgi-bin/luci", "whatsminer"),
     ("avalon", "avalon"),
     ("elphapex", "elphapex"),
+    ("dragonmint", "innosilicon"),
     ("openminer", "bitfury"),
     ("bitfury", "bitfury"),
     ("ebang", "ebang"),
@@ -102,7 +103,7 @@ def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | Non
             found.append(get(name))
     if status == 401 and "antminer" in realm:
         found.append(get("antminer"))
-    if status == 401 and "elphapex" in realm:
+    if status == 401 and ("elphapex" in realm or "daoge" in realm):  # Elphapex's Digest realm is "Daoge..."
         found.append(get("elphapex"))
     if not found:
         return None

@@ -23,13 +23,16 @@ the identity interval). What comes from where:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ...errors import DeviceError, ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
-from ..units import as_dict, integer, mac, num, rpm, text, ths
+from ..units import as_dict, by_slot, integer, mac, num, rpm, text, ths
+
+_FAN_KEY = re.compile(r"(\d{1,4})\s*$")  # "Fans Speed 3" -> slot 3
 
 NAME = "epic"
 PORT = 4028
@@ -110,7 +113,10 @@ def parse(replies: Replies, device: str) -> MinerReading:
     fans_rpm: list[int | None] = []
     fans_raw = s.get("Fans Rpm")
     if isinstance(fans_raw, dict):
-        fans_rpm = [rpm(v) for _k, v in sorted(fans_raw.items())]
+        numbered = {int(m.group(1)): rpm(v) for k, v in fans_raw.items() if (m := _FAN_KEY.search(str(k)))}
+        # By slot number ("Fans Speed 10" after "Fans Speed 9"); keys without a number keep the reply's order.
+        fans_rpm = by_slot(numbered, first=min(numbered)) if numbered and len(numbered) == len(fans_raw) else [
+            rpm(v) for v in fans_raw.values()]
     stratum = as_dict(s.get("Stratum"))
     pools: list[Pool] = []
     pool_url = text(stratum.get("Current Pool"))
