@@ -280,3 +280,32 @@ async def test_generic_reader_asks_devs_only_without_chains_and_notes_when_it_is
     assert r.driver == "cgminer" and r.hashrate_ths == pytest.approx(0.9005) and r.boards == []
     assert "devs" in sent_commands(miner.requests)
     assert any(n.startswith("devs not read") for n in r.notes) and cgminer.NOTE in r.notes
+
+
+async def test_a_slow_web_page_naming_the_firmware_beats_the_generic_fallback() -> None:
+    """An RPC that matches no signature must not win over a web page that names the firmware but answers later
+    (a busy controller): the generic reader is only the fallback."""
+    from aiohttp import web
+
+    from collectors.asic.identify import identify
+    from tests.conformance.server import ReplayMiner
+    host = f"127.73.{next(_net)}.1"
+
+    async def page(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.8)
+        return web.Response(text="<html><title>cloud-box</title></html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, 80).start()
+    version = (b'{"STATUS":[{"STATUS":"S","Description":"bfgminer 5.5.0"}],"VERSION":[{"BFGMiner":"5.5.0"}],'
+               b'"id":1}')
+    try:
+        async with ReplayMiner({"version": version}, host=host, port=4028, description="bfgminer 5.5.0"):
+            session = MinerSession(host=host, port=4028)
+            driver = await identify(session, deadline=asyncio.get_running_loop().time() + 5)
+    finally:
+        await runner.cleanup()
+    assert driver.name == "goldshell"
