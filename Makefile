@@ -14,11 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# Test-only Debian packages: a real Prometheus and promtool for exposition, rules and integration tests, and
-# amtool (prometheus-alertmanager) to check the example Alertmanager config.
+# Test-only Debian packages: a real Prometheus and promtool for exposition, rules and integration tests,
+# amtool (prometheus-alertmanager) to check the example Alertmanager config, and headless Chromium for the floor
+# view's browser tests (tests/test_floor_browser.py).
 system-deps:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null || \
-	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus prometheus-alertmanager; }
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null \
+	  && command -v chromium >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus prometheus-alertmanager chromium; }
 
 demo: $(STAMP)
 	$(BIN)/farmwatch demo

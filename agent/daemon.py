@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -18,10 +19,10 @@ from typing import Any, Protocol
 
 from collectors.asic.poll import MinerSession
 
-from . import __version__
+from . import __version__, webguard
 from .aio import cancel_all
 from .collector import Collector
-from .config import ConfigError, EconomicsConfig
+from .config import Config, ConfigError, EconomicsConfig
 from .economics import economics_families
 from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
@@ -29,6 +30,7 @@ from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_snmp_targets, sd_targets
+from .reloading import restart_needed
 from .scheduler import MinerGroup, Scheduler
 from .server import WebServer
 from .store import MinerStore
@@ -76,12 +78,20 @@ class Agent:
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore(expected)
         self.store.expected.listed = listed_ips(sitemap)
-        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle)
+        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle,
+                                   poll_slots=webguard.budget()[1] // 2)
         self.process = ProcessMetrics()
         self.started_at = time.time()
         self._render_seconds = 0.0
         self._render_lock = asyncio.Lock()
         self._render_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="farmwatch-render")
+        self._reload_lock = asyncio.Lock()
+        # Prometheus's own reload metrics: a start counts as a successful load of the config.
+        self.reload_ok = True
+        self.reload_success_at = time.time()
+        self.reload_error = ""
+        self.config: Config | None = None  # the config running now (set by agent.runtime), to name what changed
+        self.listen_from_flag = False  # --web.listen-address given: listen: in the config does not apply
         self._rendered: Rendered = self._render()
         self._web: WebServer | None = None
         self.bound: tuple[str, int] | None = None
@@ -95,6 +105,12 @@ class Agent:
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store)
         economics_families(fams, self.economics)
+        fams.get("farmwatch_config_last_reload_successful", "gauge",
+                 "1 when the last config (re)load succeeded, 0 when it failed (the previous config still runs).").add(
+            "", 1 if self.reload_ok else 0)
+        fams.get("farmwatch_config_last_reload_success_timestamp_seconds", "gauge",
+                 "Unix time of the last successful config load (start or reload).").add(
+            "", round(self.reload_success_at, 3))
         domain_families(fams, self.power_domains, self.store)
         collector_families(fams, self.collectors)
         for c in self.collectors:
@@ -251,7 +267,18 @@ class Agent:
         are replaced. The listen address and collectors other than the miners need a restart."""
         if self.reloader is None:
             log.warning("reload requested but this agent was not started from a config file")
+            self.reload_error = "this agent was not started from a config file"
             return False
+        async with self._reload_lock:  # SIGHUP and POST /-/reload at once: one after the other
+            ok = await self._reload()
+        self.reload_ok = ok
+        if ok:
+            self.reload_success_at = time.time()
+        await self.refresh()  # the reload metrics are on /metrics now, not after the next cycle
+        return ok
+
+    async def _reload(self) -> bool:
+        assert self.reloader is not None
         loop = asyncio.get_running_loop()
         try:
             plan = await loop.run_in_executor(None, self.reloader)
@@ -259,10 +286,13 @@ class Agent:
             for p in e.problems:
                 log.error("reload: %s", p)
             log.error("reload: %d problem(s); still running the previous config", len(e.problems))
+            self.reload_error = "; ".join(str(p) for p in e.problems)
             return False
         except OSError as e:
             log.error("reload: cannot read the config: %s; still running the previous config", e.strerror or e)
+            self.reload_error = f"cannot read the config: {e.strerror or e}"
             return False
+        self.reload_error = ""
         await self.apply(plan)
         return True
 
@@ -295,11 +325,25 @@ class Agent:
         if plan.web_config is not None and self._web is not None:
             self._web.replace_config(plan.web_config)
             self.web_config = self._web.web_config
+        if plan.config is not None:
+            self.economics = plan.config.economics
+            self.power_domains = tuple(plan.config.power_domains)
+            for c in self.collectors:
+                if hasattr(c, "power_domains"):
+                    c.power_domains = self.power_domains
+            if self.config is not None:
+                for change in restart_needed(self.config, plan.config, listen_from_flag=self.listen_from_flag):
+                    log.warning("reload: %s needs a restart; still running with the old value", change)
+                # What runs now: the restart-only keys keep their old values, so the next reload compares with them.
+                plan.config = dataclasses.replace(plan.config, listen=self.config.listen, snmp=self.config.snmp,
+                                                  gpus=self.config.gpus, rescan_interval=self.config.rescan_interval,
+                                                  storage_path=self.config.storage_path)
+            self.config = plan.config
         for g in groups:
             self._apply_locations(g)
         await self.refresh()
-        log.info("reload: %d miner group(s), %d unchanged, %d devices", len(groups), kept,
-                 sum(len(g.sessions) for g in groups))
+        log.info("reload: %d miner group(s) (%d unchanged, %d restarted), %d devices", len(groups), kept,
+                 len(groups) - kept, sum(len(g.sessions) for g in groups))
 
     async def run_until_signal(self) -> None:
         loop = asyncio.get_running_loop()
@@ -333,6 +377,7 @@ class ReloadPlan:
     prober: Prober | None = None
     shard: tuple[int, int] | None = None
     web_config: WebConfig | None = None
+    config: Config | None = None  # the new config: economics, power domains, and what needs a restart
 
 
 def listed_ips(sitemap: object) -> frozenset[str]:
@@ -344,7 +389,7 @@ def listed_ips(sitemap: object) -> frozenset[str]:
 def group_key(g: MinerGroup) -> tuple[object, ...]:
     """Everything that makes a group's polling what it is: equal keys mean the running group can stay."""
     first = g.sessions[0] if g.sessions else None
-    return (g.name, g.interval, g.timeout, g.concurrency, g.per_subnet,
+    return (g.name, g.interval, g.timeout, g.concurrency, g.per_subnet, g.explicit,
             tuple((s.target, s.auto_port, s.driver_name) for s in g.sessions),
             (first.credentials, first.nameplate_power, first.identity_interval) if first else None)
 

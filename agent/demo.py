@@ -109,10 +109,13 @@ async def run_demo(
     on_agent: Callable[[Agent], None] | None = None,
     snmp_base_ip: str | None = None,  # None: right after the miners
     snmp_port: int = DEMO_PORT,
+    faults: dict[str, float] | None = None,
 ) -> None:
     """``on_site`` is called with the simulated site before it starts (tests read its request log), ``on_agent``
-    with the agent once it listens (tests read ``agent.bound``); cancelling the task stops the demo cleanly."""
-    site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS, mix=MIXED_MIX)
+    with the agent once it listens (tests read ``agent.bound``); cancelling the task stops the demo cleanly.
+    ``faults``: fraction of the miners per simulated fault (default DEMO_FAULTS)."""
+    site = SimSite.build(count=miners, seed=seed, base_ip=base_ip, faults=DEMO_FAULTS if faults is None else faults,
+                         mix=MIXED_MIX)
     if on_site is not None:
         on_site(site)
     await site.start()

@@ -120,7 +120,7 @@ def reload_plan(path: str | Path, shard: tuple[int, int] | None, web_config_path
     groups = miner_groups(cfg, shard)
     web = load_web_config(web_config_path) if web_config_path else None
     return ReloadPlan(site=cfg.site, groups=groups, sitemap=cfg.sitemap, prober=prober_for_config(cfg),
-                      shard=shard or cfg.shard, web_config=web)
+                      shard=shard or cfg.shard, web_config=web, config=cfg)
 
 
 def expected_for(cfg: Config, storage: str | Path | None) -> Expected:
@@ -161,6 +161,8 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
                   collectors=collectors, economics=cfg.economics, shard=shard or cfg.shard, web_config=web,
                   prober=prober_for_config(cfg), expected=expected,
                   reloader=functools.partial(reload_plan, path, shard, web_config))
+    agent.config = cfg
+    agent.listen_from_flag = listen is not None
     if discovery is not None:
         discovery.store = agent.store
     agent.power_domains = tuple(cfg.power_domains)

@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import random
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ class MinerGroup:
         return self.explicit is not None and session.target not in self.explicit
 
 
+def _nofile() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def subnet_key(host: str) -> str:
     try:
         addr = ipaddress.ip_address(host)
@@ -73,8 +78,13 @@ class Scheduler:
         on_cycle: Callable[[MinerGroup], Awaitable[None] | None] | None = None,
         *,
         seed: int | None = None,
+        poll_slots: int | None = None,
     ) -> None:
+        """``poll_slots``: polls in flight at once over all groups, the process's descriptor budget for polling
+        (agent/webguard.py: a poll holds up to two sockets while identification races RPC and HTTP)."""
         self.store = store
+        self._slots = asyncio.Semaphore(poll_slots) if poll_slots else None
+        self.poll_slots = poll_slots
         self.groups = groups
         self.on_cycle = on_cycle
         self._rng = random.Random(seed)
@@ -109,7 +119,7 @@ class Scheduler:
             sub = subnets.get(key)
             if sub is None:
                 sub = subnets[key] = asyncio.Semaphore(group.per_subnet)
-            async with limit, sub:
+            async with limit, sub, self._slots or contextlib.nullcontext():
                 deadline = loop.time() + group.timeout
                 port = session.port
                 try:
@@ -129,9 +139,16 @@ class Scheduler:
                         self.store.expected.found(session.host, session.device, driver=reading.driver,
                                                   model=reading.model, mac=reading.mac, serial=reading.serial)
 
+        exhausted_before = group.stats.errors["resource"]
         await asyncio.gather(*(one(s) for s in due))
         duration = loop.time() - started
         st = group.stats
+        exhausted = st.errors["resource"] - exhausted_before
+        if exhausted:
+            # Not the devices' fault: say so once per cycle, with what to change (reason "resource").
+            log.error("group %s: %d of %d polls could not open a socket: this process is out of file descriptors "
+                      "(open-files limit %d); raise LimitNOFILE or lower the group's concurrency", group.name,
+                      exhausted, len(due), _nofile())
         st.cycles += 1
         st.last_duration = duration
         st.last_completed = time.time()

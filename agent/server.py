@@ -8,7 +8,7 @@ and run as coroutines on the agent's loop; the floor view (/, /miner/, /api/v1/:
 from the server's worker threads and never waits for the agent's loop.
 
 Protection (issue 8): optional TLS and basic auth from ``--web.config.file`` (exporter-toolkit format), request
-line and header sizes bounded, bodies refused (every endpoint is GET), at most ``MAX_IN_FLIGHT`` requests at
+line and header sizes bounded, bodies refused (every endpoint is GET, or ``POST /-/reload`` without a body), at most ``MAX_IN_FLIGHT`` requests at
 once (the rest get 503 at once), no static files or directories: anything but the routes below is 404.
 """
 
@@ -20,6 +20,7 @@ import contextlib
 import functools
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
+from . import webguard
 from .exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from .floor import routes as floor
 from .probe import ProbeDenied
@@ -148,7 +150,17 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
         return web.Response(body=rendered.body(openmetrics=om, gzipped=False),
                             headers={"Content-Type": OPENMETRICS_CONTENT_TYPE if om else TEXT_CONTENT_TYPE})
 
+    async def reload(request: web.Request) -> web.Response:
+        """Prometheus's ``POST /-/reload``: re-read the config now, as SIGHUP does; 200 when it was applied,
+        500 with the problems when the previous config keeps running. Behind the same TLS and basic auth as
+        every other endpoint; a GET is 405 (a link or a crawler must not trigger it)."""
+        ok = await call(agent.reload())
+        if ok:
+            return web.Response(text="config reloaded\n")
+        return web.Response(status=500, text=f"failed to reload config: {agent.reload_error}\n")
+
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/-/reload", reload)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/sd", sd)
     app.router.add_get("/probe", probe)
@@ -169,6 +181,10 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self._agent_loop: asyncio.AbstractEventLoop | None = None
         self._ssl: ssl.SSLContext | None = None
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
+        self.max_connections, _polling = webguard.budget()
+        self.guard: webguard.ConnectionGuard | None = None
 
     def replace_config(self, new: WebConfig) -> None:
         """SIGHUP: new users take effect at once; new certificate files are loaded into the running TLS
@@ -191,14 +207,19 @@ class WebServer:
         host, port = parse_listen(self.listen)
         app = build_app(self.agent, self.web_config, self._on_agent_loop)
         self._runner = web.AppRunner(app, access_log=None, max_line_size=MAX_LINE_BYTES,
-                                     max_field_size=MAX_LINE_BYTES, handler_cancellation=True)
+                                     max_field_size=MAX_LINE_BYTES, handler_cancellation=True,
+                                     keepalive_timeout=webguard.KEEPALIVE_S, lingering_time=1.0)
         await self._runner.setup()
         self._ssl = self.web_config.tls.context() if self.web_config.tls else None
-        site = web.TCPSite(self._runner, host, port, backlog=256, ssl_context=self._ssl)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        return sockets[0].getsockname()[:2] if sockets else (host, port)
+        # Not aiohttp's TCPSite: every connection passes the guard (cap, header deadline; agent/webguard.py).
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(webguard.RateLimitedHandler())
+        handler_factory = self._runner.server
+        assert handler_factory is not None  # set by setup()
+        self.guard = webguard.ConnectionGuard(handler_factory, self.max_connections)
+        self._listener = webguard.listen_socket(host, port)
+        self._accepting = loop.create_task(self.guard.serve(self._listener, self._ssl))
+        return self._listener.getsockname()[:2]  # type: ignore[no-any-return]
 
     async def start(self) -> None:
         self._agent_loop = asyncio.get_running_loop()
@@ -216,6 +237,12 @@ class WebServer:
             try:
                 loop.run_forever()
             finally:
+                if self._accepting is not None:
+                    self._accepting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        loop.run_until_complete(self._accepting)
+                if self._listener is not None:
+                    self._listener.close()
                 if self._runner is not None:
                     loop.run_until_complete(self._runner.cleanup())
                 loop.run_until_complete(loop.shutdown_asyncgens())

@@ -200,8 +200,63 @@ def site_overview() -> dict[str, Any]:
         target(f"sum by (model) (model:farmwatch_miner_revenue_usd_per_day:sum{{{m}}})", "{{model}} revenue", instant=True),
         target(f"sum by (model) (model:farmwatch_miner_power_cost_usd_per_day:sum{{{m}}})", "{{model}} power cost", "B",
                instant=True)], "currencyUSD", w=8)
+    attention(b)
     return dashboard("farmwatch-site-overview", "farmwatch / Site overview",
                      "Hashrate, power, efficiency, health and profitability of the site at a glance.", b)
+
+
+LOCATION = "model, container, rack, shelf, slot, pdu, outlet"
+NOT_ASLEEP = 'unless on(instance, device) farmwatch_miner_state{state="sleeping"} == 1'
+
+
+def problem(expr: str, text: str, src: str = "", regex: str = "") -> str:
+    """``expr`` with a ``problem`` label saying what is wrong (``$1``: the ``src`` label's value matched by ``regex``)."""
+    return f'label_replace({expr}, "problem", "{text}", "{src}", "{regex}")'
+
+
+def from_one(expr: str, label: str) -> str:
+    """``expr`` with ``number`` = its ``label`` + 1 (boards and fans as the machine and floor view number them; the
+    metrics count from 0). PromQL cannot add to a label, so each of 0..15 is mapped."""
+    for k in range(16):
+        expr = f'label_replace({expr}, "number", "{k + 1}", "{label}", "{k}")'
+    return expr
+
+
+def attention(b: Board) -> None:
+    """The miners a technician should visit, with where they are and why (the floor view's to-do list)."""
+    parts = [
+        problem("farmwatch_miner_error_info", "down: $1", "reason", "(.+)"),
+        problem('farmwatch_miner_state{state="not_hashing"} == 1', "not hashing"),
+        problem(from_one(f"farmwatch_miner_board_chips == 0 {NOT_ASLEEP}", "board"), "board $1 missing",
+                "number", "(.+)"),
+        problem(from_one(f"farmwatch_miner_fan_speed_rpm == 0 and on(instance, device) farmwatch_miner_expected_fans > 0 "
+                         f"{NOT_ASLEEP}", "fan"), "fan $1 stopped", "number", "(.+)"),
+        problem("max without(board) (farmwatch_miner_board_chip_temperature_celsius) > 90", "chip over 90 °C"),
+        problem('device:farmwatch_miner_hashrate_expected:ratio < 0.9 and on(instance, device) '
+                'farmwatch_miner_state{state=~"hashing|degraded"} == 1 unless on(instance, device) '
+                'device:farmwatch_miner_boards_missing:count > 0', "hashrate under 90 % of expected"),
+    ]
+    expr = "(\n  " + "\nor\n  ".join(parts) + f"\n) * on(instance, device) group_left({LOCATION}) {INFO}"
+    hidden = {k: True for k in ("Time", "Value", "__name__", "job", "instance", "reason", "board", "fan", "number",
+                                "state")}
+    order = {k: i for i, k in enumerate(("container", "rack", "shelf", "slot", "problem", "model", "device", "pdu",
+                                          "outlet", "site"))}
+    b.table("Needs attention", [target(expr, instant=True, table=True)], "none", w=24, h=9,
+            description="Down and sick miners with their site-map place and what is wrong: the floor view's to-do "
+                        "list (the agent's / page). Boards and fans are numbered from 1, as on the machine.",
+            transformations=[{"id": "organize", "options": {"excludeByName": hidden, "indexByName": order}},
+                             {"id": "sortBy", "options": {"sort": [{"field": "container"}, {"field": "rack"}]}}])
+    b.table("Firmware and model inventory", [target(
+        f"count by (make, model, firmware, firmware_version) ({INFO})", instant=True, table=True)], "none", w=12, h=9,
+        description="Miners per make, model, firmware and firmware version (from farmwatch_miner_info).",
+        transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True},
+                                                        "renameByName": {"Value": "miners"}}},
+                         {"id": "sortBy", "options": {"sort": [{"field": "miners", "desc": True}]}}])
+    b.bars("Fleet by pool", [target(
+        "count by (url) ((farmwatch_miner_pool_active == 1) * on(instance, device, pool) group_left(url) "
+        f"farmwatch_miner_pool_info * on(instance, device) group_left() {INFO})", "{{url}}", instant=True)],
+        "none", w=12, h=9, decimals=0,
+        description="Miners mining on each pool now (a firmware that splits hashing over several pools counts on each).")
 
 
 # --- miner detail -------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from .faults import (
 from .firmwares import get
 from .fleet import DEFAULT_MIX, assign_faults, check_mix, make_miner
 from .miner import SimMiner
+from .variants import check as check_variant
 
 # Hostile devices whose reply is the real one, damaged (simsite.faults).
 _HOSTILE_BYTES = {"badutf8": bad_utf8, "nested": nested, "nan": not_numbers, "negative": negative}
@@ -168,18 +169,19 @@ class SimSite:
 
     def _listen(self, m: SimMiner) -> None:
         # Synchronous bind + listen: a cleared "refuse" is connectable at once (the kernel queues connections).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((m.ip, m.port))
-            sock.listen(self.backlog)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        self._socks[m.ip] = sock
         assert self._loop is not None
-        self._loop.add_reader(sock.fileno(), self._accept, sock, m)
+        if m.extra.get("variant") != "rpc_closed":
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((m.ip, m.port))
+                sock.listen(self.backlog)
+                sock.setblocking(False)
+            except OSError:
+                sock.close()
+                raise
+            self._socks[m.ip] = sock
+            self._loop.add_reader(sock.fileno(), self._accept, sock, m)
         for port in get(m.firmware).extra_ports(m):  # web server, API 3 (simsite/firmwares)
             extra = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             extra.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -231,6 +233,18 @@ class SimSite:
         if fault == "refuse" and before != "refuse":
             self._unlisten(m)
         elif before == "refuse" and fault != "refuse":
+            self._listen(m)
+
+    def set_variant(self, ip: str, variant: str | None) -> None:
+        """Make a miner answer as another build of its firmware does (:mod:`simsite.variants`); None: stock.
+        ``rpc_closed`` closes the RPC listener and keeps the web port."""
+        check_variant(variant)
+        m = self._by_ip[ip]
+        before = m.extra.get("variant")
+        m.extra["variant"] = variant
+        m.invalidate()
+        if self._started and "rpc_closed" in (before, variant) and before != variant:
+            self._unlisten(m)
             self._listen(m)
 
     def advance(self, polls: int = 1) -> None:

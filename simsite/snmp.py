@@ -282,6 +282,32 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _ber(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def _v2c_get_sysname(community: str, request_id: int) -> bytes:
+    """A BER-encoded SNMPv2c GET of sysName.0 (only for the readiness probe: no SNMP library on this side)."""
+    varbind = _ber(0x30, _ber(0x06, bytes([43, 6, 1, 2, 1, 1, 5, 0])) + b"\x05\x00")
+    pdu = _ber(0xA0, _ber(0x02, request_id.to_bytes(4, "big")) + b"\x02\x01\x00\x02\x01\x00" + _ber(0x30, varbind))
+    return _ber(0x30, b"\x02\x01\x01" + _ber(0x04, community.encode()) + pdu)
+
+
+async def _answers(host: str, port: int, community: str, wait: float = 0.5) -> bool:
+    """Does something answer an SNMPv2c GET at ``host:port`` within ``wait`` seconds?"""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setblocking(False)
+        s.sendto(_v2c_get_sysname(community, 0x0FA57), (host, port))
+        try:
+            await asyncio.wait_for(loop.sock_recv(s, 65535), wait)
+        except (TimeoutError, OSError):
+            return False
+    return True
+
+
 class SnmpSim:
     """snmpsim serving ``devices`` (each with ``ip`` and ``port``) until :meth:`stop`.
 
@@ -381,18 +407,21 @@ class SnmpSim:
         await self._wait_ready(timeout)
 
     async def _wait_ready(self, timeout: float) -> None:
-        """Ready when the last endpoint is bound (snmpsim binds after indexing every recording)."""
+        """Ready when the simulator answers a GET on its last endpoint. snmpsim binds its sockets after indexing
+        every recording and configuring the v3 user, but a bound socket only queues requests: until the responder
+        loop runs, a client's first requests (an SNMPv3 engine discovery among them) wait, and on a loaded machine
+        their answers came after the client's one-second retry window. An answer is the only proof of service."""
         host, port = self.endpoints()[-1]
+        community = community_of(self.devices[-1])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.returncode is not None:
                 raise RuntimeError(f"snmpsim exited ({self.proc.returncode}): {self._log_tail()}")
-            if not _port_free(host, port):
-                await asyncio.sleep(0.2)  # bound; give the responder a moment to enter its loop
+            if not _port_free(host, port) and await _answers(host, port, community):
                 return
             await asyncio.sleep(0.1)
         await self.stop()
-        raise RuntimeError(f"snmpsim did not start within {timeout:.0f}s: {self._log_tail()}")
+        raise RuntimeError(f"snmpsim did not answer within {timeout:.0f}s: {self._log_tail()}")
 
     def _log_tail(self) -> str:
         with contextlib.suppress(OSError):

@@ -181,3 +181,82 @@ async def test_vnish_older_release_without_perf_summary_notes_it() -> None:
             assert len(r.notes) == 1 and r.notes[0].startswith("perf-summary not read") and "404" in r.notes[0]
         asked = [c for req in site.requests for c in req.commands if c.endswith("/api/v1/perf-summary")]
         assert len(asked) == 1  # absent on this release: not asked again until the identity interval ends
+
+
+async def test_bosplus_legacy_dashboard_notices_are_the_current_errors() -> None:
+    async with site_of("braiins_gql", count=2, faults={"dead_fan": 1.0}) as site:
+        for m in site.miners:
+            r = await read(m)
+            assert r.errors is not None and [e.message for e in r.errors] == [f"ERROR: Fan {m.dead_fan} failed"]
+            assert r.fans_rpm[m.dead_fan] == 0
+    async with site_of("braiins_gql", count=1) as site:
+        assert (await read(site.miners[0])).errors == []
+
+
+def test_bos_21_pool_status_words() -> None:
+    from collectors.asic.drivers import _braiins_gql as gql
+
+    pools = {"data": {"bosminer": {"info": {"poolGroups": [{"name": "g", "pools": [
+        {"url": "stratum+tcp://a:3333", "user": "u", "status": "Running", "active": True,
+         "shares": {"acceptedSolutions": 5, "rejectedSolutions": 0}},
+        {"url": "stratum+tcp://b:3333", "user": "u", "status": "Dead", "active": False,
+         "shares": {"acceptedSolutions": 0, "rejectedSolutions": 0}},
+        {"url": "stratum+tcp://c:3333", "user": "u", "status": "Sleeping", "active": False}]}]}}}}
+    r = gql.parse({"gql:boards": {"data": {"bosminer": {"info": {"workSolver": {"childSolvers": [
+        {"name": "6", "realHashrate": {"mhs5S": 4.5e6}, "nominalMhs": 4.5e6, "hwDetails": {"chips": 63},
+         "temperatures": [{"name": "Board", "degreesC": 60.0}, {"name": "Chip", "degreesC": 0.0}]}]}}}}},
+        "gql:pools": pools}, "192.0.2.1:80", "braiins")
+    assert [p.status for p in r.pools] == ["alive", "dead", "unknown"]
+    assert [p.accepted for p in r.pools] == [5, 0, None]
+    assert r.boards[0].chip_temp_c is None  # 0.0 is an unread sensor
+    assert r.errors is None  # events not read
+
+
+async def test_vnish_rest_failed_chain_is_a_current_error() -> None:
+    async with site_of("vnish_rest", count=2, faults={"missing_board": 1.0}) as site:
+        for m in site.miners:
+            r = await read(m)
+            assert r.errors is not None
+            assert [e.message for e in r.errors] == [f"chain {m.missing_slot + 1}: Chain lost: no chips found"]
+            assert r.state == "degraded"
+
+
+async def test_bos_legacy_with_the_empty_default_password() -> None:
+    """bOS 21.x / early bOS+ ship root with an empty password: with the defaults allowed it is tried after
+    root/root, for GraphQL and LuCI alike; a configured password is never swapped for it."""
+    from collectors.asic.http import PlainSecret
+    from collectors.errors import AuthError
+
+    async with site_of("braiins_gql", count=1, password="") as site:
+        m = site.miners[0]
+        r = await read(m)
+        assert r.mac == m.mac and r.hashrate_ths is not None
+        with pytest.raises(AuthError):
+            await read(m, credentials=WebCredentials(password=PlainSecret("root")))
+
+
+def test_bosminer_plus_names_its_platform_only_in_devs() -> None:
+    """A BOSminer+ build answers ``version`` as "BOSminer+ x" (key and description without the platform) while
+    its ``devs`` description says "bosminer-plus-am1-s9": the model comes from there, and with it the S9's
+    two fan slots (the control board's other two headers read 0)."""
+    from collectors.asic.drivers import braiins
+    from collectors.asic.normalize import finalize
+
+    def status(desc: str) -> list[dict[str, Any]]:
+        return [{"STATUS": "S", "When": 1600000000, "Code": 1, "Msg": "", "Description": desc}]
+
+    plus = "BOSminer+ 0.2.0-0123abcd"
+    devs_desc = "BOSminer bosminer-plus-am1-s9 0.4.0-89abcdef"
+    replies = {
+        "version": {"STATUS": status(plus), "VERSION": [{"API": "3.7", "BOSminer+": "0.2.0-0123abcd"}]},
+        "summary": {"STATUS": status(plus), "SUMMARY": [{"Elapsed": 600, "MHS 1m": 13900000.0, "MHS av": 9e6}]},
+        "devs": {"STATUS": status(devs_desc), "DEVS": [
+            {"ID": n, "MHS 1m": 4.6e6, "Nominal MHS": 4.6e6, "Device Elapsed": 600} for n in (6, 7, 8)]},
+        "fans": {"STATUS": status(plus), "FANS": [{"ID": k, "RPM": rpm} for k, rpm in enumerate((3000, 3600, 0, 0))]},
+        "temps": {"STATUS": status(plus), "TEMPS": [{"ID": n, "Board": 70.0, "Chip": 0.0} for n in (6, 7, 8)]},
+    }
+    r = finalize(braiins.parse(replies, "192.0.2.7:4028"))
+    assert (r.model, r.firmware_version) == ("S9", "0.2.0-0123abcd")
+    assert r.fans_rpm == [3000, 3600] and r.notes == []
+    assert r.hashrate_ths == pytest.approx(13.9) and r.expected_hashrate_ths == pytest.approx(13.8)
+    assert [b.chip_temp_c for b in r.boards] == [None, None, None]

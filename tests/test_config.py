@@ -57,6 +57,25 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
     assert (config.identity_interval, config.shard, config.sitemap) == (3600.0, None, None)
 
 
+@pytest.mark.parametrize(("interval", "expected"), [("10s", 5.0), ("5s", 2.5), ("15s", 7.5), ("60s", 10.0),
+                                                     ("5m", 10.0), ("1s", 0.5)])
+def test_a_timeout_left_out_follows_the_interval(tmp_path: Path, interval: str, expected: float) -> None:
+    """Without ``timeout:`` a group gets half its interval, at most the 10 s default: a plain ``interval: 10s``
+    (and any other interval) validates, and a device that never answers frees its slot half-way through."""
+    path = write(tmp_path, f"""
+        miners:
+          - targets: [10.0.0.1]
+            interval: {interval}
+        snmp:
+          - targets: [10.0.20.1]
+            interval: {interval}
+            community_env: FARMWATCH_TEST_COMMUNITY
+        """)
+    assert messages(path, check_secrets=False) == []
+    config = load_config(path, check_secrets=False)
+    assert config.miners[0].timeout == expected and config.snmp[0].timeout == expected
+
+
 def test_full_config_loads(tmp_path: Path) -> None:
     (tmp_path / "antminer").write_text("pw1\n")
     (tmp_path / "auth").write_text("authpw\n")
@@ -167,8 +186,8 @@ def test_example_reports_its_missing_secret_files_when_checked() -> None:
             "site.yaml:4: miners[0].timeout: timeout 10s must be shorter than interval 10s",
         ),
         (
-            "miners:\n  - targets: [10.0.0.1]\n    interval: 5s\n",
-            "site.yaml:3: miners[0].interval: timeout 10s must be shorter than interval 5s",
+            "miners:\n  - targets: [10.0.0.1]\n    interval: 5s\n    timeout: 8s\n",
+            "site.yaml:4: miners[0].timeout: timeout 8s must be shorter than interval 5s",
         ),
         (
             "miners:\n  targets: [10.0.0.1]\n",
@@ -415,7 +434,7 @@ def test_merge_keys_share_settings(tmp_path: Path) -> None:
     )
     assert messages(path) == [
         f"{path}:1: x-defaults: unknown key (known: economics, gpus, identity_interval, listen, "
-        "miners, power, power_domains, rescan_interval, shard, site, sitemap, snmp, storage)"
+        "miners, pools, power, power_domains, rescan_interval, shard, site, sitemap, snmp, storage)"
     ]
     path.write_text(path.read_text().replace("x-defaults: &defaults", "site: &defaults"))
     assert [p.key for p in check_config(path)] == ["site"]  # a mapping is not a site name

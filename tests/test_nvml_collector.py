@@ -313,3 +313,22 @@ async def test_gpu_collector_from_config() -> None:
     finally:
         await auto.close()
     assert wait_for(lambda: not nvml_threads(), 3)
+
+
+async def test_a_host_without_gpus_starts_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """``gpus: {enabled: auto}`` on a host without NVML is the normal case for most sites: one info line at start,
+    not a warning every restart. Forced on (``enabled: true``), a missing NVML is a fault and stays a warning."""
+    missing = FakeNvml(["H100-SXM"], seed=14)
+    missing.library = "missing"
+    caplog.set_level("INFO")
+    assert gpu_collector_from_config(_config("auto"), nvml=missing) is None
+    assert [r.levelname for r in caplog.records if r.name == "farmwatch.nvml"] == ["INFO"]
+    assert "NVML not available here" in caplog.text
+    caplog.clear()
+    forced = gpu_collector_from_config(_config(True), nvml=missing)
+    assert forced is not None
+    try:
+        await forced.run_cycle()
+        assert any(r.levelname == "WARNING" and "NVML unavailable" in r.getMessage() for r in caplog.records)
+    finally:
+        await forced.close()

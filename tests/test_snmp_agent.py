@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from collectors.snmp.cli import poll_snmp_url
 from collectors.snmp.client import Auth, Engine
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.poll import SnmpDevice, poll
-from simsite.snmp import RawDevice, SimPdu, SimSwitch, SimUps, SnmpSim
+from simsite.snmp import RawDevice, SimPdu, SimSwitch, SimUps, SnmpSim, _answers
 
 pytest.importorskip("snmpsim")
 snmpsim_data = pytest.importorskip("snmpsim_data")
@@ -51,7 +52,15 @@ async def sim() -> AsyncIterator[SnmpSim]:
     await s.stop()
 
 
-async def read(ip: str, auth: Auth, *, profile: str | None = None, timeout: float = 4.0) -> object:
+# A read's deadline sizes pysnmp's per-request window (a quarter of it, at most 2 s, with one retry). pysnmp gives
+# each retry a new message ID and drops a late answer to an earlier try, so an agent that is consistently slower
+# than the window never gets through; an SNMPv3 read adds two discovery round trips to that. Reads that must
+# succeed get a budget sized for a loaded CI box, not the agent's production default; the tests about timeouts
+# give their own short deadline.
+READ_BUDGET = 10.0
+
+
+async def read(ip: str, auth: Auth, *, profile: str | None = None, timeout: float = READ_BUDGET) -> object:
     engine = Engine()
     try:
         dev = SnmpDevice(host=ip, port=PORT, auth=auth, profile_name=profile, timeout=timeout)
@@ -97,7 +106,7 @@ async def test_v3_auth_priv_reads_and_wrong_key_is_auth(sim: SnmpSim) -> None:
 
 async def test_wrong_community_is_auth_and_silence_is_timeout(sim: SnmpSim) -> None:
     with pytest.raises(Exception) as e:
-        await read("127.61.0.1", Auth(community="not-the-community"))
+        await read("127.61.0.1", Auth(community="not-the-community"), timeout=4.0)
     assert getattr(e.value, "reason", None) == "auth"
     with pytest.raises(Exception) as e:
         await read("127.61.0.99", Auth(community="pdu-a"), timeout=1.5)
@@ -222,3 +231,12 @@ async def test_dead_device_backs_off_and_a_revived_one_is_polled_again(sim: Snmp
         assert st_live.up and st_live.failures == 0 and st_live.next_due - time.monotonic() < 1.5
     finally:
         await c.close()
+
+
+async def test_the_simulator_is_ready_only_when_it_answers(sim: SnmpSim) -> None:
+    """SnmpSim.start() returns once snmpsim answers a GET, not when its socket is merely bound: a bound socket that
+    nobody reads (a responder still starting) is not ready."""
+    assert await _answers("127.61.0.1", PORT, "pdu-a")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.61.0.95", PORT))
+        assert not await _answers("127.61.0.95", PORT, "pdu-a", wait=0.3)

@@ -40,6 +40,13 @@ def fmt_hash(ths: float | None) -> str:
     return f"{ths:.1f} TH/s" if ths >= 1 else f"{ths * 1000:.0f} GH/s"
 
 
+def short_hash(ths: float | None) -> str:
+    """For a rack cell a phone shows six to a row: "99.4T", "490G" (miners call a 100 TH/s machine a 100T)."""
+    if ths is None:
+        return "–"
+    return f"{ths:.1f}T" if ths >= 1 else f"{ths * 1000:.0f}G"
+
+
 def fmt_w(w: float | None) -> str:
     if w is None:
         return "–"
@@ -153,8 +160,7 @@ def _cell(r: MinerRow, full: bool) -> str:
         return f"<td class='{colour(r)}'><a href='{href}'></a></td>"
     temp = f"{r.hottest_c:.0f}°" if r.hottest_c is not None else ""
     outlet = f"o{e(r.outlet)}" if r.outlet else ""
-    hr = (fmt_hash(r.hashrate_ths).replace("/s", "") if r.hashrate_ths is not None else "–") if r.state != "down" \
-        else "down"
+    hr = "down" if r.state == "down" else short_hash(r.hashrate_ths)
     why = f"<em>{e(r.reason)}</em>" if r.problems else ""
     return (f"<td class='{colour(r)}' data-device='{e(r.device)}'><a href='{href}'><b>{e(r.model or '?')}</b>"
             f"<span>{hr}</span><span>{temp} {outlet}</span>{why}</a></td>")
@@ -232,12 +238,14 @@ def index_page(floor: Floor, filters: dict[str, str], now: float | None = None) 
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    th = "".join(f"<th>{h}</th>" for h in header)
+    th = "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>" if any(header) else ""
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table class='plain'><tr>{th}</tr>{body}</table>"
+    return f"<table class='plain'>{th}{body}</table>"
 
 
 def _v(x: Any, unit: str = "") -> str:
+    if isinstance(x, float):
+        x = f"{x:.2f}".rstrip("0").rstrip(".") if abs(x) < 1e6 else f"{x:.0f}"
     return "–" if x is None else f"{e(x)}{unit}"
 
 
@@ -279,7 +287,7 @@ def _reading(r: dict[str, Any]) -> str:
                                          "hostname", "algorithm")]
     perf = [["hashrate", _v(r.get("hashrate_ths"), " TH/s")],
             ["expected", _v(r.get("expected_hashrate_ths"), " TH/s")],
-            ["power", f"{_v(r.get('power_w'), ' W')} ({_v(r.get('power_source'))})"],
+            ["power", f"{_v(r.get('power_w'), ' W')} ({r['power_source']})" if r.get("power_source") else "–"],
             ["efficiency", _v(r.get("efficiency_jth"), " J/TH")],
             ["uptime", fmt_age(r["uptime_s"]) if r.get("uptime_s") is not None else "–"]]
     if r.get("power_limit_w") is not None:

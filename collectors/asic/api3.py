@@ -14,7 +14,15 @@ import socket
 import struct
 from typing import Any
 
-from ..errors import DeviceRefused, DeviceReset, DeviceTimeout, DeviceUnresolved, ParseError, ProtocolError
+from ..errors import (
+    DeviceRefused,
+    DeviceReset,
+    DeviceTimeout,
+    DeviceUnresolved,
+    ParseError,
+    ProtocolError,
+    resource_error,
+)
 
 PORT = 4433
 MAX_FRAME = 4 * 1024 * 1024
@@ -80,7 +88,7 @@ async def call(host: str, cmd: str, param: str | None = None, *, deadline: float
     except socket.gaierror as e:
         raise DeviceUnresolved(f"cannot resolve {host}: {e.strerror}") from None
     except OSError as e:
-        raise DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
+        raise resource_error(e, f"{host}:{port}") or DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:
         if writer is not None:
             writer.close()

@@ -36,6 +36,7 @@ from ..errors import (
     DeviceUnresolved,
     ParseError,
     ProtocolError,
+    resource_error,
 )
 from .rpc import READ_COMMANDS
 
@@ -284,6 +285,9 @@ async def request(
     except TimeoutError:
         raise DeviceTimeout(f"{where}: no complete reply before the deadline") from None
     except aiohttp.ClientConnectorError as e:
+        exhausted = resource_error(e.os_error, where)
+        if exhausted is not None:
+            raise exhausted from None
         if isinstance(e.os_error, ConnectionRefusedError):
             raise DeviceRefused(f"{where}: connection refused") from None
         if isinstance(e.os_error, socket.gaierror) or isinstance(e, aiohttp.ClientConnectorDNSError):

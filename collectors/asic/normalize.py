@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
+from .bounds import bound
 from .models import ModelFacts, lookup
-from .reading import Board, MinerReading
+from .reading import Board, MinerReading, Note
 
 DEGRADED_SHARE = 0.9  # under 90 % of expected hashrate is "degraded"
 # Above any machine ever built (the whole Bitcoin network is under 1e9 TH/s): a value past it is a broken
@@ -75,9 +76,52 @@ def sanitize(reading: MinerReading) -> MinerReading:
     return r
 
 
+def _unit_factor(total: float, boards: float) -> float | None:
+    """1000 or 0.001 when ``total`` and the boards' sum are the same rate in units a factor 1,000 apart."""
+    ratio = total / boards
+    for factor in (1000.0, 0.001):
+        if factor / 1.5 <= ratio <= factor * 1.5:
+            return factor
+    return None
+
+
+def reconcile_units(reading: MinerReading, facts: ModelFacts | None) -> None:
+    """A firmware whose total and whose boards' sum disagree by a unit factor (one in GH/s, one in MH/s) must not
+    export either 1,000x off unnoticed. With a nameplate, the figure nearer to it is right and the other is
+    rescaled to it; without one, which is right cannot be told: the total stands, the boards' rates become
+    unknown. Either way a ``parse`` note says so."""
+    rates = [b.hashrate_ths for b in reading.boards if b.hashrate_ths]
+    total = reading.hashrate_ths
+    if not total or not rates or len(rates) != sum(1 for b in reading.boards if b.chips or b.hashrate_ths):
+        return
+    factor = _unit_factor(total, sum(rates))
+    if factor is None:
+        return
+    nameplate = facts.hashrate_ths if facts else None
+    if nameplate:
+        boards_right = abs(math.log(sum(rates) / nameplate)) < abs(math.log(total / nameplate))
+        if boards_right:
+            reading.hashrate_ths = sum(rates)
+            used = "the boards' sum (nearer the model's nameplate)"
+        else:
+            for b in reading.boards:
+                if b.hashrate_ths:
+                    b.hashrate_ths *= factor
+            used = "the total (nearer the model's nameplate); board rates rescaled"
+    else:
+        for b in reading.boards:
+            b.hashrate_ths = None
+        used = "the total; board rates unknown (no nameplate to tell which unit is right)"
+    message = f"total and board sum disagree by a factor {factor:g}: used {used}"
+    reading.missing.append(Note(part="board hashrate", reason="parse", message=message))
+    reading.notes.append(f"board hashrate not read (parse): {message}")
+
+
 def finalize(reading: MinerReading, *, nameplate_power: bool = False) -> MinerReading:
+    bound(reading)  # first: nothing after it handles 30,000 pools or a 3 MB URL
     sanitize(reading)
     facts = lookup(reading.model)
+    reconcile_units(reading, facts)
     if facts is not None:
         _apply_facts(reading, facts, nameplate_power)
     hr = reading.hashrate_ths

@@ -24,6 +24,7 @@ from ..errors import (
     DeviceUnresolved,
     ParseError,
     ProtocolError,
+    resource_error,
 )
 
 DEFAULT_PORT = 4028
@@ -125,8 +126,8 @@ async def exchange(
         raise DeviceReset(f"connection reset by {host}:{port}") from None
     except socket.gaierror as e:
         raise DeviceUnresolved(f"cannot resolve {host}: {e.strerror}") from None
-    except OSError as e:  # unreachable, no route, ...
-        raise DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
+    except OSError as e:  # unreachable, no route, ... or this process out of descriptors
+        raise resource_error(e, f"{host}:{port}") or DeviceRefused(f"{host}:{port}: {e.strerror or e}") from None
     finally:
         if transport is not None:
             if ok:

@@ -144,3 +144,12 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def by_slot(numbered: dict[int, int | None], first: int = 1) -> list[int | None]:
+    """Fan readings keyed by slot number (``Fan1``, ``Fans Speed 3``, ``FAN2``) as a list in slot order from
+    ``first``: a number missing between reported ones is a slot the device does not report (None, unknown),
+    and the slots after it keep their places; "10" comes after "9", not after "1"."""
+    if not numbered:
+        return []
+    return [numbered.get(n) for n in range(first, max(numbered) + 1)]

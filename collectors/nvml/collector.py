@@ -90,6 +90,7 @@ class NvmlCollector:
         self._next_init = 0.0
         self._backoff = backoff_min
         self._init_attempts = 0
+        self._probing = False  # start_sync(probe=True): a failure is the caller's to report, not a warning
 
     # -- Collector protocol -----------------------------------------------------------------------------
     async def run_cycle(self) -> None:
@@ -123,9 +124,14 @@ class NvmlCollector:
         self._executor.submit(self._teardown).result(timeout=30)
         self._executor.shutdown(wait=False)
 
-    def start_sync(self, timeout: float = 30.0) -> bool:
-        """Initialise NVML now (on the worker thread); True when it came up."""
-        self._executor.submit(self._cycle, False).result(timeout=timeout)
+    def start_sync(self, timeout: float = 30.0, *, probe: bool = False) -> bool:
+        """Initialise NVML now (on the worker thread); True when it came up. ``probe``: NVML may well be absent
+        (``gpus.enabled: auto`` on a host without GPUs), so a failure is not logged as a warning here."""
+        self._probing = probe
+        try:
+            self._executor.submit(self._cycle, False).result(timeout=timeout)
+        finally:
+            self._probing = False
         return self.view.up
 
     # -- worker thread ------------------------------------------------------------------------------------
@@ -255,7 +261,7 @@ class NvmlCollector:
             log.error("gpu index %d is not readable (%s) and was never identified", index, error_name(code))
 
     def _down(self, reason: str, message: str) -> None:
-        if self._up or self._reason != reason:
+        if (self._up or self._reason != reason) and not self._probing:
             log.warning("NVML unavailable (%s): %s; GPU metrics off, retrying in %.0fs", reason, message, self._backoff)
         self._up, self._reason, self._message = False, reason, message
         for st in self._gpus.values():
@@ -291,7 +297,7 @@ def gpu_collector_from_config(cfg: Config, *, nvml: Any = None) -> NvmlCollector
     if gpus.enabled is False:
         return None
     collector = NvmlCollector(interval=gpus.interval, nvml=nvml)
-    if gpus.enabled == "auto" and not collector.start_sync():
+    if gpus.enabled == "auto" and not collector.start_sync(probe=True):
         v = collector.view
         log.info("GPUs: NVML not available here (%s); GPU collector off (gpus.enabled: auto)", v.reason)
         collector.close_sync()

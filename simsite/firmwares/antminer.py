@@ -30,14 +30,40 @@ def _build(m: SimMiner) -> tuple[str, str, str]:
     return _BUILDS["S9" if m.model == "S9" else "S21" if m.model in ("S21", "T21") else "S19"]
 
 
+def _type(m: SimMiner) -> str:
+    variant = m.extra.get("variant")
+    if variant == "odd_type":
+        return "Antminer  " + m.model.replace(" ", "  ") + " \n"  # doubled spaces, trailing space, line break
+    if variant == "scrypt":
+        return "Antminer L7"
+    return "Antminer " + m.model
+
+
 def _version_block(m: SimMiner) -> dict[str, str]:
     bmm, miner, compiled = _build(m)
     return {
         "BMMiner": q(bmm),
         "Miner": q(miner),
         "CompileTime": q(compiled),
-        "Type": q("Antminer " + m.model),
+        "Type": q(_type(m)),
     }
+
+
+def _variant_keys(m: SimMiner, data: dict[str, str]) -> dict[str, str]:
+    """The stats data block as the miner's variant build prints it (simsite.variants)."""
+    variant = m.extra.get("variant")
+    if variant == "fan_gap":
+        data.pop(f"fan{_fan_first(m) + 1:d}", None)
+    elif variant == "old_keys":
+        for key in [k for k in data if k.startswith(("temp_pcb", "temp_chip", "temp_pic", "chain_acn"))]:
+            del data[key]
+    elif variant == "scrypt":
+        data.pop("rate_unit", None)
+    return data
+
+
+def _fan_first(m: SimMiner) -> int:
+    return 5 if m.model == "S9" else 1
 
 
 def _s9_data(m: SimMiner, snap: Snapshot) -> dict[str, str]:
@@ -108,7 +134,7 @@ def stats(m: SimMiner, snap: Snapshot) -> str:
     if not old:
         data["miner_version"] = q(_build(m)[1])
         data["miner_id"] = q(m.extra["miner_id"])
-    body = bm.stats_reply_body(_version_block(m), data, glued=old)
+    body = bm.stats_reply_body(_version_block(m), _variant_keys(m, data), glued=old)
     return reply(m.extra["desc"], snap.when, 70, "CGMiner stats", "STATS", body)
 
 
@@ -135,7 +161,7 @@ def version(m: SimMiner, snap: Snapshot) -> str:
         "API": q("3.1"),
         "Miner": q(miner),
         "CompileTime": q(compiled),
-        "Type": q("Antminer " + m.model),
+        "Type": q(_type(m)),
     }
     return reply(m.extra["desc"], snap.when, 22, "CGMiner versions", "VERSION", "[" + obj(block) + "]")
 
@@ -143,6 +169,7 @@ def version(m: SimMiner, snap: Snapshot) -> str:
 @register
 class Antminer(Firmware):
     name = "antminer"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("version",))  # stats carries the Type too
     models: ClassVar[dict[str, float]] = {
         "S19": 0.15,
         "S19j Pro": 0.2,
@@ -171,11 +198,28 @@ class Antminer(Firmware):
         miner.extra["miner_id"] = f"{n.mix(miner.seed, miner.index, n.CH_IDENT, 5):016x}"
 
     def allowed(self, miner: SimMiner, cmd: str) -> bool:
+        if cmd == "pools" and miner.extra.get("variant") == "no_pools":
+            return False
         return cmd in _READABLE
 
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "expected_hashrate_ths": None if snap.sleeping else round(snap.expected_ghs / 1000.0, 8),
             "fans_rpm": [0] * len(snap.fans) if snap.sleeping else list(snap.fans),
             "boards": [bm.board_truth(b, snap) for b in snap.boards],
         }
+        variant = miner.extra.get("variant")
+        if variant == "fan_gap" and len(out["fans_rpm"]) > 1 and not snap.sleeping:
+            out["fans_rpm"][1] = None  # the slot keeps its place, unknown
+        elif variant == "no_pools":
+            out["pools"] = []
+        elif variant == "scrypt":
+            # The printed figures are MH/s under "GHS" labels: a correct reader divides by 1e6, not 1e3.
+            out["model"] = "L7"
+            out["hashrate_ths"] = round(snap.ghs * 1e-6, 11)
+            if out["expected_hashrate_ths"] is not None:
+                out["expected_hashrate_ths"] = round(snap.expected_ghs * 1e-6, 11)
+            for b in out["boards"]:
+                if b["hashrate_ths"] is not None:
+                    b["hashrate_ths"] = round(b["hashrate_ths"] * 1e-3, 11)
+        return out

@@ -6,7 +6,7 @@ What differs from release to release, as the captures show it: the board tempera
 25.05), and ``hbSerialNumber`` (25.03+). Each simulated unit runs one release. GraphQL logs in with the
 ``auth { login }`` mutation (``session_id`` cookie); every other mutation is answered with an error and
 recorded, so a test can prove none was sent. LuCI logs in with its form (302 + ``sysauth``). Default login
-root/root. Nothing here states the model, and the simulated reading's truth says so (``model`` is not checked
+root/root (``extra["password"]`` sets another, e.g. the empty one of early releases). Nothing here states the model, and the simulated reading's truth says so (``model`` is not checked
 and is null in the reading).
 """
 
@@ -80,13 +80,20 @@ def _pools(m: SimMiner, snap: Snapshot) -> dict[str, Any]:
     return {"data": {"bosminer": {"info": {"poolGroups": [{"name": "default", "pools": pools}]}}}}
 
 
+def _events(m: SimMiner, snap: Snapshot) -> dict[str, Any]:
+    """The dashboard's current notices: a dead fan is one."""
+    appeals = [{"kind": "ERROR", "message": f"Fan {m.dead_fan} failed", "timestamp": snap.when - 60}
+               ] if m.fault == "dead_fan" else []
+    return {"data": {"events": {"appeals": appeals}}}
+
+
 def graphql(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
     body = req.json() or {}
     document = str(body.get("query", "")) if isinstance(body, dict) else ""
     if _MUTATION.search(document):
         if " ".join(document.split()).startswith("mutation ($username: String!, $password: String!) { auth {"):
             v = body.get("variables") or {}
-            if v.get("username") == "root" and v.get("password") == "root":
+            if v.get("username") == "root" and v.get("password") == m.extra.get("password", "root"):
                 return h.response(200, {"data": {"auth": {"login": {"void": None}}}},
                                   headers={"Set-Cookie": f"session_id={token(m, 'gql')}; Path=/"})
             return h.response(200, {"data": {"auth": {"login": {"message": "Invalid username or password"}}}})
@@ -94,10 +101,11 @@ def graphql(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
         return h.response(200, {"data": None, "errors": [{"message": "mutations are not simulated"}]})
     if req.cookies.get("session_id") != token(m, "gql"):
         return h.response(200, {"data": None, "errors": [{"message": "Unauthorized"}]})
-    part = "boards" if "childSolvers" in document else "pools" if "poolGroups" in document else "system"
+    part = ("boards" if "childSolvers" in document else "pools" if "poolGroups" in document
+            else "events" if "appeals" in document else "system")
     if part in m.extra.get("missing", ()):  # a part this unit does not answer (tests of optional parts)
         return h.response(200, {"data": None, "errors": [{"message": f"Cannot query field in {part}"}]})
-    return h.response(200, {"boards": _boards, "pools": _pools, "system": _system}[part](m, snap))
+    return h.response(200, {"boards": _boards, "pools": _pools, "events": _events, "system": _system}[part](m, snap))
 
 
 def web(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
@@ -107,7 +115,7 @@ def web(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
         return graphql(m, snap, req)
     if req.method == "POST" and req.path == "/cgi-bin/luci":
         form = dict(part.split("=", 1) for part in req.body.decode("latin-1").split("&") if "=" in part)
-        if form.get("luci_username") == "root" and form.get("luci_password") == "root":
+        if form.get("luci_username") == "root" and form.get("luci_password") == m.extra.get("password", "root"):
             return h.response(302, b"", content_type="text/html",
                               headers={"Location": "/cgi-bin/luci/",
                                        "Set-Cookie": f"sysauth={token(m, 'luci')}; path=/cgi-bin/luci"})

@@ -51,6 +51,8 @@ def rest(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
         chains = []
         for b, watts in zip(snap.boards, chain_watts(snap), strict=True):
             chain: dict[str, object] = {"id": b.slot + 1, "hashrate_rt": b.ghs,
+                                        "status": {"state": "mining"} if b.present else
+                                        {"state": "failure", "description": "Chain lost: no chips found"},
                                         "pcb_temp": {"min": min(b.pcb), "max": max(b.pcb)},
                                         "chip_temp": {"min": min(b.chip), "max": max(b.chip)}}
             if new:

@@ -31,6 +31,8 @@ def part_of(document: str) -> str:
         return "boards"
     if "poolGroups" in document:
         return "pools"
+    if "appeals" in document:
+        return "events"
     return "system"
 
 

@@ -262,8 +262,13 @@ def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None
 
 
 def fan_slots(data: Mapping[str, Any]) -> list[tuple[int, int | None]]:
-    """(slot number, RPM) of every ``fanN`` key; RPM None where the value is unreadable (NaN, garbage, negative)."""
-    return [(n, rpm(data.get(f"fan{n}"))) for n in FANS if f"fan{n}" in data]
+    """(slot number, RPM) of every slot up to the last ``fanN`` key; RPM None where the value is unreadable (NaN,
+    garbage, negative) or the key is absent between listed slots (a header the build does not report: unknown,
+    and the slots after it keep their places)."""
+    listed = [n for n in FANS if f"fan{n}" in data]
+    if not listed:
+        return []
+    return [(n, rpm(data.get(f"fan{n}"))) for n in range(1, listed[-1] + 1)]
 
 
 def fans(data: Mapping[str, Any], expected: int | None) -> list[int | None]:
@@ -377,5 +382,6 @@ def build(
         boards=chain_boards(data, unit, facts.boards if facts else None),
         pools=pools(sec.pools_reply),
         uptime_s=uptime,
+        hostname=text(data.get("hostname")),  # ASICseer builds put it in the stats data block
         sleeping=sleeping,
     )

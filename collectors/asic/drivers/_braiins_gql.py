@@ -15,10 +15,11 @@ release lacks would fail the whole document, so nothing newer, e.g. ``hbSerialNu
 - boards: ``workSolver.childSolvers``: ``name`` (the chain number as a string, "1".."3" or "6".."8"),
   ``realHashrate.mhs5S``, ``nominalMhs``, ``hwDetails { chips }``, ``temperatures { name degreesC }``.
 - pools: ``poolGroups { pools { url user status active shares { acceptedSolutions rejectedSolutions } } }``.
+- events: ``events { appeals { kind message timestamp } }``: the notices the dashboard shows now -> ``errors``.
 
 The MAC is identity: ``GET /cgi-bin/luci/admin/network/iface_status/lan`` (``[{"macaddr": ...}]``), re-read
-every identity interval. System or boards must answer (they carry the hashrate); pools and the MAC are
-optional: one that fails leaves that part unknown and a note (``<part> not read (reason): ...``).
+every identity interval. System or boards must answer (they carry the hashrate); pools, events and the MAC
+are optional: one that fails leaves that part unknown and a note (``<part> not read (reason): ...``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ...errors import AuthError, DeviceError, ParseError
 from ..context import FetchContext
 from ..driver import Replies
 from ..http import graphql_login_body
-from ..reading import Board, MinerReading, Pool
+from ..reading import Board, MinerErrorEntry, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
 from ._weblogin import with_token
@@ -44,6 +45,8 @@ QUERIES = {
               "hwDetails { chips } temperatures { name degreesC } } } } } }",
     "pools": "{ bosminer { info { poolGroups { name pools { url user status active "
              "shares { acceptedSolutions rejectedSolutions } } } } } }",
+    # the dashboard's current notices (an empty list when all is well), not a history
+    "events": "{ events { appeals { kind message timestamp } } }",
 }
 REQUIRED = ("system", "boards")  # at least one of them: they carry the hashrate
 LUCI_LAN = "/cgi-bin/luci/admin/network/iface_status/lan"
@@ -78,7 +81,16 @@ async def fetch(ctx: FetchContext, default_user: str, default_password: str) -> 
     creds = ctx.login(default_user, default_password)
 
     async def login(c: FetchContext) -> str:
-        return await _login(c, creds)
+        try:
+            return await _login(c, creds)
+        except AuthError:
+            # bOS 21.x and early bOS+ ship root with an empty password: with the documented defaults allowed
+            # (no password configured), that default is tried too
+            if c.credentials.password is not None:
+                raise
+            cookie = await _login(c, (creds[0], ""))
+            c.state["empty-password"] = True  # LuCI takes the same login
+            return cookie
 
     async def read(cookie: str) -> dict[str, Any]:
         parts = await asyncio.gather(*(_query(ctx, cookie, q) for q in QUERIES.values()), return_exceptions=True)
@@ -100,7 +112,7 @@ async def fetch(ctx: FetchContext, default_user: str, default_password: str) -> 
         return out
 
     replies: dict[str, Any] = await with_token(ctx, login, read, key="gql-session")
-    replies.update(await _luci_mac(ctx, creds))
+    replies.update(await _luci_mac(ctx, (creds[0], "") if ctx.state.get("empty-password") else creds))
     return replies
 
 
@@ -173,18 +185,37 @@ def _pools(reply: Any) -> list[Pool]:
     for group in as_list(info.get("poolGroups")):
         for p in as_list(as_dict(group).get("pools")):
             p = as_dict(p)
-            status = (text(p.get("status")) or "").lower()
+            status = _POOL_STATUS.get((text(p.get("status")) or "").lower(), "unknown")
             shares = as_dict(p.get("shares"))
             out.append(Pool(
                 url=text(p.get("url")) or "",
                 user=text(p.get("user")),
-                status=status if status in ("alive", "dead", "disabled") else "unknown",
+                status=status,
                 accepted=integer(shares.get("acceptedSolutions")),
                 rejected=integer(shares.get("rejectedSolutions")),
                 stale=None,  # this schema has no stale counter
                 index=len(out),
                 active=p.get("active") if isinstance(p.get("active"), bool) else None,
             ))
+    return out
+
+
+# 24.09+ say ALIVE/DEAD; 21.x says Running/Active for a live pool
+_POOL_STATUS = {"alive": "alive", "running": "alive", "active": "alive", "dead": "dead", "rejecting": "dead",
+                "offline": "dead", "unreachable": "dead", "disabled": "disabled"}
+
+
+def appeals(reply: Any) -> list[MinerErrorEntry] | None:
+    """The notices the dashboard shows now (``events.appeals``): kind and message; None when not read."""
+    if reply is None:
+        return None
+    found = as_dict(as_dict(_data(reply).get("events"))).get("appeals")
+    if not isinstance(found, list):
+        return None
+    out = []
+    for a in (as_dict(x) for x in found):
+        kind, message = text(a.get("kind")), text(a.get("message")) or "notice"
+        out.append(MinerErrorEntry(code=None, message=f"{kind}: {message}" if kind else message))
     return out
 
 
@@ -231,5 +262,6 @@ def parse(replies: Replies, device: str, driver: str) -> MinerReading:
         boards=boards,
         pools=_pools(replies.get("gql:pools")),
         uptime_s=integer(as_dict(bos.get("uptime")).get("durationS")),
+        errors=appeals(replies.get("gql:events")),
         notes=["model unknown: Braiins OS GraphQL and LuCI do not state it"],
     )

@@ -205,8 +205,12 @@ class _Module:
         return out
 
     def fans(self) -> list[int | None]:
-        found = sorted((int(m.group(1) or 1), k) for k in self.mm if (m := _FAN.match(k)))
-        return [rpm(self.mm[k]) for _, k in found]
+        found = {int(m.group(1) or 1): k for k in self.mm if (m := _FAN.match(k))}
+        if not found:
+            return []
+        # A number missing between listed fans (Fan1, Fan3) is a slot the module does not report: unknown,
+        # and the fans after it keep their places.
+        return [rpm(self.mm[found[n]]) if n in found else None for n in range(1, max(found) + 1)]
 
     def power(self) -> float | None:
         wall = _scalar(self.mm, "WALLPOWER")

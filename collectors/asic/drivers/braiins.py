@@ -81,9 +81,20 @@ def _description(replies: Replies) -> str:
     return ""
 
 
+def _platform_model(replies: Replies) -> str | None:
+    """The model in any reply's STATUS description ("BOSminer bosminer-plus-am1-s9 0.4.0-..."): one BOSminer+
+    build names the platform in ``devs`` but not in ``version`` ("BOSminer+ 0.2.0-...")."""
+    for reply in replies.values():
+        if isinstance(reply, dict):
+            found = model_from_platform(description(reply))
+            if found:
+                return found
+    return None
+
+
 def _firmware_version(replies: Replies) -> str | None:
     v = first(bm.usable(replies, "version"), "VERSION")
-    for key in ("BOSminer", "BOSer", "bosminer", "boser"):
+    for key in ("BOSminer", "BOSminer+", "BOSer", "bosminer", "boser"):
         if text(v.get(key)):
             return text(v.get(key))
     desc = _description(replies).split()
@@ -93,7 +104,7 @@ def _firmware_version(replies: Replies) -> str | None:
 def _parse_bmminer(replies: Replies, device: str) -> MinerReading:
     sec = bm.sections(replies)
     raw = bm.raw_type(sec)
-    model = model_from_platform(raw) or bm.strip_vendor(raw) or model_from_platform(_description(replies))
+    model = model_from_platform(raw) or bm.strip_vendor(raw) or _platform_model(replies)
     version = text(sec.info.get("Miner")) or text(sec.version.get("Miner")) or _firmware_version(replies)
     return bm.build(
         sec, device, driver=DRIVER.name, firmware="braiins", model=model, firmware_version=version
@@ -138,7 +149,7 @@ def _parse_bosminer(replies: Replies, device: str) -> MinerReading:
         hashrate = sum(rates) if rates else None
 
     model_raw = next((text(d.get("Model")) for d in details.values() if text(d.get("Model"))), None)
-    model = bm.strip_vendor(model_raw) or model_from_platform(_description(replies))
+    model = bm.strip_vendor(model_raw) or _platform_model(replies)
 
     fan_entries = sorted(items(bm.usable(replies, "fans"), "FANS"), key=lambda e: integer(e.get("ID")) or 0)
     fans = [rpm(e.get("RPM")) for e in fan_entries]

@@ -15,7 +15,8 @@ stats       chain entries (those with a chip count: ``Num active chips``, ``Chip
             ``Type``/``Model`` (model); fan speeds ``FanN``/``fanN``/``Fan N Speed``/``FanN Speed`` (RPM keys
             only: ``Fan duty``/``PWM`` are percentages or control values, not speeds) from the first entry that
             has any, since some firmwares repeat the same fans on every chain entry
-devs        per-device current rate, chips (``Asics``) and temperature when stats has no chain entries
+devs        per-device current rate, chips (``Asics``) and temperature, asked only when stats has no chain
+            entries
 pools       ``POOLS[]`` (or sgminer's ``POOL0``..``POOLn``)
 version     ``Type``/``Model`` (model)
 ==========  ================================================================================================
@@ -32,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import ParseError
+from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading
 from ..units import integer, num, rpm, text
@@ -160,12 +162,25 @@ def parse(replies: Replies, device: str) -> MinerReading:
     )
 
 
+async def fetch(ctx: FetchContext) -> dict[str, Any]:
+    """The RPC cycle, and ``devs`` only for a firmware whose stats name no chains (asked of every miner, a
+    command many firmwares lack would put a "not read" note on every reading)."""
+    replies: dict[str, Any] = await ctx.rpc_cycle()
+    if not any(is_chain(e) for e in stats_entries(replies.get("stats"))):
+        devs = await ctx.optional("devs", ctx.rpc(("devs",)), share=0.5)
+        if not devs:  # the firmware rejected it (an error status is left out of the replies): say so
+            ctx.note("devs", "protocol", "no devs reply (the firmware rejected the command)")
+        replies.update(devs or {})
+    return replies
+
+
 DRIVER = Driver(
     name=NAME,
     # No signature: identification falls back to this driver when a cgminer reply matched no other one.
     signatures=(),
-    commands=("summary", "stats", "devs", "pools"),
+    commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,
+    fetch=fetch,
     priority=99,
 )

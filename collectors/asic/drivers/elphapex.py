@@ -55,19 +55,14 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     except DeviceError:
         ctx.forget("digest")
         raise
-    notes: list[str] = []
-    for key, path in (("summary", web.SUMMARY), ("pools", web.POOLS)):
-        try:
-            out[key] = await _cgi(ctx, path)
-        except DeviceError as e:  # optional pages: the values stand without them
-            notes.append(f"{path} not read ({e.reason})")
-    try:
-        if ctx.due("system_info"):
-            ctx.remember("system_info", await _cgi(ctx, web.SYSTEM_INFO))
-        out["system_info"] = ctx.state.get("system_info")
-    except DeviceError as e:
-        notes.append(f"{web.SYSTEM_INFO} not read ({e.reason}): identity unknown")
-    out["notes"] = notes
+    # Optional pages: a firmware without one (404), or one that times out, leaves that part null with a note.
+    out["summary"] = await ctx.optional(f"errors ({web.SUMMARY})", _cgi(ctx, web.SUMMARY), share=0.5)
+    out["pools"] = await ctx.optional(f"pools ({web.POOLS})", _cgi(ctx, web.POOLS), share=0.5)
+    if ctx.due("system_info"):
+        info = await ctx.optional(f"identity ({web.SYSTEM_INFO})", _cgi(ctx, web.SYSTEM_INFO))
+        if info is not None:
+            ctx.remember("system_info", info)
+    out["system_info"] = ctx.state.get("system_info")
     return out
 
 
@@ -99,7 +94,6 @@ def parse(replies: Replies, device: str) -> MinerReading:
         for p in pools:
             p.active = p is working
     r.pools = pools
-    r.notes = [str(n) for n in replies.get("notes") or ()]
     return r
 
 

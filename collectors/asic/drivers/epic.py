@@ -23,13 +23,16 @@ the identity interval). What comes from where:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from ...errors import DeviceError, ParseError
+from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
-from ..units import as_dict, integer, mac, num, rpm, text, ths
+from ..units import as_dict, by_slot, integer, mac, num, rpm, text, ths
+
+_FAN_KEY = re.compile(r"(\d{1,4})\s*$")  # "Fans Speed 3" -> slot 3
 
 NAME = "epic"
 PORT = 4028
@@ -43,11 +46,11 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     if ctx.due("identity"):
         ident: dict[str, Any] = {}
         for path in ("capabilities", "network"):
-            try:
-                ident[path] = (await ctx.get(port, f"/{path}")).json()
-            except DeviceError as e:
-                if e.reason in ("timeout", "refused", "reset"):
-                    raise
+            # /summary carries the hashrate; a firmware without these pages (404) or one that hangs on them
+            # keeps the reading, with a note.
+            got = await ctx.optional(f"identity (/{path})", ctx.get(port, f"/{path}"))
+            if got is not None:
+                ident[path] = got.json()
         ctx.remember("identity", ident)
     replies.update(ctx.state.get("identity") or {})
     return replies
@@ -110,7 +113,10 @@ def parse(replies: Replies, device: str) -> MinerReading:
     fans_rpm: list[int | None] = []
     fans_raw = s.get("Fans Rpm")
     if isinstance(fans_raw, dict):
-        fans_rpm = [rpm(v) for _k, v in sorted(fans_raw.items())]
+        numbered = {int(m.group(1)): rpm(v) for k, v in fans_raw.items() if (m := _FAN_KEY.search(str(k)))}
+        # By slot number ("Fans Speed 10" after "Fans Speed 9"); keys without a number keep the reply's order.
+        fans_rpm = by_slot(numbered, first=min(numbered)) if numbered and len(numbered) == len(fans_raw) else [
+            rpm(v) for v in fans_raw.values()]
     stratum = as_dict(s.get("Stratum"))
     pools: list[Pool] = []
     pool_url = text(stratum.get("Current Pool"))

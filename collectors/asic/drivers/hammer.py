@@ -133,8 +133,9 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
                 resp = await ctx.get(ctx.web_port(80), web.SYSTEM_INFO, digest=mw)
                 ctx.remember("system_info", resp.json())
             replies["web:system_info"] = ctx.state.get("system_info")
-        except DeviceError:
+        except DeviceError as e:
             ctx.forget("digest")  # the RPC values stand; identity is tried again next time
+            ctx.note(f"identity ({web.SYSTEM_INFO})", e.reason, e.message)
     return replies
 
 

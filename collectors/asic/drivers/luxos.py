@@ -26,7 +26,7 @@ from typing import Any
 
 from ..driver import Driver, Replies
 from ..reading import MinerReading
-from ..units import hottest, integer, mac, num, rpm, text, ths, truthy
+from ..units import by_slot, hottest, integer, mac, num, rpm, text, ths, truthy
 from . import _bmminer as bm
 from ._bmminer import usable
 from ._cgminer import first, items
@@ -47,7 +47,11 @@ def fans_by_name(reply: Any) -> list[int | None] | None:
     entries = items(reply, "FANS")
     if not entries:
         return None
-    return [rpm(e.get("RPM")) for e in sorted(entries, key=_fan_order)]
+    ordered = sorted(entries, key=_fan_order)
+    named = {int(m.group(1)): rpm(e.get("RPM")) for e in entries if (m := _FAN_NAME.search(str(e.get("FAN", ""))))}
+    if len(named) == len(entries):
+        return by_slot(named, first=min(1, min(named)))  # FAN1, FAN3: slot 2 unknown, FAN3 keeps its place
+    return [rpm(e.get("RPM")) for e in ordered]
 
 
 def power(reply: Any) -> tuple[float | None, str | None]:

@@ -18,8 +18,9 @@ version     ``BDMiner`` version (no model here)
 
 With web credentials the driver also reads, once per identity interval, ``/cgi-bin/get_system_info.php`` after
 ``POST /cgi-bin/login.php`` (session cookie): ``crtl_sn`` (sic) is the serial, ``macaddr`` the MAC; and
-``/cgi-bin/miner_psu_status.php`` when stats has no PSU power (``Power`` W, measured). A web failure never fails
-the poll: the RPC values stand, with a note.
+``/cgi-bin/miner_psu_status.php`` when stats has no PSU power (``Power`` W, measured; read with the identity,
+so it is as old as the identity interval). A web failure never fails the poll: the RPC values stand, with a
+note.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...errors import AuthError, DeviceError, ParseError
+from ...errors import AuthError, ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading
@@ -72,7 +73,6 @@ def parse(replies: Replies, device: str) -> MinerReading:
     ideal = current_rate({"MHS 5s": data.get("MHS(Ideal)")})
     name, version = description_parts(replies.get("stats") or replies.get("summary"))
     model = text(data.get("Model")) or text(web.get("miner_type"))
-    notes = [str(n) for n in replies.get("web:notes", ())]
     return MinerReading(
         device=device,
         driver=NAME,
@@ -91,7 +91,6 @@ def parse(replies: Replies, device: str) -> MinerReading:
         boards=boards,
         pools=generic.pool_list(replies.get("pools")),
         uptime_s=integer(summary.get("Elapsed", data.get("Elapsed"))),
-        notes=notes,
     )
 
 
@@ -103,21 +102,27 @@ async def _web_login(ctx: FetchContext) -> str:
     return "; ".join(f"{k}={v}" for k, v in resp.cookies.items())
 
 
+async def _web(ctx: FetchContext, stats: dict[str, Any]) -> dict[str, Any]:
+    port = ctx.web_port(WEB_PORT)
+    cookie = await _web_login(ctx)
+    out = {"system_info": (await ctx.get(port, SYSTEM_INFO, headers={"Cookie": cookie})).json()}
+    if "PSU Input Power" not in stats:
+        out["psu"] = (await ctx.get(port, PSU_STATUS, headers={"Cookie": cookie})).json()
+    return out
+
+
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
     replies: dict[str, Any] = await ctx.rpc_cycle()
     if not ctx.credentials.configured:
         return replies
-    port = ctx.web_port(WEB_PORT)
-    try:
-        if ctx.due("system_info"):
-            cookie = await _web_login(ctx)
-            ctx.remember("system_info", (await ctx.get(port, SYSTEM_INFO, headers={"Cookie": cookie})).json())
-            stats = first(replies.get("stats"), "STATS")
-            if "PSU Input Power" not in stats:
-                replies["web:psu"] = (await ctx.get(port, PSU_STATUS, headers={"Cookie": cookie})).json()
-        replies["web:system_info"] = ctx.state.get("system_info")
-    except DeviceError as e:
-        replies["web:notes"] = [f"web identity not read ({e.reason}): serial unknown"]
+    if ctx.due("web"):
+        got = await ctx.optional("identity (web UI)", _web(ctx, first(replies.get("stats"), "STATS")), share=0.5)
+        if got is not None:
+            ctx.remember("web", got)
+    web = ctx.state.get("web") or {}
+    replies["web:system_info"] = web.get("system_info")
+    if "psu" in web:
+        replies["web:psu"] = web["psu"]
     return replies
 
 

@@ -24,7 +24,8 @@ have overridden) and ``autotune/presets`` are configuration, not telemetry, and 
 - boards ``miner.chains[]``: ``id`` (1-based), ``hashrate_rt``, ``chips``/``asic_num`` (1.2.x: the sum of
   ``chip_statuses``), ``pcb_temp.max``, ``chip_temp.max``; fans ``miner.cooling.fans[].rpm``; pools
   ``miner.pools[]`` without ``pool_type`` DevFee (``active`` mines now, ``working`` is a live backup);
-  sleeping ``miner.miner_status.miner_state`` in (stopped, paused, sleeping); "auto-tuning" is hashing.
+  sleeping ``miner.miner_status.miner_state`` in (stopped, paused, sleeping); "auto-tuning" is hashing;
+  errors: chains whose ``status.state`` is "failure", with their ``status.description``.
 - identity (``info``): ``miner`` ("Antminer S21 Pro"; ``model`` is the short "s21pro"), ``fw_version``,
   ``serial`` ("N/A" = none), ``system.network_status.mac``/``hostname``; uptime ``system.uptime`` ("1:55",
   the system's, to the minute) where the summary has none.
@@ -40,7 +41,7 @@ from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..http import Response
-from ..reading import Board, MinerReading, Pool
+from ..reading import Board, MinerErrorEntry, MinerReading, Pool
 from ..units import as_dict, as_list, hottest, integer, mac, num, rpm, text, ths
 from . import _bmminer as bm
 from ._weblogin import optional, token_from, with_token
@@ -162,6 +163,14 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
     model, version = split_type(text(info.get("miner")) or text(miner.get("miner_type")) or text(info.get("model")))
     state = (text(as_dict(miner.get("miner_status")).get("miner_state")) or "").lower()
     preset = num(as_dict(as_dict(replies.get("rest:perf-summary")).get("current_preset")).get("name"))
+    # a chain whose status is "failure" carries the firmware's description of it: the current errors
+    errors: list[MinerErrorEntry] = []
+    for position, c in enumerate(as_dict(x) for x in as_list(miner.get("chains"))):
+        status = as_dict(c.get("status"))
+        if (text(status.get("state")) or "").lower() == "failure":
+            chain = integer(c.get("id")) or position + 1
+            why = text(status.get("description")) or "failure"
+            errors.append(MinerErrorEntry(code=None, message=f"chain {chain}: {why}"))
     serial = text(info.get("serial"))
     return MinerReading(
         device=device,
@@ -185,6 +194,7 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         boards=boards,
         pools=out_pools,
         uptime_s=integer(miner.get("uptime")) if miner.get("uptime") is not None else uptime_text(as_dict(info.get("system")).get("uptime")),
+        errors=errors,
         sleeping=state in ("stopped", "paused", "sleeping", "shutting-down"),
     )
 

@@ -1,0 +1,291 @@
+"""The web server's own share of the process: a connection cap, a header deadline, a descriptor budget, and a
+log that a flood cannot fill (issue 11, finding 2).
+
+aiohttp's server has none of these: it accepts every connection, waits for request headers forever, keeps an
+idle keep-alive connection for an hour, and shares the process's file descriptors with polling. 1,100
+half-open connections on the web port (fd limit 1024) took every descriptor, so every poll failed and
+/metrics could not be reached. Here each accepted connection goes through :class:`GuardedProtocol`, a thin
+wrapper around aiohttp's protocol that
+
+- counts open connections against a cap; at the cap, a new connection replaces the oldest one that has waited
+  more than ``GRACE_S`` without sending a complete request head (an idle or slowloris client), else it is
+  closed at once. A prompt client (Prometheus sends its head in the first packet) is never the one replaced;
+- closes a connection whose request head (request line + headers) is not complete ``HEADER_TIMEOUT_S`` after
+  it connected or after the first byte of the next request on a keep-alive connection. Bodies are refused by
+  the server (every endpoint is GET), so a body is held to the same deadline.
+
+The cap is the web server's descriptor budget: :func:`budget` sizes it from RLIMIT_NOFILE so that polling
+always keeps most of the process's descriptors, whatever clients do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import socket
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+log = logging.getLogger("farmwatch.http")
+
+HEADER_TIMEOUT_S = 10.0
+KEEPALIVE_S = 30.0  # an idle keep-alive connection is closed after this (aiohttp's default is an hour)
+GRACE_S = 0.5
+MAX_CONNECTIONS = 256
+RESERVED_FDS = 64  # log files, the listening sockets, SNMP, NVML, config reads, the render thread
+
+
+def nofile_limit() -> int:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def budget(limit: int | None = None) -> tuple[int, int]:
+    """(web connections, polling sockets) for a process allowed ``limit`` open files: the web server gets an
+    eighth, at most MAX_CONNECTIONS and at least 8; polling gets the rest minus RESERVED_FDS."""
+    n = nofile_limit() if limit is None else limit
+    web = max(8, min(MAX_CONNECTIONS, n // 8))
+    return web, max(16, n - web - RESERVED_FDS)
+
+
+def listen_socket(host: str, port: int, backlog: int = 256) -> socket.socket:
+    """A bound, listening, non-blocking TCP socket for ``host:port`` (the first address ``host`` names)."""
+    family, kind, proto, _name, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                          flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class ConnectionGuard:
+    """Accepts connections itself, one at a time, and hands each to ``factory``'s protocol (aiohttp's request
+    handler) wrapped in a :class:`GuardedProtocol`.
+
+    Not ``loop.create_server``: asyncio accepts up to 100 connections per wake-up and sets each up in a task
+    of its own, so a flood holds hundreds of descriptors before any protocol can refuse one. Here a descriptor
+    is taken only when there is room for it (at most ``limit`` open, one more while being set up); otherwise
+    the connection waits in the kernel's listen queue, costing this process nothing.
+    """
+
+    def __init__(self, factory: Callable[[], asyncio.BaseProtocol], limit: int,
+                 header_timeout_s: float | None = None, per_peer: int | None = None) -> None:
+        self.factory = factory
+        self.limit = limit
+        self.per_peer = per_peer if per_peer is not None else max(4, limit // 4)
+        self.header_timeout_s = HEADER_TIMEOUT_S if header_timeout_s is None else header_timeout_s
+        self.open: dict[GuardedProtocol, None] = {}  # insertion order: the oldest first
+        self.peers: dict[str, int] = {}
+        self.most_open = 0
+        self.rejected = 0  # closed at accept: its host already had per_peer connections none of them idle
+        self.replaced = 0  # idle connections closed to make room
+        self.header_timeouts = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _victim(self, peers: Callable[[str], bool]) -> GuardedProtocol | None:
+        """The oldest connection of a peer ``peers`` accepts that has waited over GRACE_S for a request head."""
+        now = time.monotonic()
+        for c in self.open:
+            if c.waiting_since is not None and now - c.waiting_since > GRACE_S and peers(c.peer):
+                return c
+        return None
+
+    def _heavy(self, peer: str) -> bool:
+        return self.peers.get(peer, 0) >= self.per_peer
+
+    def _room(self) -> bool:
+        """Whether to take the next connection off the listen queue: below the cap, or at it with an idle
+        connection that could make way (the new one's peer decides which, in :meth:`_admit`)."""
+        return len(self.open) < self.limit or self._victim(lambda _peer: True) is not None
+
+    def _admit(self, peer: str) -> GuardedProtocol | None:
+        """Below the cap every connection is taken. At the cap a new connection replaces an idle one: from its
+        own host if that host already holds ``per_peer`` connections (a flooding host competes only with
+        itself), else from any host holding that many, else any idle one; with none, it is refused (RST)."""
+        if len(self.open) >= self.limit:
+            if self._heavy(peer):
+                victim = self._victim(lambda p: p == peer)
+            else:
+                victim = self._victim(self._heavy) or self._victim(lambda _peer: True)
+            if victim is None:
+                self.rejected += 1
+                return None
+            self.replaced += 1
+            victim.drop()
+        conn = GuardedProtocol(self, cast(asyncio.Protocol, self.factory()), peer)
+        self.open[conn] = None
+        self.peers[peer] = self.peers.get(peer, 0) + 1
+        self.most_open = max(self.most_open, len(self.open))
+        return conn
+
+    def _release(self, conn: GuardedProtocol) -> None:
+        if self.open.pop(conn, False) is None:
+            left = self.peers.get(conn.peer, 1) - 1
+            if left > 0:
+                self.peers[conn.peer] = left
+            else:
+                self.peers.pop(conn.peer, None)
+
+    async def serve(self, sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
+        """Accept on the listening ``sock`` until cancelled."""
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        while True:
+            if not self._room():
+                await asyncio.sleep(0.05)  # full of working connections: new ones wait in the listen queue
+                continue
+            try:
+                conn, addr = await loop.sock_accept(sock)
+            except OSError as e:  # EMFILE and kin: polling took the descriptors; try again shortly
+                loop.call_exception_handler({"message": "accept failed", "exception": e})
+                await asyncio.sleep(0.1)
+                continue
+            await asyncio.sleep(0)  # sock_accept returns without yielding while the queue is full: let the
+            # connections already accepted be read before the next one is taken
+            peer = str(addr[0]) if isinstance(addr, tuple) else "local"
+            proto = self._admit(peer)
+            if proto is None:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+                conn.close()
+                continue
+            task = loop.create_task(self._connect(loop, proto, conn, ssl_context))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, proto: GuardedProtocol, conn: socket.socket,
+                       ssl_context: ssl.SSLContext | None) -> None:
+        try:
+            await loop.connect_accepted_socket(
+                lambda: proto, conn, ssl=ssl_context,
+                ssl_handshake_timeout=self.header_timeout_s if ssl_context is not None else None)
+        except (OSError, ssl.SSLError, TimeoutError, asyncio.CancelledError):
+            self._release(proto)
+            proto.cancel_timer()
+            conn.close()
+
+
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+class GuardedProtocol(asyncio.Protocol):
+    """aiohttp's protocol for one connection, with the head deadline (which starts at accept, so a TLS
+    handshake that never finishes is held to it too)."""
+
+    __slots__ = ("guard", "inner", "peer", "transport", "waiting_since", "_timer", "_tail", "_made", "_doomed")
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol, peer: str) -> None:
+        self.guard = guard
+        self.inner = inner
+        self.peer = peer
+        self.transport: asyncio.Transport | None = None
+        self.waiting_since: float | None = None  # monotonic time the current request head started waiting
+        self._timer: asyncio.TimerHandle | None = None
+        self._tail = b""
+        self._made = False
+        self._doomed = False
+        self._wait_for_head()
+
+    # -- the head deadline ---------------------------------------------------------------------------
+    def _wait_for_head(self) -> None:
+        self.waiting_since = time.monotonic()
+        self._tail = b""
+        self._timer = asyncio.get_running_loop().call_later(self.guard.header_timeout_s, self._head_late)
+
+    def _head_late(self) -> None:
+        self._timer = None
+        self.guard.header_timeouts += 1
+        self.drop()
+
+    def cancel_timer(self) -> None:
+        self.waiting_since = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def drop(self) -> None:
+        """Close at once (RST: nothing is owed to a client that has not sent its request). Its slot is free
+        from now on, not from the loop's next turn, so one victim is never counted twice."""
+        self.cancel_timer()
+        self.guard._release(self)
+        self._doomed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- asyncio.Protocol, delegated -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        if self._doomed:  # dropped while being set up
+            self.transport.abort()
+            return
+        self._made = True
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._made:
+            return
+        if self.waiting_since is None:  # bytes after a complete head: the next request (or a refused body)
+            self._wait_for_head()
+        # Find the blank line that ends the head; a head split across reads is found through the kept tail.
+        seen = self._tail + data
+        end = seen.find(b"\r\n\r\n")
+        if end >= 0:
+            self.cancel_timer()
+            rest = seen[end + 4 :]
+            if rest.strip():  # a pipelined next request already started
+                self._wait_for_head()
+                self._tail = rest[-3:]
+        else:
+            self._tail = seen[-3:]
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received() if self._made else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.cancel_timer()
+        self.guard._release(self)
+        if self._made:
+            self._made = False
+            self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+class RateLimitedHandler:
+    """The web loop's exception handler: one line per kind of error per ``every_s`` seconds, with a count of
+    the ones left out, instead of a traceback per failed accept (a flood wrote 100+ MB of them in a minute)."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        message = str(context.get("message", "error in the web server loop"))
+        key = f"{message}|{type(exc).__name__ if exc else ''}"
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.every_s:
+            self._skipped[key] = self._skipped.get(key, 0) + 1
+            return
+        self._last[key] = now
+        skipped = self._skipped.pop(key, 0)
+        more = f" ({skipped} more like it in the last {now - last:.0f}s)" if skipped and last is not None else ""
+        log.error("web server: %s: %s%s", message, exc if exc is not None else "", more)

@@ -1,0 +1,32 @@
+"""Firmware variants a simulated miner can show (issue 13: what other units of the same vendor send), set with
+:meth:`simsite.site.SimSite.set_variant`. Each is what real replies of some model or firmware build do; the
+miner's truth (``SimMiner.truth()``) says what a correct reader makes of it.
+
+Stock Antminer (bmminer RPC):
+
+- ``fan_gap``: the second fan slot's key is absent while the slots around it report (a fan header the firmware
+  does not list): that slot is unknown (null) and keeps its place; the others are read.
+- ``odd_type``: ``Type`` with doubled spaces, a trailing space and a line break ("Antminer  S19  Pro \\n").
+- ``old_keys``: per-chain keys of older builds: board temperatures only in ``tempN``/``temp2_N`` (no
+  ``temp_pcbN``/``temp_chipN``) and chips only as the ``chain_acsN`` status string (no ``chain_acnN``).
+- ``scrypt``: an L-series (Scrypt) unit: ``Type`` "Antminer L7", rates under the "GHS" labels in MH/s and no
+  ``rate_unit`` (old bmminer): the reader takes the unit from the model's algorithm.
+- ``no_pools``: ``pools`` answers "Access denied" (an API group without it): pools unknown, the rest read, a note.
+- ``rpc_closed`` (``antminer_web`` only): port 4028 refuses while the web CGI on port 80 answers (firmware
+  shipped with the API off): read over the web with a login, else "RPC refused; the web API needs a login".
+
+Every firmware:
+
+- ``no_optional``: each part the firmware's driver treats as optional (``Firmware.optional_parts``: a command
+  answered "Invalid command", a web path answered 404) is missing, as on a release without it. The reading
+  keeps everything else, with one note per missing part.
+"""
+
+from __future__ import annotations
+
+VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional"))
+
+
+def check(variant: str | None) -> None:
+    if variant is not None and variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; known: {sorted(VARIANTS)}")

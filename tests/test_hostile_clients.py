@@ -1,0 +1,227 @@
+"""Hostile clients of the agent's own web server (issue 11, findings 2, 4 and 7): idle and half-open
+connections, slow request heads, floods, probe storms, clients that never read. What is asserted are bounds
+(descriptors, connections, bytes buffered, answers given), never how fast something happened."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import resource
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from agent import webguard
+from agent.runtime import agent_from_config
+from simsite import SimSite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+PROMETHEUS = "127.0.0.2"  # the scraper's address; hostile clients come from others
+ATTACKER = "127.0.0.3"
+
+
+async def _get(url: str, timeout: float = 5.0, source: str = PROMETHEUS) -> tuple[int, str]:
+    connector = aiohttp.TCPConnector(local_addr=(source, 0))
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout), connector=connector) as http, \
+            http.get(url) as r:
+        return r.status, await r.text()
+
+
+async def _get_retrying(url: str, attempts: int = 3) -> str:
+    """A scrape as Prometheus makes it: a refused or reset connection is tried again (at most ``attempts``)."""
+    last: BaseException | None = None
+    for _ in range(attempts):
+        try:
+            status, text = await _get(url)
+            if status == 200:
+                return text
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            last = e
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {attempts} attempts: {last!r}")
+
+
+class IdleFlood:
+    """``count`` TCP connections to the web port that never send a byte; any the server closes is opened again
+    (a persistent attacker, or a broken load balancer's health checks)."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self.port = port
+        self.count = count
+        self.socks: list[socket.socket] = []
+        self.reopened = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def _open(self) -> socket.socket:
+        s = socket.socket()
+        s.bind((ATTACKER, 0))
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", self.port))
+        return s
+
+    def _closed(self, s: socket.socket) -> bool:
+        try:
+            return s.recv(1) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as e:
+            return e.errno != 107  # ENOTCONN: still connecting (queued in the listen backlog)
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(0.3)
+            for i, s in enumerate(self.socks):
+                if self._closed(s):
+                    s.close()
+                    self.socks[i] = self._open()
+                    self.reopened += 1
+
+    async def __aenter__(self) -> IdleFlood:
+        self.socks = [self._open() for _ in range(self.count)]
+        self._task = asyncio.create_task(self._keep())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        for s in self.socks:
+            s.close()
+
+
+def _sum(text: str, pattern: str) -> float:
+    return sum(float(m.group(1)) for m in re.finditer(pattern + r"\S* (\S+)$", text, re.M))
+
+
+@contextlib.asynccontextmanager
+async def daemon(tmp_path: Path, targets: str, *, nofile: int) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
+    port = free_port()
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text(f'site: hostile\ngpus: {{enabled: false}}\nlisten: "127.0.0.1:{port}"\nminers:\n'
+                   f'  - targets: ["{targets}"]\n    interval: 2s\n    timeout: 1500ms\n')
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    log = open(tmp_path / "agent.log", "wb")  # noqa: SIM115 - closed below, after the process
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent", "run", "--config", str(cfg), cwd=ROOT, stdout=log, stderr=log,
+        preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        yield port, proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        log.close()
+
+
+async def test_1100_idle_clients_with_fd_limit_1024_keep_every_miner_up_and_metrics_answering(
+        tmp_path: Path) -> None:
+    """The issue's "done": 1,100 idle clients on the web port, the agent's open-files limit 1024."""
+    site = SimSite.build(count=50, seed=3, base_ip="127.132.0.1", latency_ms=(1.0, 3.0))
+    await site.start()
+    try:
+        targets = f"{site.miners[0].ip}-{site.miners[-1].ip}"
+        async with daemon(tmp_path, targets, nofile=1024) as (port, proc):
+            url = f"http://127.0.0.1:{port}/metrics"
+            for _ in range(150):
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError, AssertionError):
+                    if _sum(await _get_retrying(url, 1), r"^farmwatch_miner_up\{") == 50:
+                        break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the miners never came up")
+            before = await _get_retrying(url)
+            web_budget, _polling = webguard.budget(1024)
+            most_fds = 0
+            async with IdleFlood(port, 1100) as flood:
+                for _ in range(8):  # four polling cycles under the flood
+                    await asyncio.sleep(1.0)
+                    most_fds = max(most_fds, _fds(proc.pid))
+                    text = await _get_retrying(url)
+                    most_fds = max(most_fds, _fds(proc.pid))
+            assert flood.reopened > 0  # the server did close idle connections
+            after = await _get_retrying(url)
+    finally:
+        await site.stop()
+    assert _sum(after, r"^farmwatch_miner_up\{") == 50
+    assert text  # /metrics answered through the flood
+    # No poll failed during the flood (before issue 11: every miner "refused", out of descriptors).
+    errors = r'^farmwatch_poll_errors_total\{collector="asic",group="[^"]*",reason="'
+    for reason in ("refused", "resource", "timeout"):
+        assert _sum(after, errors + reason) == _sum(before, errors + reason), reason
+    # Descriptors: the web server never held more than its budget (plus the agent's own few dozen).
+    assert most_fds <= web_budget + 2 * 50 + 48, most_fds
+    log = (tmp_path / "agent.log").read_bytes()
+    assert len(log) < 64 * 1024, len(log)  # no traceback per failed accept
+
+
+@pytest.fixture
+async def agent_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[object, int]]:
+    monkeypatch.setattr(webguard, "HEADER_TIMEOUT_S", 0.5)
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    await agent.start()
+    assert agent.bound is not None and agent._web is not None
+    try:
+        yield agent, agent.bound[1]
+    finally:
+        await agent.stop()
+
+
+async def _closed_by_server(reader: asyncio.StreamReader, within: float = 10.0) -> bool:
+    try:
+        return await asyncio.wait_for(reader.read(1), within) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+async def test_a_slow_request_head_is_closed_at_the_header_deadline(agent_at: tuple[object, int]) -> None:
+    _agent, port = agent_at
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: 1\r\n" * 40  # valid, never the blank line
+    closed = False
+    for i in range(200):  # slowloris: one byte every 50 ms; the server must close first
+        if reader.at_eof():
+            closed = True
+            break
+        try:
+            writer.write(head[i : i + 1])
+        except ConnectionError:
+            closed = True
+            break
+        await asyncio.sleep(0.05)
+    closed = closed or await _closed_by_server(reader, 1.0)
+    writer.close()
+    assert closed, "a client dripping its request head kept its connection for 10 s"
+    # A silent client (never a byte) is closed too, and a prompt one is served.
+    r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+    assert await _closed_by_server(r2)
+    w2.close()
+    assert (await _get(f"http://127.0.0.1:{port}/healthz"))[0] in (200, 503)
