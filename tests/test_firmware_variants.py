@@ -257,3 +257,22 @@ def test_asicseer_build_named_in_the_bmminer_version() -> None:
     r = finalize(antminer.parse({"stats": stats}, "d"))
     assert (r.model, r.firmware, r.firmware_version, r.hostname) == ("S9", "asicseer", "1.1.9-f7b7", "dcc9a2")
     assert [b.chips for b in r.boards] == [63, 63, 63] and r.fans_rpm == [2880, 3840]
+
+
+async def test_poll_json_and_table_show_what_was_not_read() -> None:
+    site = _site("127.117.70.1")
+    m = _x19(site)
+    site.set_variant(m.ip, "no_pools")
+    async with site:
+        outs = []
+        for extra in (["--json"], []):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "agent", "poll", f"{m.ip}:{m.port}", *extra,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, err.decode()
+            outs.append(out.decode())
+    doc = json.loads(outs[0])
+    assert doc["notes"] == ["pools not read (protocol): Access denied to 'pools' command"]
+    assert doc["pools"] == [] and doc["hashrate_ths"] > 0 and "missing" not in doc
+    assert "pools not read (protocol): Access denied to 'pools' command" in outs[1]
