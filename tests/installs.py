@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -147,3 +149,23 @@ def fenced_blocks(markdown: str, after_heading: str) -> list[str]:
 def commands(block: str) -> list[str]:
     """Shell lines of a docs block (continuations joined, trailing comments kept: sh ignores them)."""
     return [ln.strip() for ln in re.sub(r"\\\n\s*", " ", block).splitlines() if ln.strip()]
+
+
+def named_files(config: Path) -> list[tuple[str, str]]:
+    """(key, path) for every file site.yaml names: the site map, power-domain files, every ``*_file`` secret."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: object, key: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{key}[{i}]")
+        elif isinstance(node, str):
+            leaf = key.rsplit(".", 1)[-1]
+            if leaf in ("sitemap", "file", "path") or leaf.endswith("_file"):
+                found.append((key, node))
+
+    walk(yaml.safe_load(config.read_text()), "")
+    return found

@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from simsite import SimSite
 from tests.installs import (
@@ -24,31 +23,12 @@ from tests.installs import (
     build_context,
     clean_env,
     dockerfile_stages,
+    named_files,
     python_shim,
     run,
 )
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
-
-
-def named_files(config: Path) -> list[tuple[str, str]]:
-    """(key, path) for every file site.yaml names: the site map, power-domain files, every ``*_file`` secret."""
-    found: list[tuple[str, str]] = []
-
-    def walk(node: object, key: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, f"{key}.{k}" if key else str(k))
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{key}[{i}]")
-        elif isinstance(node, str):
-            leaf = key.rsplit(".", 1)[-1]
-            if leaf in ("sitemap", "file", "path") or leaf.endswith("_file"):
-                found.append((key, node))
-
-    walk(yaml.safe_load(config.read_text()), "")
-    return found
 
 
 def install_example_config(etc: Path) -> Path:
