@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
+from .floor.problems import pool_key
 from .secret import Secret, SecretError
 from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
 from .yamlread import (
@@ -166,6 +167,9 @@ class Config:
     # State directory (``storage: {path: ...}``, or --storage.path): miners found in CIDR/range scopes are kept
     # there across restarts (agent/expected.py). None: kept in memory only.
     storage_path: Path | None = None
+    # The site's pools (``pools:``): a miner with any other pool set is on the floor view's to-do list as
+    # "unknown pool" (a hijacked or misconfigured miner hashes for someone else). Empty: not checked.
+    pools: tuple[str, ...] = ()
 
     @property
     def listen_host(self) -> str:
@@ -195,7 +199,7 @@ def split_listen(text: str) -> tuple[str, int]:
 
 _TOP_KEYS = (
     "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
-    "identity_interval", "rescan_interval", "shard", "storage",
+    "identity_interval", "rescan_interval", "shard", "storage", "pools",
 )
 _MINER_KEYS = (
     "targets",
@@ -274,6 +278,7 @@ class _SiteReader:
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
+        pools = self._pools(top["pools"]) if "pools" in top else ()
         if y.problems or site is None:
             return None
         return Config(
@@ -293,6 +298,7 @@ class _SiteReader:
             rescan_interval=rescan,
             shard=shard,
             storage_path=storage,
+            pools=pools,
         )
 
     def _listen(self, node: yaml.Node) -> str | None:
@@ -606,6 +612,19 @@ class _SiteReader:
             else False
         )
         return PowerConfig(nameplate_fallback=bool(fallback))
+
+    def _pools(self, node: yaml.Node) -> tuple[str, ...]:
+        """Pool URLs (``stratum+tcp://host:port``, or ``host:port``); what is compared is host and port."""
+        out = []
+        for i, item in enumerate(self.y.sequence(node, "pools") or []):
+            text = self.y.string(item, f"pools[{i}]")
+            if text is None:
+                continue
+            if pool_key(text) is None:
+                self.y.add(item, f"pools[{i}]", f'"{clip(text)}" is not a pool URL (stratum+tcp://host:port)')
+                continue
+            out.append(text)
+        return tuple(out)
 
     def _economics(self, node: yaml.Node) -> EconomicsConfig:
         if is_null(node):

@@ -389,7 +389,7 @@ def listed_ips(sitemap: object) -> frozenset[str]:
 def group_key(g: MinerGroup) -> tuple[object, ...]:
     """Everything that makes a group's polling what it is: equal keys mean the running group can stay."""
     first = g.sessions[0] if g.sessions else None
-    return (g.name, g.interval, g.timeout, g.concurrency, g.per_subnet,
+    return (g.name, g.interval, g.timeout, g.concurrency, g.per_subnet, g.explicit,
             tuple((s.target, s.auto_port, s.driver_name) for s in g.sessions),
             (first.credentials, first.nameplate_power, first.identity_interval) if first else None)
 

@@ -9,9 +9,12 @@ Two stages:
 2. For every host with an open port, identification (:func:`collectors.asic.identify.identify`: RPC and HTTP
    probes raced under one deadline) and one poll, for the MAC, model and hashrate of the table.
 
-Output: a table (a person), ``--json`` (an array of rows), ``--write-targets FILE`` (a ``miners:`` block the
-daemon's site.yaml takes: one group per driver, targets at their primary API port) and ``--write-sitemap FILE``
-(a site-map CSV keyed by MAC, location columns left for the operator to fill).
+Output: a table (a person: a state column, notes wrapped whole, a summary line), ``--json`` (an array of rows,
+the summary on stderr), ``--write-targets FILE`` (a ``miners:`` block the daemon's site.yaml takes: one group per
+driver, targets at their primary API port, a credentials stanza where a group needs a web login, and every host
+that answered but is no miner farmwatch reads as a comment saying why) and ``--write-sitemap FILE`` (a site-map
+CSV with a row per miner: mac, else serial, else ip identifies it; model and state help whoever fills in the
+locations). Both paths are checked before the sweep starts.
 
 :class:`Discovery` is the daemon side: a collector (name ``discovery``) that rescans each group's configured
 ranges on a slow interval and updates the groups' sessions between cycles: a new miner gets a session, a miner
@@ -23,10 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import errno
+import io
 import json
+import os
 import socket
 import sys
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,6 +46,7 @@ from collectors.asic.poll import MinerSession, poll, use_driver
 from collectors.errors import DeviceError
 
 from .collector import CycleStats
+from .expected import write_atomic
 from .exposition import Families
 from .output import cli_message, emit
 from .scheduler import MinerGroup
@@ -65,6 +73,8 @@ class Found:
     serial: str | None = None
     hashrate_ths: float | None = None
     error: str | None = None
+    state: str | None = None  # the miner's state when it was read (hashing, sleeping, ...)
+    needs_login: bool = False  # identified, but its web API needs a login the scan did not have
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,7 +220,7 @@ async def identify_host(
     try:
         driver = await identify(session, deadline=loop.time() + timeout)
     except DeviceError as e:
-        found.error = cli_message(e)
+        found.error = f"{e.reason}: {cli_message(e)}"
         return found, None
     use_driver(session, driver)
     found.port = session.port
@@ -219,10 +229,12 @@ async def identify_host(
         r = await poll(session, deadline=loop.time() + timeout)
     except DeviceError as e:
         found.error = f"{e.reason}: {cli_message(e)}"
+        found.needs_login = e.reason == "auth"
         session.driver = driver  # poll forgets it on failure; identification did succeed
         return found, session
     found.make, found.model, found.firmware = r.make, r.model, r.firmware
     found.mac, found.serial, found.hashrate_ths = r.mac, r.serial, r.hashrate_ths
+    found.state = r.state
     return found, session
 
 
@@ -266,40 +278,147 @@ async def scan(
 # ----------------------------------------------------------------------------------------------------- outputs
 
 
-def table(rows: Sequence[Found]) -> str:
-    head = ("IP", "MAC", "MAKE", "MODEL", "FIRMWARE", "TH/S", "NOTE")
-    lines = [head]
+NOTE_WIDTH = 60
+
+
+def state_of(f: Found) -> str:
+    """The scan's state column: the miner's own state when it was read, else why it was not."""
+    if f.driver is None:
+        return "unidentified"  # something answered on a miner port, but no driver recognises it
+    if f.state is not None:
+        return f.state
+    return "login" if f.needs_login else "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    swept: int
+    answered: int
+    read: int
+    login: int
+    unreadable: int
+    unidentified: int
+
+    @property
+    def miners(self) -> int:
+        return self.read + self.login + self.unreadable
+
+    def line(self) -> str:
+        return (f"{self.swept:,} addresses swept, {self.answered:,} answered: {self.miners:,} miners "
+                f"({self.read:,} read, {self.login:,} need a web login, {self.unreadable:,} unreadable), "
+                f"{self.unidentified:,} unidentified")
+
+
+def summarize(rows: Sequence[Found], swept: int) -> Summary:
+    states = [state_of(f) for f in rows]
+    return Summary(swept=swept, answered=len(rows), login=states.count("login"),
+                   unreadable=states.count("unreadable"), unidentified=states.count("unidentified"),
+                   read=sum(1 for f in rows if f.driver is not None and f.state is not None))
+
+
+def table(rows: Sequence[Found], summary: Summary | None = None) -> str:
+    """Columns padded to their widest cell; a long note wraps at word boundaries onto the next lines, under
+    its own column (never cut mid-word: the end of a note is usually what says why)."""
+    head = ("IP", "STATE", "MAC", "MAKE", "MODEL", "FIRMWARE", "TH/S", "NOTE")
+    lines: list[tuple[str, ...]] = [head]
+    notes: list[list[str]] = [[]]
     for f in rows:
         rate = f"{f.hashrate_ths:.2f}" if f.hashrate_ths is not None else "-"
-        note = f.error or ""
-        lines.append((f"{f.ip}:{f.port}", f.mac or "-", f.make or "-", f.model or "-",
-                      f.firmware or f.driver or "-", rate, note[:60]))
-    widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines)
+        wrapped = textwrap.wrap(f.error or "", NOTE_WIDTH, break_long_words=False, break_on_hyphens=False)
+        lines.append((f"{f.ip}:{f.port}", state_of(f), f.mac or "-", f.make or "-", f.model or "-",
+                      f.firmware or f.driver or "-", rate, wrapped[0] if wrapped else ""))
+        notes.append(wrapped[1:])
+    widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
+    indent = sum(w + 2 for w in widths[:-1])
+    out: list[str] = []
+    for row, more in zip(lines, notes, strict=True):
+        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        out.extend(" " * indent + m for m in more)
+    if summary is not None:
+        out.append(summary.line())
+    return "\n".join(out)
 
 
-def targets_yaml(rows: Sequence[Found], specs: Sequence[str]) -> str:
-    """A ``miners:`` block for site.yaml: one group per identified driver (no identification at start-up)."""
-    by_driver: dict[str, list[str]] = {}
+def _yaml_str(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def targets_yaml(rows: Sequence[Found], specs: Sequence[str], *, summary: Summary | None = None,
+                 credentials: str | None = None) -> str:
+    """A ``miners:`` block for site.yaml: one group per identified driver (no identification at start-up), each
+    miner written alone (an expected miner: down when it stops answering). ``credentials`` (a YAML flow mapping:
+    the scan's own login flags) goes on every group; without it a group with miners that need a web login gets
+    a stanza to fill in. Hosts that answered but are no miner farmwatch reads are listed as comments, with why."""
+    by_driver: dict[str, list[Found]] = {}
     for f in rows:
         if f.driver:
-            by_driver.setdefault(f.driver, []).append(f"{f.ip}:{f.port}")
-    lines = [f"# farmwatch scan {' '.join(specs)} ({sum(map(len, by_driver.values()))} miners)", "miners:"]
+            by_driver.setdefault(f.driver, []).append(f)
+    lines = [f"# farmwatch scan {' '.join(specs)}"]
+    if summary is not None:
+        lines.append(f"# {summary.line()}")
+    lines.append("# Each address below is an expected miner: the agent reports it down when it stops answering.")
+    lines.append("miners:" if by_driver else "miners: []")
     for driver in sorted(by_driver):
+        found = by_driver[driver]
+        login = [f for f in found if f.needs_login]
         lines.append(f"  - driver: {driver}")
+        if credentials is not None:
+            lines.append(f"    credentials: {credentials}")
+        elif login:
+            lines.append(f"    # {len(login)} miner(s) of this group answered that their web API needs a login: put the")
+            lines.append("    # password in this file (or use use_default_password: true for the firmware's default)")
+            lines.append("    credentials: {web_password_file: /etc/farmwatch/web-password}")
         lines.append("    targets:")
-        lines.extend(f'      - "{t}"' for t in by_driver[driver])
+        for f in found:
+            what = " ".join(x for x in (f.make, f.model) if x) or driver
+            lines.append(f"      - {_yaml_str(f'{f.ip}:{f.port}')}  # {state_of(f)}, {what}")
+    unidentified = [f for f in rows if not f.driver]
+    if unidentified:
+        lines.append("# Answered on a miner port but not identified as a miner farmwatch reads (not polled; move one")
+        lines.append("# into a group above if it is a miner):")
+        for f in unidentified:
+            ports = ",".join(str(p) for p in f.open_ports)
+            why = " ".join((f.error or "no reply").split())
+            lines.append(f"#   - {_yaml_str(f.ip)}  # open {ports}: {why}")
     return "\n".join(lines) + "\n"
 
 
-def sitemap_csv(rows: Sequence[Found]) -> str:
-    """A site map keyed by MAC (survives DHCP moves); location columns are left for the operator to fill."""
-    out = ["mac,container,rack,shelf,slot"]
-    missing = [f for f in rows if f.driver and not f.mac]
-    out.extend(f"{f.mac},,,," for f in rows if f.mac)
-    if missing:
-        out.append(f"# no MAC readable (web login not configured?): {' '.join(f.ip for f in missing)}")
-    return "\n".join(out) + "\n"
+SITEMAP_HEADER = "mac,serial,ip,container,rack,shelf,slot,pdu,outlet,model,state"
+
+
+def sitemap_csv(rows: Sequence[Found], *, summary: Summary | None = None) -> str:
+    """A site-map row for every miner, to fill in with its location. The row's identity is its MAC where known,
+    else its serial, else its IP (agent/sitemap.py: the first filled of mac, serial, ip); the other two, model
+    and state are there to help find the machine and are ignored by the agent."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    buf.write("# farmwatch scan site map: fill in container, rack, shelf, slot, pdu, outlet. A row is matched by its\n"
+              "# mac, else serial, else ip (an ip row follows the address, not the machine: DHCP may move it).\n")
+    if summary is not None:
+        buf.write(f"# {summary.line()}\n")
+    buf.write(SITEMAP_HEADER + "\n")
+    for f in rows:
+        if f.driver:
+            w.writerow([f.mac or "", f.serial or "", f.ip, "", "", "", "", "", "", f.model or "", state_of(f)])
+    for f in rows:
+        if not f.driver:
+            buf.write(f"# not a miner farmwatch reads: {f.ip} ({' '.join((f.error or 'no reply').split())[:200]})\n")
+    return buf.getvalue()
+
+
+def check_output_path(path: str) -> str | None:
+    """Why ``path`` cannot be written, checked before a scan that may take minutes; None when it can."""
+    p = Path(path)
+    if p.is_dir():
+        return f"{path} is a directory"
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        return f"{path}: directory {parent} does not exist"
+    if p.exists() and not os.access(p, os.W_OK):
+        return f"{path} is not writable"
+    if not p.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path}: directory {parent} is not writable"
+    return None
 
 
 def add_cli(subparsers: Any) -> None:
@@ -310,8 +429,10 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--concurrency", type=int, default=1024, help="TCP connects in flight (default 1024)")
     p.add_argument("--timeout", type=float, default=1.0, help="connect timeout per port, seconds (default 1)")
     p.add_argument("--identify-timeout", type=float, default=10.0, help="identification + poll per host")
-    p.add_argument("--write-targets", metavar="FILE", help="write a site.yaml miners: block")
-    p.add_argument("--write-sitemap", metavar="FILE", help="write a site-map CSV keyed by MAC")
+    p.add_argument("--write-targets", metavar="FILE",
+                   help="write a site.yaml miners: block (every responding host: miners by driver, the rest as comments)")
+    p.add_argument("--write-sitemap", metavar="FILE",
+                   help="write a site-map CSV, a row per miner (mac, else serial, else ip) to fill in with locations")
     add_web_login_flags(p)
     p.set_defaults(func=cmd_scan)
 
@@ -342,6 +463,21 @@ def web_login(args: argparse.Namespace) -> WebCredentials:
                           use_default_password=args.use_default_password)
 
 
+def _credentials_yaml(args: argparse.Namespace) -> str | None:
+    """The scan's login flags as a site.yaml ``credentials:`` flow mapping (a file path made absolute, since
+    the config may live elsewhere); None when the scan had no login."""
+    parts = []
+    if args.web_password_file:
+        parts.append(f"web_password_file: {json.dumps(str(Path(args.web_password_file).resolve()))}")
+    elif args.web_password_env:
+        parts.append(f"web_password_env: {json.dumps(args.web_password_env)}")
+    if args.web_username:
+        parts.append(f"web_username: {json.dumps(args.web_username)}")
+    if args.use_default_password:
+        parts.append("use_default_password: true")
+    return "{" + ", ".join(parts) + "}" if parts else None
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     try:
         creds = web_login(args)
@@ -351,21 +487,35 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.concurrency < 1 or args.timeout <= 0:
         print("farmwatch scan: --concurrency must be >= 1 and --timeout > 0", file=sys.stderr)
         return 2
+    # Where the results go is checked before a sweep that can take minutes, not after it.
+    for flag, path in (("--write-targets", args.write_targets), ("--write-sitemap", args.write_sitemap)):
+        problem = check_output_path(path) if path else None
+        if problem is not None:
+            print(f"farmwatch scan: {flag}: {problem}", file=sys.stderr)
+            return 2
     try:
-        rows = asyncio.run(scan(args.specs, concurrency=args.concurrency, timeout=args.timeout,
-                                identify_timeout=args.identify_timeout, credentials=creds,
-                                show_progress=sys.stderr.isatty() or not args.json))
+        swept = len({t.host for t in expand_targets(args.specs, 4028)})
     except TargetError as e:
         print(f"farmwatch scan: {e}", file=sys.stderr)
         return 2
+    rows = asyncio.run(scan(args.specs, concurrency=args.concurrency, timeout=args.timeout,
+                            identify_timeout=args.identify_timeout, credentials=creds,
+                            show_progress=sys.stderr.isatty() or not args.json))
+    summary = summarize(rows, swept)
     if args.json:
-        emit(json.dumps([f.row() for f in rows], indent=1))
+        emit(json.dumps([{**f.row(), "state": state_of(f)} for f in rows], indent=1))
+        print(summary.line(), file=sys.stderr)
     else:
-        emit(table(rows))
-    if args.write_targets:
-        Path(args.write_targets).write_text(targets_yaml(rows, args.specs), encoding="utf-8")
-    if args.write_sitemap:
-        Path(args.write_sitemap).write_text(sitemap_csv(rows), encoding="utf-8")
+        emit(table(rows, summary))
+    try:
+        if args.write_targets:
+            write_atomic(Path(args.write_targets),
+                         targets_yaml(rows, args.specs, summary=summary, credentials=_credentials_yaml(args)))
+        if args.write_sitemap:
+            write_atomic(Path(args.write_sitemap), sitemap_csv(rows, summary=summary))
+    except OSError as e:
+        print(f"farmwatch scan: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,8 +1,14 @@
 """The site map: where each miner physically is (container, rack, shelf, slot) and which PDU outlet feeds it.
 
-A CSV file (one identity column of ``mac``, ``serial`` or ``ip``, then location columns) or a YAML list of
+A CSV file (identity columns ``mac``, ``serial`` and/or ``ip``, then location columns) or a YAML list of
 mappings with the same keys, chosen by extension. Lookups try MAC, then serial, then IP: DHCP moves IPs, while a
 MAC or serial stays with the machine.
+
+A row is identified by the first of its ``mac``, ``serial``, ``ip`` that is filled in, in that order; the others on
+that row are notes for people and are not matched (``farmwatch scan --write-sitemap`` writes all three, plus
+``model`` and ``state``, so a technician can find the machine: a row matched by IP while it has a MAC would put
+the location on whatever miner DHCP gives that address next). Helper columns (:data:`HELPER_COLUMNS`) are
+accepted and ignored; any other column is a typo until proven otherwise.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from pathlib import Path
 
 import yaml
 
-from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
+from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, is_null, read_text
 
 IDENTITY_COLUMNS = ("mac", "serial", "ip")
 LOCATION_COLUMNS = ("container", "rack", "shelf", "slot", "pdu", "outlet")
+# Columns for the people who fill the map in (what scan wrote): read past, never matched or exported.
+HELPER_COLUMNS = ("model", "make", "driver", "firmware", "hostname", "state", "note")
 _MAC_SEPARATORS = re.compile(r"[\s:.\-]")
 _HEX12 = re.compile(r"[0-9A-Fa-f]{12}")
 
@@ -156,16 +164,16 @@ def _read_csv(text: str, out: _Builder) -> None:
     for position, name in enumerate(columns):
         if name in columns[:position]:
             out.add(header_line, name, "duplicate column")
+        elif name in HELPER_COLUMNS:
+            continue
         elif name not in IDENTITY_COLUMNS and name not in LOCATION_COLUMNS:
             out.add(header_line, name or f"column {position + 1}", f"unknown column{_column_hint(name)}")
         else:
             usable[position] = name
-    identities = [name for name in usable.values() if name in IDENTITY_COLUMNS]
-    if len(identities) != 1:
-        found = f" (found {', '.join(identities)})" if identities else ""
-        out.add(header_line, "header", f"needs exactly one identity column: mac, serial or ip{found}")
+    identities = [name for name in IDENTITY_COLUMNS if name in usable.values()]
+    if not identities:
+        out.add(header_line, "header", "needs an identity column: mac, serial or ip")
         return
-    kind = identities[0]
     try:
         for line, row in rows:
             if len(row) > len(columns):
@@ -173,6 +181,7 @@ def _read_csv(text: str, out: _Builder) -> None:
                 continue
             values = {usable[i]: cell for i, cell in enumerate(row) if i in usable}
             location = Location(**{name: values.get(name) or None for name in LOCATION_COLUMNS})
+            kind = next((k for k in identities if values.get(k)), identities[0])
             out.entry(line, kind, kind, values.get(kind, ""), location)
     except csv.Error as exc:
         out.add(None, "", f"is not valid CSV: {exc}")
@@ -189,12 +198,12 @@ def _read_yaml(text: str, out: _Builder) -> None:
     y = YamlReader(out.file)
     items = y.sequence(root, "")
     for i, item in enumerate(items or []):
-        m = y.mapping(item, f"[{i}]", (*IDENTITY_COLUMNS, *LOCATION_COLUMNS))
+        m = y.mapping(item, f"[{i}]", (*IDENTITY_COLUMNS, *LOCATION_COLUMNS, *HELPER_COLUMNS))
         if m is None:
             continue
-        kinds = [name for name in IDENTITY_COLUMNS if name in m]
-        if len(kinds) != 1:
-            y.add(item, f"[{i}]", "needs exactly one of mac, serial or ip")
+        kinds = [name for name in IDENTITY_COLUMNS if name in m and not is_null(m[name])]
+        if not kinds:
+            y.add(item, f"[{i}]", "needs one of mac, serial or ip")
             continue
         values: dict[str, str | None] = {}
         for name in LOCATION_COLUMNS:

@@ -104,6 +104,9 @@ class Firmware:
     extra_known: ClassVar[frozenset[str]] = frozenset()  # firmware commands that exist but are writes
     temp_step: ClassVar[float] = 1.0  # resolution the firmware prints temperatures with
     fan_step: ClassVar[int] = 60
+    # Commands (RPC) or paths (web) the farmwatch driver reads as optional parts: the ``no_optional`` variant
+    # (simsite.variants) answers them as a release without them does.
+    optional_parts: ClassVar[frozenset[str]] = frozenset()
 
     # --- identity, filled per miner at build time ---
     def setup(self, miner: SimMiner) -> None:
@@ -137,7 +140,13 @@ class Firmware:
             return self.join(miner, snap, p.command)
         return self.single(miner, snap, p.command, p.parameter)
 
+    def lacks(self, miner: SimMiner, part: str) -> bool:
+        """True when this miner's variant leaves out ``part`` (an optional command or web path)."""
+        return miner.extra.get("variant") == "no_optional" and part in self.optional_parts
+
     def single(self, miner: SimMiner, snap: Snapshot, cmd: str, param: str | None) -> str:
+        if self.lacks(miner, cmd):
+            return error(self.description(miner), snap.when, 14, "Invalid command")
         handler = self.reads.get(cmd)
         if handler is not None and self.allowed(miner, cmd):
             return handler(miner, snap)

@@ -14,11 +14,17 @@ Stock Antminer (bmminer RPC):
 - ``no_pools``: ``pools`` answers "Access denied" (an API group without it): pools unknown, the rest read, a note.
 - ``rpc_closed`` (``antminer_web`` only): port 4028 refuses while the web CGI on port 80 answers (firmware
   shipped with the API off): read over the web with a login, else "RPC refused; the web API needs a login".
+
+Every firmware:
+
+- ``no_optional``: each part the firmware's driver treats as optional (``Firmware.optional_parts``: a command
+  answered "Invalid command", a web path answered 404) is missing, as on a release without it. The reading
+  keeps everything else, with one note per missing part.
 """
 
 from __future__ import annotations
 
-VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed"))
+VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional"))
 
 
 def check(variant: str | None) -> None:

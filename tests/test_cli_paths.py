@@ -117,3 +117,9 @@ async def test_two_demos_on_different_base_ips_share_a_host() -> None:
         run_demo(miners=3, base_ip="127.62.0.1", listen="127.0.0.1:0", interval=2.0, duration=1.0),
         run_demo(miners=3, base_ip="127.63.0.1", listen="127.0.0.1:0", interval=2.0, duration=1.0),
     ), 120)
+
+
+async def test_an_snmp_name_that_does_not_resolve_is_one_line_not_a_traceback() -> None:
+    rc, _out, err = await farmwatch("poll", "snmp://public@no-such-pdu.invalid")
+    assert rc == 1
+    assert err == "farmwatch: no-such-pdu.invalid:161: resolve: cannot resolve no-such-pdu.invalid\n"

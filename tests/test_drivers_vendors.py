@@ -19,7 +19,7 @@ from collectors.errors import AuthError
 from simsite import SimSite
 from tests.test_web_firmwares import KEYS, approx_equal
 
-VENDORS = ("cgminer", "innosilicon", "sealminer", "hammer", "ibelink", "elphapex", "bitfury", "ebang")
+VENDORS = ("cgminer", "minerva", "innosilicon", "sealminer", "hammer", "ibelink", "elphapex", "bitfury", "ebang")
 PASSWORD_ONLY = ("sealminer", "bitfury", "ebang")  # no documented default password
 _net = iter(range(10, 250))
 
@@ -38,7 +38,11 @@ async def _site(fw: str, count: int = 3, fault: str | None = None) -> SimSite:
 
 
 async def read(m: Any, credentials: WebCredentials | None, driver: str | None = None) -> Any:
-    session = MinerSession(host=m.ip, port=m.port, driver_name=driver, credentials=credentials)
+    return await read_at(m.ip, m.port, credentials, driver)
+
+
+async def read_at(host: str, port: int, credentials: WebCredentials | None, driver: str | None = None) -> Any:
+    session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials)
     return await poll(session, deadline=asyncio.get_running_loop().time() + 10)
 
 
@@ -188,3 +192,120 @@ def test_read_only_guard_allows_the_new_vendors_reads_and_nothing_more() -> None
                            ("POST", "http://h/api/om/miner/reboot"), ("GET", "http://h/cgi-bin/reboot.php")):
         with pytest.raises(ValueError):
             check_read_only(method, target, {"x": 1})
+
+
+def test_ibelink_algorithm_by_family() -> None:
+    from collectors.asic.drivers import ibelink
+    assert [ibelink.algorithm_of(m) for m in ("BM-N1Max", "BM-K1+", "BM-KS Max", "BM-S1", "X1")] == [
+        "eaglesong", "blake2s", "kheavyhash", "blake2b", "unknown"]
+
+
+def test_innosilicon_t3_stats_power_and_sha256_units() -> None:
+    """A T3-generation reply (written here from the documented keys): SHA-256 rates are MH/s as labelled, and
+    the stats entries' "power" is the input power in watts."""
+    from collectors.asic.drivers import innosilicon
+    summary = _reply("SUMMARY", '[{"Elapsed":100,"MHS 1m":52000000.0,"MHS av":51000000.0}]', "innominer t3h+-1.0")
+    stats = _reply("STATS", '[{"STATS":0,"ID":"HLT0","Chain ID":0,"Num chips":66,"Num active chips":66,'
+                            '"Temp":70,"Temp max":82,"power":3300},{"STATS":1,"ID":"POOL0"}]', "innominer t3h+-1.0")
+    r = finalize(innosilicon.parse({"summary": summary, "stats": stats}, "d"))
+    assert (r.model, r.algorithm, r.hashrate_ths) == ("Innosilicon T3H+", "sha256", pytest.approx(52.0))
+    assert (r.power_w, r.power_source) == (3300.0, "reported") and r.efficiency_jth == pytest.approx(63.462, abs=1e-3)
+    assert [(b.chips, b.temp_c, b.chip_temp_c) for b in r.boards] == [(66, 70, 82)]
+
+
+# --- a missing optional part leaves the rest of the reading, with a note ------------------------------------
+async def test_hammer_without_its_web_ui_keeps_the_rpc_reading_with_a_note() -> None:
+    site = await _site("hammer", 1)  # the simulated D10 serves no web UI: port 80 refuses
+    try:
+        m = site.miners[0]
+        r = await read(m, WebCredentials(use_default_password=True))
+        assert r.hashrate_ths and r.state == "hashing" and r.hostname is None
+        assert any(n.startswith("identity (/cgi-bin/get_system_info.cgi) not read (refused)") for n in r.notes)
+    finally:
+        await close_session()
+        await site.stop()
+
+
+async def test_elphapex_without_pools_and_summary_pages() -> None:
+    from tests.conformance.web import ReplayWeb
+    stats = (b'{"STATUS":{"STATUS":"S"},"INFO":{"type":"DG1+"},"STATS":[{"elapsed":60,"rate_5s":14000.0,'
+             b'"rate_ideal":14229,"rate_unit":"MH/s","fan":["5400","5400","5400","5400"],"chain":['
+             b'{"index":0,"asic_num":204,"rate_real":3500,"hashrate":3510.5,"temp_pcb":[60,58,0,0],'
+             b'"temp_chip":["65250","","",""]}]}]}')
+    host = f"127.73.{next(_net)}.1"
+    async with ReplayWeb({"/cgi-bin/stats.cgi": stats}, digest=("Daoge", "root", "root"), host=host, port=80):
+        try:
+            r = await read_at(host, 80, WebCredentials(use_default_password=True))
+        finally:
+            await close_session()
+    assert r.driver == "elphapex" and r.hashrate_ths == pytest.approx(0.014) and r.pools == [] and r.errors is None
+    assert r.boards[0].hashrate_ths == pytest.approx(0.0035105) and r.boards[0].chip_temp_c == pytest.approx(65.25)
+    parts = sorted(n.split(" not read")[0] for n in r.notes)
+    assert parts == ["errors (/cgi-bin/summary.cgi)", "identity (/cgi-bin/get_system_info.cgi)",
+                     "pools (/cgi-bin/pools.cgi)"]
+
+
+async def test_sealminer_refused_web_login_keeps_the_rpc_reading() -> None:
+    from tests.conformance.server import ReplayMiner
+    from tests.conformance.web import ReplayWeb
+    host = f"127.73.{next(_net)}.1"
+    replies = {  # written here: the bdminer keys the driver reads
+        "summary": b'{"STATUS":[{"STATUS":"S","Description":"bdminer 4.11.1"}],"SUMMARY":[{"Elapsed":9,'
+                   b'"MHS 1m":100000000.0}],"id":1}',
+        "stats": b'{"STATUS":[{"STATUS":"S","Description":"bdminer 4.11.1"}],"STATS":[{"Model":"A2",'
+                 b'"MHS(1m)":101000000.0,"PSU Input Power":1700,"Board Count":0,"Fan Count":0}],"id":1}'}
+    async with ReplayMiner(replies, host=host, port=4028, description="bdminer 4.11.1"), ReplayWeb(
+            {}, host=host, port=80):  # no login route: the login POST gets a 404
+        try:
+            r = await read_at(host, 4028, WebCredentials(password=PlainSecret("site-password")))
+        finally:
+            await close_session()
+    assert r.driver == "sealminer" and r.model == "Sealminer A2"
+    assert r.hashrate_ths == pytest.approx(101.0) and r.power_w == 1700.0 and r.serial is None
+    assert any(n.startswith("identity (web UI) not read") for n in r.notes)
+
+
+async def test_generic_reader_asks_devs_only_without_chains_and_notes_when_it_is_missing() -> None:
+    from tests.conformance.btminer import sent_commands
+    from tests.conformance.server import ReplayMiner
+    host = f"127.73.{next(_net)}.1"
+    replies = {"summary": b'{"STATUS":[{"STATUS":"S","Description":"acme 1.0"}],"SUMMARY":[{"Elapsed":5,'
+                          b'"GHS 5s":"900.5"}],"id":1}',
+               "stats": b'{"STATUS":[{"STATUS":"S","Description":"acme 1.0"}],"STATS":[{"ID":"X0"}],"id":1}'}
+    async with ReplayMiner(replies, host=host, port=4028, description="acme 1.0") as miner:
+        try:
+            r = await read_at(host, 4028, None)
+        finally:
+            await close_session()
+    assert r.driver == "cgminer" and r.hashrate_ths == pytest.approx(0.9005) and r.boards == []
+    assert "devs" in sent_commands(miner.requests)
+    assert any(n.startswith("devs not read") for n in r.notes) and cgminer.NOTE in r.notes
+
+
+async def test_a_slow_web_page_naming_the_firmware_beats_the_generic_fallback() -> None:
+    """An RPC that matches no signature must not win over a web page that names the firmware but answers later
+    (a busy controller): the generic reader is only the fallback."""
+    from aiohttp import web
+
+    from collectors.asic.identify import identify
+    from tests.conformance.server import ReplayMiner
+    host = f"127.73.{next(_net)}.1"
+
+    async def page(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.8)
+        return web.Response(text="<html><title>cloud-box</title></html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, 80).start()
+    version = (b'{"STATUS":[{"STATUS":"S","Description":"bfgminer 5.5.0"}],"VERSION":[{"BFGMiner":"5.5.0"}],'
+               b'"id":1}')
+    try:
+        async with ReplayMiner({"version": version}, host=host, port=4028, description="bfgminer 5.5.0"):
+            session = MinerSession(host=host, port=4028)
+            driver = await identify(session, deadline=asyncio.get_running_loop().time() + 5)
+    finally:
+        await runner.cleanup()
+    assert driver.name == "goldshell"

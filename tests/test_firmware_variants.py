@@ -18,11 +18,15 @@ from typing import Any
 
 import pytest
 
+from agent.daemon import Agent
 from agent.exposition import Families, render
 from agent.metrics import miner_families
+from agent.scheduler import MinerGroup
 from collectors.asic.context import LOGIN_NEEDED
-from collectors.asic.http import WebCredentials
-from collectors.asic.poll import poll_once
+from collectors.asic.drivers import antminer
+from collectors.asic.http import WebCredentials, close_session
+from collectors.asic.normalize import finalize
+from collectors.asic.poll import MinerSession, poll_once
 from collectors.asic.reading import MinerReading
 from collectors.errors import AuthError
 from simsite import SimSite
@@ -184,3 +188,91 @@ async def test_rpc_closed_on_a_dead_host_stays_refused() -> None:
     with pytest.raises(Exception) as e:
         await poll_once("127.117.50.1", 4028, driver="antminer", timeout=3)
     assert getattr(e.value, "reason", None) == "refused" and LOGIN_NEEDED not in str(e.value)
+
+
+# What each driver reads as an optional part, and the note part name it reports when the part is missing.
+OPTIONAL_PARTS = {
+    "antminer": {"version"},
+    "avalon": {"version"},
+    "whatsminer": {"status", "get_error_code"},
+    "luxos": {"power", "fans", "config"},
+    "goldshell": {"pools (/mcb/pools)", "identity (/mcb/status)"},
+    "epic": {"identity (/network)"},
+    "auradine": {"fan (/fan)", "identity (/ipreport)"},
+}
+
+
+async def test_every_driver_with_optional_parts_reads_the_rest_when_they_are_missing() -> None:
+    mix = dict.fromkeys(OPTIONAL_PARTS, 1.0)
+    site = SimSite.build(count=35, seed=21, base_ip="127.117.60.1", mix=mix, latency_ms=(0.5, 1.0))
+    lacking = {}
+    for m in site.miners:
+        lacking.setdefault(m.firmware, m)
+    assert set(lacking) == set(OPTIONAL_PARTS)
+    for m in lacking.values():
+        site.set_variant(m.ip, "no_optional")
+    async with site:
+        # A web login only where the firmware's API needs one (the plain simulated Antminer has no web server).
+        login = WebCredentials(use_default_password=True)
+        sessions = [MinerSession(host=m.ip, port=m.port,
+                                 credentials=login if m.firmware in ("goldshell", "auradine") else None)
+                    for m in site.miners]
+        group = MinerGroup(name="t", sessions=sessions, interval=5.0, timeout=5.0)
+        agent = Agent(site="test", groups=[group], listen="127.0.0.1:0")
+        try:
+            await agent.scheduler.run_cycle(group)
+        finally:
+            await close_session()
+        truths = {m.ip: m.truth() for m in site.miners}
+    text = render(list(_families(agent))).text.decode()
+    for m in site.miners:
+        state = agent.store.devices[f"{m.ip}:{m.port}"]
+        assert state.up and state.reading is not None, (m.firmware, state.error_message)
+        r = state.reading
+        assert r.hashrate_ths == approx(truths[m.ip]["hashrate_ths"], rel=0.03), m.firmware
+        parts = {n.part for n in r.missing}
+        if m is lacking[m.firmware]:
+            assert parts == OPTIONAL_PARTS[m.firmware], m.firmware
+            assert len(r.notes) >= len(parts) and all(" not read (" in n for n in r.notes[-len(parts):])
+            for part in parts:
+                assert f'farmwatch_miner_partial_info{{device="{m.ip}:{m.port}",part="{part}"' in text
+        else:
+            assert not parts & OPTIONAL_PARTS[m.firmware], (m.firmware, parts)
+
+
+def _families(agent: Agent) -> Families:
+    fams = Families()
+    miner_families(fams, agent.store)
+    return fams
+
+
+def test_asicseer_build_named_in_the_bmminer_version() -> None:
+    # ASICseer on an S9 keeps the stock Type and names itself in the bmminer version; its stats carry a hostname.
+    stats = {"STATUS": [{"STATUS": "S"}], "STATS": [
+        {"BMMiner": "2.4.0-asicseer-1.1.9-f7b7", "Miner": "30.0.1.3", "Type": "Antminer S9"},
+        {"STATS": 0, "ID": "BC50", "Elapsed": 102, "GHS 5s": "13402.14", "fan_num": 2, "fan5": 2880, "fan6": 3840,
+         "chain_acn6": 63, "chain_acn7": 63, "chain_acn8": 63, "chain_rate6": "4467.65", "chain_rate7": "4431.33",
+         "chain_rate8": "4503.15", "chain_rate1": "0.00000", "chain_acn1": 0, "total_rateideal": "13466.25",
+         "hostname": "dcc9a2"}]}
+    r = finalize(antminer.parse({"stats": stats}, "d"))
+    assert (r.model, r.firmware, r.firmware_version, r.hostname) == ("S9", "asicseer", "1.1.9-f7b7", "dcc9a2")
+    assert [b.chips for b in r.boards] == [63, 63, 63] and r.fans_rpm == [2880, 3840]
+
+
+async def test_poll_json_and_table_show_what_was_not_read() -> None:
+    site = _site("127.117.70.1")
+    m = _x19(site)
+    site.set_variant(m.ip, "no_pools")
+    async with site:
+        outs = []
+        for extra in (["--json"], []):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "agent", "poll", f"{m.ip}:{m.port}", *extra,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, err.decode()
+            outs.append(out.decode())
+    doc = json.loads(outs[0])
+    assert doc["notes"] == ["pools not read (protocol): Access denied to 'pools' command"]
+    assert doc["pools"] == [] and doc["hashrate_ths"] > 0 and "missing" not in doc
+    assert "pools not read (protocol): Access denied to 'pools' command" in outs[1]

@@ -50,8 +50,8 @@ async def test_scan_identifies_every_firmware_and_writes_daemon_files(tmp_path: 
     assert sum(len(g.targets) for g in cfg.miners) == 45
     csv = tmp_path / "sitemap.csv"
     csv.write_text(sitemap_csv(rows))
-    assert csv.read_text().startswith("mac,container,rack,shelf,slot\n")
-    assert load_sitemap(csv) is not None
+    assert "\nmac,serial,ip,container,rack,shelf,slot,pdu,outlet,model,state\n" in csv.read_text()
+    assert len(load_sitemap(csv)) == 45  # a row for every miner, with or without a MAC
 
 
 async def test_discovery_adds_new_miners_and_follows_a_move_by_mac() -> None:
@@ -92,5 +92,8 @@ def test_targets_yaml_shape() -> None:
         miners:
           - driver: bitaxe
             targets:
-              - "10.0.0.1:80"
+              - "10.0.0.1:80"  # unreadable, bitaxe
+        # Answered on a miner port but not identified as a miner farmwatch reads (not polled; move one
+        # into a group above if it is a miner):
+        #   - "10.0.0.2"  # open 4028: no reply
         '''))

@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.daemon import Agent
 from agent.expected import FILE_NAME
 from agent.runtime import agent_from_config
+from agent.server import WebServer
 from simsite import SimSite
 
 pytestmark = pytest.mark.asyncio
@@ -118,8 +120,24 @@ async def test_a_22_with_300_miners_raises_no_down_miner_for_empty_addresses(sit
     scope = values(series, "farmwatch_scope_addresses")
     assert scope == {"miner": MINERS, "unidentified": 0, "empty": 1022 - MINERS}
     assert len(values(series, "farmwatch_miner_info")) == MINERS + 1
-    up_count, total = agent.store.counts()  # what / says
+    up_count, total = agent.store.counts()
     assert (up_count, total) == (MINERS, MINERS + 1)
+    # What / and its API say: 300 of 301 miners up (before: "300 of 1,023"), the scope counted apart.
+    web = WebServer(agent, "127.0.0.1:0", None)
+    await web.start()
+    try:
+        assert web.bound is not None
+        base = f"http://127.0.0.1:{web.bound[1]}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/api/v1/summary") as r:
+                summary = await r.json()
+            async with http.get(f"{base}/") as r:
+                page = await r.text()
+    finally:
+        await web.stop()
+    assert (summary["miners_up"], summary["miners"]) == (MINERS, MINERS + 1), summary
+    assert summary["scope_addresses"] == {"miner": MINERS, "unidentified": 0, "empty": 1022 - MINERS}
+    assert f"<b>{MINERS}</b> of {MINERS + 1} miners up" in page
     floor = agent.floor.current()  # the floor view lists miners, not empty scope addresses
     assert floor.summary.miners == MINERS + 1
     assert [r.device for r in floor.rows if r.state == "down"] == [f"{LONE}:4028"]
@@ -212,3 +230,63 @@ async def test_run_refuses_to_start_when_the_storage_path_cannot_be_created(tmp_
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "storage path" in proc.stderr and "nothing started" in proc.stderr and "Traceback" not in proc.stderr
+
+
+async def test_a_miner_that_moved_by_dhcp_is_not_left_behind_as_down(tmp_path: Path) -> None:
+    """Same machine (same MAC) at a new address of the scope: expected there, and no longer at the old one."""
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump({"site": "t", "gpus": {"enabled": False}, "storage": {"path": "state"},
+                                    "miners": [{"targets": ["127.56.0.0/26"], "timeout": "3s"}]}))
+    agent = agent_from_config(path)
+    await agent.scheduler.stop()
+    before = SimSite.build(count=1, seed=31, base_ip="127.56.0.10", mix={"whatsminer": 1.0}, latency_ms=(0.5, 1.0))
+    async with before:
+        series = await cycle(agent)
+    assert values(series, "farmwatch_miner_up") == {"127.56.0.10:4028": 1}
+    after = SimSite.build(count=1, seed=31, base_ip="127.56.0.20", mix={"whatsminer": 1.0}, latency_ms=(0.5, 1.0))
+    assert after.miners[0].mac == before.miners[0].mac
+    async with after:
+        series = await cycle(agent)
+    assert values(series, "farmwatch_miner_up") == {"127.56.0.20:4028": 1}  # the old address is empty, not down
+    assert values(series, "farmwatch_scope_addresses")["miner"] == 1
+    await agent.stop()
+    saved = json.loads((tmp_path / "state" / FILE_NAME).read_text())["miners"]
+    assert [m["host"] for m in saved] == ["127.56.0.20"]
+
+
+async def test_an_http_only_miner_found_at_its_web_port_is_down_there_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump({"site": "t", "gpus": {"enabled": False}, "storage": {"path": "state"},
+                                    "miners": [{"targets": ["127.56.1.0/28"], "timeout": "3s"}]}))
+    site = SimSite.build(count=1, seed=32, base_ip="127.56.1.5", mix={"bitaxe": 1.0}, latency_ms=(0.5, 1.0))
+    agent = agent_from_config(path)
+    await agent.scheduler.stop()
+    async with site:
+        series = await cycle(agent)
+    assert values(series, "farmwatch_miner_up") == {"127.56.1.5:80": 1}
+    await agent.stop()
+    # Restarted while the miner is dead: it is down under the device name it had, not as a new 127.56.1.5:4028.
+    again = agent_from_config(path)
+    again.scheduler.start()  # what start() does first: sessions take the port of their earlier find
+    await again.scheduler.stop()
+    series = await cycle(again)
+    assert values(series, "farmwatch_miner_up") == {"127.56.1.5:80": 0}
+    await again.stop()
+
+
+async def test_a_reload_that_turns_a_range_into_addresses_applies_the_new_semantics(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+
+    def write(targets: list[str]) -> None:
+        path.write_text(yaml.safe_dump({"site": "t", "gpus": {"enabled": False},
+                                        "miners": [{"targets": targets, "timeout": "1s"}]}))
+
+    write(["127.56.2.1-127.56.2.2"])  # nothing listens there: a scope with two empty addresses
+    agent = agent_from_config(path)
+    await agent.scheduler.stop()
+    assert values(await cycle(agent), "farmwatch_miner_up") == {}
+    write(["127.56.2.1", "127.56.2.2"])  # the same devices, now expected miners
+    assert await agent.reload()
+    await agent.scheduler.stop()
+    assert values(await cycle(agent), "farmwatch_miner_up") == {"127.56.2.1:4028": 0, "127.56.2.2:4028": 0}
+    await agent.stop()

@@ -99,8 +99,8 @@ def test_csv_problems_with_line_and_column(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        ("rack,slot", ":1: header: needs exactly one identity column: mac, serial or ip"),
-        ("mac,ip,rack", ":1: header: needs exactly one identity column: mac, serial or ip (found mac, ip)"),
+        ("rack,slot", ":1: header: needs an identity column: mac, serial or ip"),
+        ("mac,rak,rack", ":1: rak: unknown column; did you mean 'rack'?"),
         ("mac,rack,rack", ":1: rack: duplicate column"),
     ],
 )
@@ -137,7 +137,6 @@ def test_yaml_problems_with_line_and_key(tmp_path: Path) -> None:
         """,
     )
     assert problems(path) == [
-        ":4: [1]: needs exactly one of mac, serial or ip",
         ':6: [2].ip: "10.0.0.300" is not an IP address',
         ":7: [3].mac: duplicate mac AA:BB:CC:DD:EE:01 (first on line 1)",
         ":8: [3].rak: unknown key; did you mean 'rack'?",
@@ -185,3 +184,20 @@ def test_labels_have_every_location_column() -> None:
 def test_example_sitemap_is_valid() -> None:
     sitemap = load_sitemap(REPO / "deploy" / "sitemap.example.csv")
     assert sitemap.locate(mac="aa:bb:cc:00:00:02") == Location("C01", "R01", "1", "2", "pdu-c01-r01", "2")
+
+
+def test_each_row_is_matched_by_its_first_filled_identity_and_helper_columns_are_ignored(tmp_path: Path) -> None:
+    """What ``scan --write-sitemap`` writes: mac, serial and ip on every row (the strongest one filled in is the
+    row's identity, the rest are for the technician), plus model and state, which the agent ignores."""
+    path = write(tmp_path, "map.csv",
+                 "mac,serial,ip,container,rack,shelf,slot,pdu,outlet,model,state\n"
+                 "AA:BB:CC:DD:EE:01,SN1,10.0.0.1,C1,R1,1,1,,,S19 Pro,hashing\n"
+                 ",SN2,10.0.0.2,C1,R1,1,2,,,S19 XP,hashing\n"
+                 ",,10.0.0.3,C1,R1,1,3,,,,login\n")
+    sitemap = load_sitemap(path)
+    assert sitemap.locate(mac="aa:bb:cc:dd:ee:01").slot == "1"  # type: ignore[union-attr]
+    assert sitemap.locate(serial="sn2").slot == "2"  # type: ignore[union-attr]
+    assert sitemap.locate(ip="10.0.0.3").slot == "3"  # type: ignore[union-attr]
+    # The helpers of a row matched by MAC are not identities: another miner at 10.0.0.1 is not "slot 1".
+    assert sitemap.locate(ip="10.0.0.1") is None and sitemap.locate(serial="SN1") is None
+    assert len(sitemap) == 3

@@ -20,7 +20,7 @@ from collectors.asic.models import lookup
 
 from .history import History, Point
 from .model import Floor, MinerRow, Summary, todo
-from .problems import down_problem, hottest, reading_problems
+from .problems import down_problem, hottest, pool_key, reading_problems
 
 if TYPE_CHECKING:
     from agent.daemon import Agent
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("farmwatch.floor")
 
-_KEYED = ("down", "board_missing", "fan_dead")  # problems whose text names which one: a new one is a new problem
+_KEYED = ("down", "board_missing", "fan_dead", "unknown_pool")  # problems whose text names which one: a new one is a new problem
 
 
 class FloorView:
@@ -94,13 +94,15 @@ class FloorView:
         states = list(agent.store.devices.values())
         outlets = _outlet_power(agent)
         fans_of: dict[str | None, int | None] = {}
+        cfg = agent.config
+        pools = frozenset(k for u in (cfg.pools if cfg is not None else ()) if (k := pool_key(u)))
         rows: list[MinerRow] = []
         by_device: dict[str, MinerRow] = {}
         since: dict[str, tuple[tuple[str, ...], float]] = {}
         store = agent.store
         states = [d for d in states if not (d.scope and not store.is_expected(d))]  # empty scope addresses: no miner
         for dev in states:
-            row = _row(dev, outlets, fans_of)
+            row = _row(dev, outlets, fans_of, pools)
             if row.problems:
                 key = tuple(p.text if p.kind in _KEYED else p.kind for p in row.problems)
                 old = self._since.get(dev.device)
@@ -134,7 +136,8 @@ class FloorView:
             self.history.keep(configured)
 
 
-def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[str | None, int | None]) -> MinerRow:
+def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[str | None, int | None],
+         pools: frozenset[str]) -> MinerRow:
     ident = dev.identity
     loc = dev.location
     row = MinerRow(device=dev.device, state="unknown", model=ident.model, make=ident.make, firmware=ident.firmware,
@@ -157,7 +160,7 @@ def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[
         if r.model not in fans_of:
             facts = lookup(r.model)
             fans_of[r.model] = facts.fans if facts is not None else None
-        row.problems = reading_problems(r, fans_of[r.model])
+        row.problems = reading_problems(r, fans_of[r.model], pools)
     return row
 
 

@@ -11,8 +11,9 @@ Probes (all reads):
 Custom firmware (Braiins, LuxOS, VNish) runs on Antminer hardware, so its pages and replies also carry stock
 strings. The first custom match wins at once; after a stock match the race waits :data:`CUSTOM_WAIT_S` more
 for a custom one (asic-rs does the same). A cgminer RPC that answered but matched no signature is read by the
-generic cgminer reader (``cgminer``), again after waiting that long for a web match. Nothing matched and no
-cgminer answered: :class:`UnsupportedDevice` saying what each probe saw, never a guess.
+generic cgminer reader (``cgminer``), after waiting for the web probe up to half the time left (a page naming
+the firmware still wins: Goldshell's and IceRiver's RPC replies match nothing). Nothing matched and no cgminer
+answered: :class:`UnsupportedDevice` saying what each probe saw, never a guess.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
     ("/cgi-bin/luci", "whatsminer"),
     ("avalon", "avalon"),
     ("elphapex", "elphapex"),
+    ("dragonmint", "innosilicon"),
     ("openminer", "bitfury"),
     ("bitfury", "bitfury"),
     ("ebang", "ebang"),
@@ -102,7 +104,7 @@ def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | Non
             found.append(get(name))
     if status == 401 and "antminer" in realm:
         found.append(get("antminer"))
-    if status == 401 and "elphapex" in realm:
+    if status == 401 and ("elphapex" in realm or "daoge" in realm):  # Elphapex's Digest realm is "Daoge..."
         found.append(get("elphapex"))
     if not found:
         return None
@@ -224,8 +226,11 @@ async def identify(session: MinerSession, *, deadline: float) -> Driver:
                 s = t.result()
                 seen.append(s)
                 if s.driver is None:
-                    if s.cgminer and stock_until is None:  # a match on the web page still wins, if it comes now
-                        stock_until = loop.time() + CUSTOM_WAIT_S
+                    if s.cgminer and stock_until is None:
+                        # A web page that names the firmware (Goldshell, IceRiver ... whose RPC matches nothing)
+                        # still wins: wait for it up to half the time left, and leave the rest for the poll.
+                        now = loop.time()
+                        stock_until = now + max(CUSTOM_WAIT_S, (deadline - now) / 2)
                     continue
                 if s.driver.custom:
                     return s.driver

@@ -18,6 +18,7 @@ from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config
 from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     SnmpEngine,
@@ -27,7 +28,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from ..errors import AuthError, DeviceError, DeviceTimeout, ProtocolError
+from ..errors import AuthError, DeviceError, DeviceTimeout, DeviceUnresolved, ProtocolError
 from .profile import Oid
 
 AUTH = {
@@ -116,7 +117,14 @@ class Engine:
             self._rcvbuf_set = True
 
     async def target(self, host: str, port: int, auth: Auth, timeout: float, retries: int) -> Target:
-        udp_target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+        try:
+            udp_target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+        except PySnmpError as e:
+            # pysnmp resolves the name here and wraps the DNS failure: a name that does not resolve is its own
+            # reason (a DNS or config problem), not a traceback out of `poll snmp://`.
+            if isinstance(e.__cause__, socket.gaierror) or "Name or service" in str(e):
+                raise DeviceUnresolved(f"cannot resolve {host}") from None
+            raise ProtocolError(f"{host}:{port}: {e}") from None
         addr_name, _ = LCD.configure(self.engine, auth.pysnmp(), udp_target, auth.context.encode())
         return Target(self, addr_name, auth.context.encode(), f"{host}:{port}", auth.user is not None)
 

@@ -55,6 +55,8 @@ class WebFirmware(Firmware):
             return h.response(400, "bad request", content_type="text/plain")
         if req.method == "GET" and req.path == "/":
             return h.response(200, self.page, content_type="text/html")
+        if self.lacks(miner, req.path):
+            return NOT_FOUND
         route = self.routes().get((req.method, req.path))
         if route is None:
             known = any(path == req.path for _m, path in self.routes())

@@ -169,6 +169,7 @@ def version(m: SimMiner, snap: Snapshot) -> str:
 @register
 class Antminer(Firmware):
     name = "antminer"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("version",))  # stats carries the Type too
     models: ClassVar[dict[str, float]] = {
         "S19": 0.15,
         "S19j Pro": 0.2,

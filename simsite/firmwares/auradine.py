@@ -85,6 +85,7 @@ def _web(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
 @register
 class Auradine(Firmware):
     name = "auradine"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("/fan", "/ipreport"))
     models: ClassVar[dict[str, float]] = {"AT2880": 1.0}
     reads: ClassVar[dict[str, Handler]] = {"summary": summary, "devs": devs, "pools": pools, "version": version,
                                            "devdetails": devdetails}
@@ -97,6 +98,8 @@ class Auradine(Firmware):
 
     def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
         req = h.parse(raw) if h.is_http(raw) else None
+        if req is not None and self.lacks(miner, req.path):
+            return h.response(404, {"STATUS": [{"STATUS": "E", "Msg": req.path, "Description": DESC}]})
         return _web(miner, snap, req) if req is not None else None
 
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:

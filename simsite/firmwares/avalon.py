@@ -315,6 +315,7 @@ def version(m: SimMiner, snap: Snapshot) -> str:
 @register
 class Avalon(Firmware):
     name = "avalon"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("version",))  # the MM Ver names the model
     models: ClassVar[dict[str, float]] = {"1246": 0.35, "1366": 0.3, "1466": 0.2, "1566": 0.15}
     fan_step = 1
     reads: ClassVar[dict[str, Handler]] = {

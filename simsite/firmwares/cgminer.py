@@ -1,5 +1,5 @@
-"""A cgminer 4.10 miner of a vendor farmwatch has no driver for (the MinerVa shape: one STATS entry per hash
-chain with ``Chip Count``, ``MHS 1m``, ``Temp Avg`` and the two fans repeated on every chain; no model anywhere),
+"""A cgminer 4.10 miner of a vendor farmwatch has no driver for (shaped like a MinerVa, with chains named "AX"
+rather than MinerVa's "C12": one STATS entry per hash chain with ``Chip Count``, ``MHS 1m``, ``Temp Avg`` and the two fans repeated on every chain; no model anywhere),
 read by the generic cgminer reader. Sleep is not a state this firmware reports: a paused unit prints zeros."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from . import register
 from ._plain import pool_truth, pools, section
 from ._web import add_models
 
-add_models(ModelSpec("MV8", "MinerVa", 4, 102, 2, 90.0, 3300.0))
+add_models(ModelSpec("AX1", "Acme", 4, 102, 2, 90.0, 3300.0))
 
 
 def summary(m: SimMiner, snap: Snapshot) -> str:
@@ -27,8 +27,8 @@ def stats(m: SimMiner, snap: Snapshot) -> str:
     entries: list[dict[str, Any]] = []
     for b in snap.boards:
         entries.append({
-            "STATS": b.slot, "ID": f"C12{b.slot}", "Elapsed": snap.elapsed, "Chain ID": str(b.slot + 1),
-            "Name": "C12", "Enabled": "Y", "Status": "Alive" if b.present else "Dead",
+            "STATS": b.slot, "ID": f"{m.extra['chain']}{b.slot}", "Elapsed": snap.elapsed, "Chain ID": str(b.slot + 1),
+            "Name": m.extra["chain"], "Enabled": "Y", "Status": "Alive" if b.present else "Dead",
             "MHS av": b.nominal_ghs * 1000.0 if b.present else 0.0, "MHS 5s": b.ghs_5s * 1000.0,
             "MHS 1m": b.ghs * 1000.0, "Chip Count": b.chips, "Temp Avg": max(b.pcb) if b.present else 0.0,
             "Fan Duty": 32.19, **{f"Fan{k} Speed": rpm for k, rpm in enumerate(snap.fans)}})
@@ -43,11 +43,12 @@ def version(m: SimMiner, snap: Snapshot) -> str:
 @register
 class GenericCgminer(Firmware):
     name = "cgminer"
-    models: ClassVar[dict[str, float]] = {"MV8": 1.0}
+    models: ClassVar[dict[str, float]] = {"AX1": 1.0}
     reads: ClassVar[dict[str, Handler]] = {"summary": summary, "stats": stats, "pools": pools, "version": version}
 
     def setup(self, miner: SimMiner) -> None:
         miner.extra["desc"] = "cgminer 4.10.0"
+        miner.extra["chain"] = "AX"
 
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
         paused = {"state": "not_hashing"} if snap.sleeping else {}
@@ -57,3 +58,25 @@ class GenericCgminer(Firmware):
                         "temp_c": max(b.pcb) if b.present else None, "chip_temp_c": None} for b in snap.boards],
             "pools": pool_truth(snap),
         }
+
+
+add_models(ModelSpec("MinerVa MV8", "MinerVa", 4, 102, 2, 90.0, 3300.0))
+
+
+@register
+class MinerVa(GenericCgminer):
+    """MinerVa MV8: the same cgminer 4.10 replies, its chains named "C12" (which is how it is identified) and its
+    MAC in the summary's ``Netid``."""
+
+    name = "minerva"
+    models: ClassVar[dict[str, float]] = {"MinerVa MV8": 1.0}
+
+    def setup(self, miner: SimMiner) -> None:
+        super().setup(miner)
+        miner.extra["chain"] = "C12"
+
+    def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
+        out = super().truth_hooks(miner, snap)
+        del out["make"], out["model"]
+        out["mac"] = miner.mac
+        return out

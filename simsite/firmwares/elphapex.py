@@ -1,5 +1,5 @@
-"""Elphapex DG1+ (Scrypt): Bitmain-derived web CGI on port 80 behind HTTP Digest (realm "Elphapex
-Configuration", root/root). ``stats.cgi`` in MH/s with per-chain ``rate_real`` (average) and ``hashrate``
+"""Elphapex DG1+ (Scrypt): Bitmain-derived web CGI on port 80 behind HTTP Digest (realm "Daoge",
+root/root). ``stats.cgi`` in MH/s with per-chain ``rate_real`` (average) and ``hashrate``
 (current), milli-degree chip temperatures as strings with "" for absent sensors, fans as strings;
 ``pools.cgi`` lower-case keys with "Alive"/"Unreachable" and no active flag. The simulated rate is kept in MH/s:
 the nameplate is written as 14.0 "TH/s" so that the fleet's GH/s figures are MH/s here (14 GH/s of Scrypt)."""
@@ -15,7 +15,7 @@ from . import register
 from ._web import WebFirmware, add_models, token
 
 add_models(ModelSpec("Elphapex DG1+", "Elphapex", 4, 204, 4, 14.0, 3950.0))
-REALM = "Elphapex Configuration"
+REALM = "Daoge"  # the realm real units send begins "Daoge" (pyasic identifies Elphapex by it)
 MH_TO_THS = 1e-6
 
 

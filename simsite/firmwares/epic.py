@@ -42,6 +42,8 @@ def network(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
 @register
 class Epic(WebFirmware):
     name = "epic"
+    # /capabilities is also what identifies ePIC on 4028; /network (MAC) is the optional page.
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("/network",))
     models: ClassVar[dict[str, float]] = {"BlockMiner 520i": 1.0}
     web_port = 4028
     page = "<html><head><title>Miner Web Dashboard</title></head></html>"

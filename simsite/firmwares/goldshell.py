@@ -55,6 +55,7 @@ def status(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
 @register
 class Goldshell(WebFirmware):
     name = "goldshell"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("/mcb/pools", "/mcb/status"))
     models: ClassVar[dict[str, float]] = {"CK5": 1.0}
     page = "<html><head><title>Goldshell Miner</title></head><body>cloud-box</body></html>"
 

@@ -278,6 +278,7 @@ def profiles(m: SimMiner, snap: Snapshot) -> str:
 @register
 class LuxOS(Firmware):
     name = "luxos"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("power", "fans", "config"))
     models: ClassVar[dict[str, float]] = {
         "S19k Pro": 0.3,
         "S19 Pro": 0.2,

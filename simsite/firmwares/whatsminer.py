@@ -334,6 +334,7 @@ _BTMINER: dict[str, Handler] = {
 @register
 class Whatsminer(Firmware):
     name = "whatsminer"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("status", "get_error_code"))
     models: ClassVar[dict[str, float]] = {
         "M30S": 0.2,
         "M30S+": 0.2,
@@ -371,6 +372,8 @@ class Whatsminer(Firmware):
     def answer_json(self, miner: SimMiner, snap: Snapshot, p: Parsed) -> str:
         if p.error is None and p.is_json:
             if p.command in _BTMINER:
+                if self.lacks(miner, p.command):
+                    return error(self.description(miner), snap.when, 14, "Invalid command")
                 return _BTMINER[p.command](miner, snap)
             if p.command in _BTMINER_WRITES:
                 return _flat_error(miner, snap, 45, "Permission denied")  # writes need the token + AES API

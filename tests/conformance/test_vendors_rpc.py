@@ -198,14 +198,16 @@ def check_minerva(r: Any, driver: str) -> None:
     assert r.uptime_s == 10336 and r.power_w is None and r.state == "hashing"
 
 
-async def test_minerva_mv8_forced_and_generic() -> None:
-    r, _ = await served(fixture_set(MINERVA), "minerva")
-    check_minerva(r, "minerva")
-    assert r.make == "MinerVa" and r.mac == "1C:C0:E1:02:06:1A"  # summary Netid
-    # Nothing in these replies names the vendor: identified automatically, the generic reader reads the same.
-    auto, _ = await served(fixture_set(MINERVA), None)
-    check_minerva(auto, "cgminer")
-    assert cgminer.NOTE in auto.notes and auto.algorithm == "unknown"
+async def test_minerva_mv8_forced_identified_and_generic() -> None:
+    for driver in ("minerva", None):  # identified by its chains' Name "C12"
+        r, _ = await served(fixture_set(MINERVA), driver)
+        check_minerva(r, "minerva")
+        assert (r.make, r.model) == ("MinerVa", "MinerVa MV8") and r.mac == "1C:C0:E1:02:06:1A"  # summary Netid
+        assert [b.expected_chips for b in r.boards] == [102] * 4
+    # The generic reader on the same replies reads the same values, and says it is the generic reader.
+    generic, _ = await served(fixture_set(MINERVA), "cgminer")
+    check_minerva(generic, "cgminer")
+    assert cgminer.NOTE in generic.notes and generic.algorithm == "unknown"
 
 
 # --- iBeLink ------------------------------------------------------------------------------------------------

@@ -71,9 +71,9 @@ async def test_elphapex_dg1plus_over_digest_web() -> None:
     host = ip()
     routes = {aw.STATS: fixture(f"{DG1P}_stats-cgi.json"), aw.SUMMARY: fixture(f"{DG1P}_summary-cgi.json"),
               aw.POOLS: fixture(f"{DG1P}_pools-cgi.json"), aw.SYSTEM_INFO: fixture(f"{DG1P}_get_system_info-cgi.json")}
-    async with ReplayWeb(routes, digest=("Elphapex Configuration", "root", "root"), host=host, port=80) as srv:
+    async with ReplayWeb(routes, digest=("Daoge", "root", "root"), host=host, port=80) as srv:
         r = await poll_at(host, 80, "elphapex", WebCredentials(use_default_password=True))
-        auto = await poll_at(host, 80, None, WebCredentials(use_default_password=True))  # realm names Elphapex
+        auto = await poll_at(host, 80, None, WebCredentials(use_default_password=True))  # by the realm
     for reading in (r, auto):
         check_dg1plus(reading)
     assert r.errors == []  # summary status rate/network/fans/temp all "s"
@@ -87,7 +87,7 @@ async def test_elphapex_dg1plus_over_digest_web() -> None:
 async def test_elphapex_missing_pools_page_leaves_the_rest() -> None:
     host = ip()
     routes = {aw.STATS: fixture(f"{DG1P}_stats-cgi.json"), aw.SYSTEM_INFO: fixture(f"{DG1P}_get_system_info-cgi.json")}
-    async with ReplayWeb(routes, digest=("Elphapex Configuration", "root", "root"), host=host, port=80):
+    async with ReplayWeb(routes, digest=("Daoge", "root", "root"), host=host, port=80):
         r = await poll_at(host, 80, "elphapex", WebCredentials(use_default_password=True))
     check_dg1plus(r)
     assert r.pools == [] and r.errors is None

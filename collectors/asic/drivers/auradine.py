@@ -15,6 +15,7 @@ sent as the ``Token`` header on ``GET /psu``, ``/fan``, ``/mode``, ``/temperatur
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ...errors import DeviceError, ParseError
@@ -23,7 +24,7 @@ from ..driver import Driver, Replies
 from ..reading import Board, MinerReading
 from ..units import hottest, integer, mac, num, rpm, text, ths, truthy
 from ._cgminer import first, items, pools
-from ._weblogin import token_from, with_token
+from ._weblogin import optional, token_from, with_token
 
 NAME = "auradine"
 WEB_PORT = 8080
@@ -44,15 +45,16 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
 
     async def read(token: str) -> dict[str, Any]:
         hdr = {"Token": token}
-        out = {name: (await ctx.get(WEB_PORT, f"/{name}", headers=hdr)).json() for name in WEB_READS}
+        out: dict[str, Any] = {}
+        for name in WEB_READS:
+            # The RPC carries the hashrate; each web page is an optional part (null plus a note).
+            # A lapsed token is raised (with_token logs in again).
+            got = await optional(ctx, f"{name} (/{name})", functools.partial(ctx.get, WEB_PORT, f"/{name}", headers=hdr))
+            if got is not None:
+                out[name] = got.json()
         if ctx.due("ipreport"):
-            try:
-                report = (await ctx.get(WEB_PORT, "/ipreport", headers=hdr)).json()
-            except DeviceError as e:
-                if e.reason not in ("protocol", "parse"):
-                    raise
-                report = {}  # firmware without ipreport: no MAC/hostname, the rest still reads
-            ctx.remember("ipreport", report)
+            got = await optional(ctx, "identity (/ipreport)", lambda: ctx.get(WEB_PORT, "/ipreport", headers=hdr))
+            ctx.remember("ipreport", got.json() if got is not None else {})  # no MAC/hostname without it
         out["ipreport"] = ctx.state.get("ipreport")
         return out
 

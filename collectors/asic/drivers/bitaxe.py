@@ -38,11 +38,15 @@ ASIC_PATH = "/api/system/asic"
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
     port = ctx.web_port(80)
     replies: dict[str, Any] = {"system/info": (await ctx.get(port, PATH)).json()}
+    part = "identity (/api/system/asic)"
     if ctx.due("system/asic"):
-        asic = await ctx.optional("identity (/api/system/asic)", ctx.get(port, ASIC_PATH))
+        asic = await ctx.optional(part, ctx.get(port, ASIC_PATH))
         ctx.remember("system/asic", asic.json() if asic is not None else None)
+        ctx.state["system/asic-note"] = next((n for n in ctx.notes if n.part == part), None)
     if ctx.state.get("system/asic") is not None:
         replies["system/asic"] = ctx.state["system/asic"]
+    elif (missing := ctx.state.get("system/asic-note")) is not None:
+        ctx.note(missing.part, missing.reason, missing.message)  # still missing: the model is the chip's name
     return replies
 
 

@@ -168,6 +168,8 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     replies: dict[str, Any] = await ctx.rpc_cycle()
     if not any(is_chain(e) for e in stats_entries(replies.get("stats"))):
         devs = await ctx.optional("devs", ctx.rpc(("devs",)), share=0.5)
+        if not devs:  # the firmware rejected it (an error status is left out of the replies): say so
+            ctx.note("devs", "protocol", "no devs reply (the firmware rejected the command)")
         replies.update(devs or {})
     return replies
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...errors import DeviceError, ParseError
+from ...errors import ParseError
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
@@ -46,11 +46,11 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     if ctx.due("identity"):
         ident: dict[str, Any] = {}
         for path in ("capabilities", "network"):
-            try:
-                ident[path] = (await ctx.get(port, f"/{path}")).json()
-            except DeviceError as e:
-                if e.reason in ("timeout", "refused", "reset"):
-                    raise
+            # /summary carries the hashrate; a firmware without these pages (404) or one that hangs on them
+            # keeps the reading, with a note.
+            got = await ctx.optional(f"identity (/{path})", ctx.get(port, f"/{path}"))
+            if got is not None:
+                ident[path] = got.json()
         ctx.remember("identity", ident)
     replies.update(ctx.state.get("identity") or {})
     return replies

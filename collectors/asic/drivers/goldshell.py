@@ -25,7 +25,7 @@ from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading, Pool
 from ..units import as_dict, integer, mac, num, text, ths, truthy
-from ._weblogin import token_from, with_token
+from ._weblogin import optional, token_from, with_token
 
 NAME = "goldshell"
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "123456789"
@@ -43,12 +43,16 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
 
     async def read(token: str) -> dict[str, Any]:
         auth = {"Authorization": f"Bearer {token}"}
-        out = {
-            "devs": (await ctx.get(port, "/mcb/cgminer?cgminercmd=devs", headers=auth)).json(),
-            "pools": (await ctx.get(port, "/mcb/pools", headers=auth)).json(),
-        }
+        out: dict[str, Any] = {"devs": (await ctx.get(port, "/mcb/cgminer?cgminercmd=devs", headers=auth)).json()}
+        # devs carries the hashrate; pools and the identity page are optional parts (null plus a note).
+        # A lapsed token is raised (with_token logs in again); anything else leaves that part null, noted.
+        pools = await optional(ctx, "pools (/mcb/pools)", lambda: ctx.get(port, "/mcb/pools", headers=auth))
+        if pools is not None:
+            out["pools"] = pools.json()
         if ctx.due("status"):
-            ctx.remember("status", (await ctx.get(port, "/mcb/status", headers=auth)).json())
+            status = await optional(ctx, "identity (/mcb/status)", lambda: ctx.get(port, "/mcb/status", headers=auth))
+            if status is not None:
+                ctx.remember("status", status.json())
         out["status"] = ctx.state.get("status")
         return out
 

@@ -3,7 +3,7 @@
 ==========  ================================================================================================
 command     fields
 ==========  ================================================================================================
-summary     ``MHS 5s`` (MH/s of the machine's own algorithm: Eaglesong on the N1, Blake2b on the K1 ...; ``MHS
+summary     ``MHS 5s`` (MH/s of the machine's own algorithm: Eaglesong on the N1, Blake2s on the K1 ...; ``MHS
             av`` never), ``Elapsed``, ``Temp1``..``Temp8`` (board temperatures; 0.00 = no such board),
             ``macaddress`` (12 hex digits). ``PWM``/``PWM1..3`` are fan control values, not RPM: fans are
             unknown. ``Power Type`` is the PSU model, not watts. ``Pool Rejected%`` and ``Device Rejected%``
@@ -25,8 +25,8 @@ from ._cgminer import first, items
 
 NAME = "ibelink"
 MAKE = "iBeLink"
-# Algorithm by model family (iBeLink's product line).
-_ALGORITHMS = (("BM-N", "eaglesong"), ("BM-K", "blake2b"), ("BM-KS", "kheavyhash"), ("BM-S", "blake2b"),
+# Algorithm by model family (iBeLink's product line: N = CKB, K = Kadena, KS = Kaspa, S = Siacoin, D = Dash).
+_ALGORITHMS = (("BM-N", "eaglesong"), ("BM-K", "blake2s"), ("BM-KS", "kheavyhash"), ("BM-S", "blake2b"),
                ("BM-D", "x11"))
 
 
@@ -50,9 +50,11 @@ def parse(replies: Replies, device: str) -> MinerReading:
     r.algorithm = algorithm_of(model)
     r.mac = mac(summary.get("macaddress"))
     r.fans_rpm = []  # PWM values only
-    for board in r.boards:
+    for board, dev in zip(r.boards, devs, strict=False):
         t = num(summary.get(f"Temp{board.index + 1}"))
         board.temp_c = t if t is not None and 0 < t < 200 else None
+        if str(dev.get("Status", "Alive")) != "Alive" or str(dev.get("Enabled", "Y")) != "Y":
+            board.chips, board.hashrate_ths = 0, 0.0  # a dead or disabled chain hashes nothing
     return r
 
 

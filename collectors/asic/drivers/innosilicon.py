@@ -16,8 +16,9 @@ pools       ``POOLS[]`` (or ``POOL0``..``POOLn`` on sgminer 4.4)
 version     ``Type`` when the firmware has one; else the model from the description ("innominer a9-1.1.0")
 ==========  ================================================================================================
 
-With no summary (or one with only ``MHS av``) the hashrate is null with a note. Power, expected hashrate,
-errors, MAC and serial are not in these replies.
+With no summary (or one with only ``MHS av``) the hashrate is null with a note. T3-generation firmware prints
+the input power as ``power`` (W) on its stats entries: read as ``reported`` where present. Expected hashrate,
+errors, MAC and serial are not in these replies (the web API has them, behind a login; not read).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ...errors import ParseError
 from ..driver import Driver, Replies
 from ..models import lookup
 from ..reading import Board, MinerReading
-from ..units import integer, ths
+from ..units import integer, num, ths
 from . import cgminer as generic
 from ._cgminer import current_rate, description_parts, first, has_average_only, rate_keys
 
@@ -82,6 +83,8 @@ def parse(replies: Replies, device: str) -> MinerReading:
         notes.append(generic.AVERAGE_ONLY_NOTE if summary or any(has_average_only(e) for e in stats)
                      else "no summary reply: current hashrate unknown")
     name, version = description_parts(replies.get("summary") or replies.get("stats") or replies.get("version"))
+    # T3-generation firmware prints the machine's input power as "power" (W) on its stats entries.
+    power = next((p for e in stats if (p := num(e.get("power"))) is not None and p > 0), None)
     return MinerReading(
         device=device,
         driver=NAME,
@@ -91,6 +94,8 @@ def parse(replies: Replies, device: str) -> MinerReading:
         firmware=name,
         firmware_version=version,
         hashrate_ths=hashrate,
+        power_w=power,
+        power_source="reported" if power is not None else None,
         boards=boards,
         pools=generic.pool_list(replies.get("pools")),
         uptime_s=integer(summary.get("Elapsed")) if summary else integer(

@@ -12,9 +12,9 @@ pools       ``POOLS[]``
 version     ``Type`` when present (model)
 ==========  ================================================================================================
 
-The replies name no model on the captured firmware; MinerVa builds only the MV-series, and a 4-chain unit of
-102 chips per chain is an MV8 — that inference is not made: the model is the ``Type`` the firmware gives, else
-null (no model facts). Power, expected hashrate and errors are not reported.
+The replies name no vendor; the chain entries' ``Name`` does: "C12" is the MV8's chain (as Foreman identifies
+it), so a ``"Name": "C12"`` stats entry identifies MinerVa and the model is "MinerVa MV8" unless the firmware
+gives a ``Type``. Power, expected hashrate and errors are not reported.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ._cgminer import first
 
 NAME = "minerva"
 MAKE = "MinerVa"
+_CHAIN_MODELS = {"C12": "MV8"}  # chain entry Name -> model
 
 
 def parse(replies: Replies, device: str) -> MinerReading:
@@ -37,7 +38,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
         chain = integer(entry.get("Chain ID"))
         board.index = chain - 1 if chain is not None and chain >= 1 else board.index
         board.temp_c = generic.temperature(entry, ("Temp Avg", "Temp"))
-    model = text(r.model)
+    model = text(r.model) or _CHAIN_MODELS.get(str(stats[0].get("Name", "")).upper() if stats else "")
     r.model = f"{MAKE} {model}" if model and not model.lower().startswith("minerva") else model
     r.mac = mac(first(replies.get("summary"), "SUMMARY").get("Netid"))
     return r
@@ -45,7 +46,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 
 DRIVER = Driver(
     name=NAME,
-    signatures=("MINERVA",),
+    signatures=("MINERVA", '"NAME": "C12"'),  # the identification replies are matched as upper-cased JSON
     commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,

@@ -260,13 +260,19 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
         ctx.remember("api", api)
     if ctx.state["api"] == "v2":
         return await ctx.rpc_cycle()
+    # summary and edevs carry the hashrate; device info (identity, errors) and pools are optional parts.
     info, summary, edevs, pools_ = await asyncio.gather(
-        ctx.api3("get.device.info"),
+        ctx.optional("identity (get.device.info)", ctx.api3("get.device.info")),
         ctx.api3("get.miner.status", "summary"),
         ctx.api3("get.miner.status", "edevs"),
-        ctx.api3("get.miner.status", "pools"),
+        ctx.optional("pools (get.miner.status pools)", ctx.api3("get.miner.status", "pools")),
     )
-    return {V3_INFO: info, V3_SUMMARY: summary, V3_EDEVS: edevs, V3_POOLS: pools_}
+    out = {V3_SUMMARY: summary, V3_EDEVS: edevs}
+    if info is not None:
+        out[V3_INFO] = info
+    if pools_ is not None:
+        out[V3_POOLS] = pools_
+    return out
 
 
 def _v3(replies: Replies, key: str, section: str | None = None) -> Any:
