@@ -133,7 +133,12 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
                 stale.add(pl, p.stale)
     if r.errors is not None:  # no sample where the driver does not read errors: unknown, not "none"
         g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(
-            d, len(r.errors))
+            d, r.error_count if r.error_count is not None else len(r.errors))
+    if r.truncated:
+        cut = g("farmwatch_miner_truncated", "info", "A part of the miner's reading cut to the agent's per-device "
+                "bounds (value 1): pools, pool_index (repeated indexes renumbered), boards, fans, errors, strings.")
+        for part in r.truncated:
+            cut.add(labels((("device", device), ("part", part))), 1)
     if r.missing:
         partial = g("farmwatch_miner_partial", "info", "A part of the miner's reading that could not be read this "
                     "time (value 1; that part is unknown, the rest was read): reason is one of "

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from collectors.asic import api3, http, rpc
-from collectors.asic.http import WebCredentials, close_session
+from collectors.asic.http import PlainSecret, WebCredentials, close_session
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import DeviceError
 from simsite import SimSite
@@ -34,11 +34,17 @@ def _every_firmware(net: int, per_firmware: int) -> SimSite:
     return SimSite(miners, poll_gap_s=1e9)
 
 
+# Firmwares with no documented default password: the simulator takes any non-empty one.
+SITE_PASSWORD = WebCredentials(password=PlainSecret("site-password"))
+
+
 async def _read_all(site: SimSite) -> dict[str, dict[str, Any] | str]:
     loop = asyncio.get_running_loop()
+    firmware = {m.ip: m.firmware for m in site.miners}
 
     async def one(ip: str, port: int) -> tuple[str, dict[str, Any] | str]:
-        session = MinerSession(host=ip, port=port, credentials=DEFAULTS)
+        creds = SITE_PASSWORD if firmware[ip] in ("bitfury", "ebang") else DEFAULTS
+        session = MinerSession(host=ip, port=port, credentials=creds)
         try:
             return ip, (await poll(session, deadline=loop.time() + 20)).to_json()
         except DeviceError as e:

@@ -1,8 +1,9 @@
 """The floor model kept up to date off the polling loop.
 
-The agent calls :meth:`FloorView.changed` after each render (O(1): a counter and an event). A worker thread then
-rebuilds the model from the store and appends one history point per miner whose group completed a cycle; a
-request that finds the model older than the latest change rebuilds it in the web server's executor. Nothing
+The agent calls :meth:`FloorView.changed` after each render (O(1): a counter and an event). When a miner group
+has completed a cycle, a worker thread then rebuilds the model from the store and appends one history point per
+miner of that group; a request that finds the model older than the latest change (an SNMP or GPU cycle, say)
+rebuilds it in the web server's executor. Nothing
 here runs on the agent's event loop, so the floor view never delays a poll cycle beyond the CPU it shares.
 
 Reading the store from another thread is safe the way it is used: ``list(dict.values())`` copies in one step
@@ -67,10 +68,16 @@ class FloorView:
             self._wake.clear()
             if self._closing:
                 return
+            if not self._groups_advanced():
+                continue  # an SNMP or GPU cycle only: a request rebuilds the model when it needs it
             try:
                 self.current()
             except Exception:  # a bug here must not end the worker (the page would go stale for good)
                 log.exception("floor view: rebuilding the model failed")
+
+    def _groups_advanced(self) -> bool:
+        """A miner group completed a cycle since the last build: its history points are due now."""
+        return any(g.stats.cycles != self._seen_cycles.get(g.name, 0) for g in self.agent.groups)
 
     # -- any thread -------------------------------------------------------------------------------------
     def current(self) -> Floor:
