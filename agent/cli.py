@@ -152,11 +152,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from .config import check_config
 
     problems = check_config(args.config, check_secrets=not args.skip_secrets)
-    for p in problems:
-        print(str(p))
-    if problems:
+    if problems:  # one write: a reader that goes away (| head) still leaves the exit status saying "problems"
+        emit("\n".join(str(p) for p in problems))
         return _fail(f"{len(problems)} problem(s) in {args.config}")
-    print(f"{args.config}: ok")
+    emit(f"{args.config}: ok")
     return EXIT_OK
 
 

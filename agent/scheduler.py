@@ -108,6 +108,7 @@ class Scheduler:
             if scoped:
                 state.host = session.host
                 state.scope = group.is_scope(session)
+                state.group = group.name
             if state.next_attempt > now_mono:
                 continue
             due.append((not state.up, session))
@@ -226,6 +227,7 @@ class Scheduler:
             if group.explicit is not None:
                 state.host = s.host
                 state.scope = group.is_scope(s)
+                state.group = group.name
         self._tasks[id(group)] = asyncio.create_task(self._loop(group), name=f"group:{group.name}")
 
     async def set_groups(self, groups: list[MinerGroup]) -> None:

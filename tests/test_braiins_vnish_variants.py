@@ -108,6 +108,17 @@ async def test_bosplus_legacy_optional_parts_missing(missing: tuple[str, ...]) -
         assert sorted(n.split(" ")[0] for n in r.notes if "not read" in n) == sorted(missing)
 
 
+async def test_bosplus_legacy_failing_luci_is_asked_once_per_identity_interval() -> None:
+    async with site_of("braiins_gql", count=1, missing=("mac",)) as site:
+        m = site.miners[0]
+        session = MinerSession(host=m.ip, port=m.port, credentials=DEFAULTS)
+        for _ in range(3):
+            r = await read(m, session=session)
+            assert r.mac is None and any(n.startswith("mac not read") for n in r.notes)
+        asked = [c for req in site.requests for c in req.commands if c.endswith("iface_status/lan")]
+        assert len(asked) == 1
+
+
 async def test_bosplus_legacy_answering_no_hashrate_is_read_over_the_rpc() -> None:
     """GraphQL that answers neither system nor boards is not this firmware's usable API: the RPC is read."""
     async with site_of("braiins_gql", count=1, missing=("system", "boards")) as site:

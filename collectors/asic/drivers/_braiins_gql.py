@@ -120,6 +120,11 @@ async def _luci_mac(ctx: FetchContext, creds: tuple[str, str]) -> dict[str, Any]
     """The LAN interface status from LuCI (identity, cached), or a ``mac`` note: the MAC is optional."""
     if not ctx.due("luci-lan") and "luci-lan" in ctx.state:
         return {"luci:lan": ctx.state["luci-lan"]}
+    if not ctx.due("luci-failed") and "luci-failed" in ctx.state:
+        # failed within this identity interval: not asked again every cycle, still noted
+        reason, message = ctx.state["luci-failed"]
+        ctx.note("mac", reason, message)
+        return {}
     port = ctx.web_port(80)
     try:
         cookies = ctx.state.get("luci-cookies")
@@ -136,8 +141,10 @@ async def _luci_mac(ctx: FetchContext, creds: tuple[str, str]) -> dict[str, Any]
             ctx.state.pop("luci-cookies", None)
             raise
     except DeviceError as e:
+        ctx.remember("luci-failed", (e.reason, f"LuCI {LUCI_LAN}: {e.message}"))
         ctx.note("mac", e.reason, f"LuCI {LUCI_LAN}: {e.message}")
         return {}
+    ctx.forget("luci-failed")
     return {"luci:lan": ctx.remember("luci-lan", body)}
 
 
