@@ -6,8 +6,9 @@ Logins: GraphQL ``auth { login }`` (the one mutation the read-only guard lets th
 ``luci_username``/``luci_password`` form -> its session cookie. Both are kept per miner and redone once on a
 401/403 or a GraphQL "unauthorized" error.
 
-Per cycle three read-only query documents (the fields every release from 21.09 to 25.05 answers; a field a
-release lacks would fail the whole document, so nothing newer, e.g. ``hbSerialNumber``, is asked):
+Per cycle four read-only query documents, each on its own so that one a release refuses leaves the others
+(the fields every release from 21.09 to 25.05 answers; a field a release lacks would fail the whole document,
+so nothing newer, e.g. ``hbSerialNumber``, is asked):
 
 - system: ``bos { hostname info { version { full } } uptime { durationS } }`` and ``bosminer.info``:
   ``workSolver { realHashrate { mhs5S } nominalMhs }``, ``fans { name rpm }``,
