@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
+from .floor.problems import pool_key
 from .secret import Secret, SecretError
 from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
 from .yamlread import (
@@ -60,8 +61,9 @@ DRIVERS = (
     "bitfury",
 )
 # Checked against collectors/snmp/profiles/ by tests/test_snmp_units.py (config does not import the collectors).
-PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "geist", "ups", "xups", "emerson-ups", "entity-sensor",
-            "if-mib")
+PROFILES = ("apc", "raritan", "servertech", "sentry3", "eaton", "vertiv", "geist", "vertiv-geist-pdu", "cyberpower-pdu",
+            "cyberpower-ups", "tripplite-pdu", "schleifenbauer", "enlogic", "ups", "xups", "emerson-ups",
+            "entity-sensor", "if-mib")
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
 DEFAULT_LISTEN = ":10428"
@@ -80,6 +82,8 @@ class Credentials:
     web_password: Secret | None = None
     # The firmware's documented default password, only when the operator says so (never guessed otherwise).
     use_default_password: bool = False
+    # The drivers the password is for; None: the group's driver, or any when the group's driver is auto.
+    firmwares: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,9 @@ class Config:
     # State directory (``storage: {path: ...}``, or --storage.path): miners found in CIDR/range scopes are kept
     # there across restarts (agent/expected.py). None: kept in memory only.
     storage_path: Path | None = None
+    # The site's pools (``pools:``): a miner with any other pool set is on the floor view's to-do list as
+    # "unknown pool" (a hijacked or misconfigured miner hashes for someone else). Empty: not checked.
+    pools: tuple[str, ...] = ()
 
     @property
     def listen_host(self) -> str:
@@ -195,7 +202,7 @@ def split_listen(text: str) -> tuple[str, int]:
 
 _TOP_KEYS = (
     "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
-    "identity_interval", "rescan_interval", "shard", "storage",
+    "identity_interval", "rescan_interval", "shard", "storage", "pools",
 )
 _MINER_KEYS = (
     "targets",
@@ -207,7 +214,7 @@ _MINER_KEYS = (
     "port",
     "credentials",
 )
-_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env", "use_default_password")
+_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env", "use_default_password", "firmwares")
 _SNMP_KEYS = (
     "targets",
     "profile",
@@ -274,6 +281,7 @@ class _SiteReader:
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
+        pools = self._pools(top["pools"]) if "pools" in top else ()
         if y.problems or site is None:
             return None
         return Config(
@@ -293,6 +301,7 @@ class _SiteReader:
             rescan_interval=rescan,
             shard=shard,
             storage_path=storage,
+            pools=pools,
         )
 
     def _listen(self, node: yaml.Node) -> str | None:
@@ -449,10 +458,16 @@ class _SiteReader:
             if "use_default_password" in m
             else False
         )
+        firmwares: tuple[str, ...] | None = None
+        if "firmwares" in m:
+            items = self.y.sequence(m["firmwares"], f"{key}.firmwares")
+            names = [self.y.choice(n, f"{key}.firmwares", DRIVERS, "driver") for n in items or ()]
+            firmwares = tuple(n for n in names if n is not None)
         return Credentials(
             web_username=user,
             web_password=self._secret(m, key, "web_password"),
             use_default_password=bool(default),
+            firmwares=firmwares,
         )
 
     def _snmp_group(self, node: yaml.Node, key: str) -> SnmpGroup | None:
@@ -606,6 +621,19 @@ class _SiteReader:
             else False
         )
         return PowerConfig(nameplate_fallback=bool(fallback))
+
+    def _pools(self, node: yaml.Node) -> tuple[str, ...]:
+        """Pool URLs (``stratum+tcp://host:port``, or ``host:port``); what is compared is host and port."""
+        out = []
+        for i, item in enumerate(self.y.sequence(node, "pools") or []):
+            text = self.y.string(item, f"pools[{i}]")
+            if text is None:
+                continue
+            if pool_key(text) is None:
+                self.y.add(item, f"pools[{i}]", f'"{clip(text)}" is not a pool URL (stratum+tcp://host:port)')
+                continue
+            out.append(text)
+        return tuple(out)
 
     def _economics(self, node: yaml.Node) -> EconomicsConfig:
         if is_null(node):

@@ -23,7 +23,9 @@ from agent.exposition import Families, render
 from agent.metrics import miner_families
 from agent.scheduler import MinerGroup
 from collectors.asic.context import LOGIN_NEEDED
+from collectors.asic.drivers import antminer
 from collectors.asic.http import WebCredentials, close_session
+from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll_once
 from collectors.asic.reading import MinerReading
 from collectors.errors import AuthError
@@ -242,3 +244,35 @@ def _families(agent: Agent) -> Families:
     fams = Families()
     miner_families(fams, agent.store)
     return fams
+
+
+def test_asicseer_build_named_in_the_bmminer_version() -> None:
+    # ASICseer on an S9 keeps the stock Type and names itself in the bmminer version; its stats carry a hostname.
+    stats = {"STATUS": [{"STATUS": "S"}], "STATS": [
+        {"BMMiner": "2.4.0-asicseer-1.1.9-f7b7", "Miner": "30.0.1.3", "Type": "Antminer S9"},
+        {"STATS": 0, "ID": "BC50", "Elapsed": 102, "GHS 5s": "13402.14", "fan_num": 2, "fan5": 2880, "fan6": 3840,
+         "chain_acn6": 63, "chain_acn7": 63, "chain_acn8": 63, "chain_rate6": "4467.65", "chain_rate7": "4431.33",
+         "chain_rate8": "4503.15", "chain_rate1": "0.00000", "chain_acn1": 0, "total_rateideal": "13466.25",
+         "hostname": "dcc9a2"}]}
+    r = finalize(antminer.parse({"stats": stats}, "d"))
+    assert (r.model, r.firmware, r.firmware_version, r.hostname) == ("S9", "asicseer", "1.1.9-f7b7", "dcc9a2")
+    assert [b.chips for b in r.boards] == [63, 63, 63] and r.fans_rpm == [2880, 3840]
+
+
+async def test_poll_json_and_table_show_what_was_not_read() -> None:
+    site = _site("127.117.70.1")
+    m = _x19(site)
+    site.set_variant(m.ip, "no_pools")
+    async with site:
+        outs = []
+        for extra in (["--json"], []):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "agent", "poll", f"{m.ip}:{m.port}", *extra,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, err.decode()
+            outs.append(out.decode())
+    doc = json.loads(outs[0])
+    assert doc["notes"] == ["pools not read (protocol): Access denied to 'pools' command"]
+    assert doc["pools"] == [] and doc["hashrate_ths"] > 0 and "missing" not in doc
+    assert "pools not read (protocol): Access denied to 'pools' command" in outs[1]

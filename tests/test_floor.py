@@ -16,11 +16,16 @@ from pathlib import Path
 import aiohttp
 import bcrypt
 import pytest
+import yaml
 
+from agent.config import check_config
 from agent.daemon import Agent
 from agent.demo import DemoSiteMap
 from agent.floor.history import DEPTH
+from agent.floor.model import todo
+from agent.floor.pages import index_page, miner_page
 from agent.floor.problems import reading_problems
+from agent.runtime import agent_from_config
 from agent.scheduler import MinerGroup
 from agent.webconfig import load_web_config
 from collectors.asic.models import lookup
@@ -279,3 +284,58 @@ async def test_floor_pages_need_the_same_basic_auth_as_metrics(site: SimSite, tm
                     assert r.status == 405, path  # read-only: nothing is posted to the floor view
     finally:
         await agent.stop()
+
+
+def test_a_pool_the_site_does_not_use_is_an_unknown_pool() -> None:
+    site_pools = {"pool.example:3333", "backup.example"}
+    ours = [Pool("stratum+tcp://Pool.Example:3333", status="alive", index=0, active=True),
+            Pool("stratum+tcp://backup.example:443", status="alive", index=1, active=False)]
+    assert texts(reading(pools=ours)) == []
+    assert [p.text for p in reading_problems(reading(pools=ours), 4, site_pools)] == []
+    hijacked = [Pool("stratum+tcp://w1@evil.example:3333", status="alive", index=0, active=True), ours[1]]
+    got = reading_problems(reading(pools=hijacked), 4, site_pools)
+    assert [(p.text, p.severity) for p in got] == [("unknown pool evil.example:3333", "fault")]
+
+
+def test_pools_in_the_config_and_their_problems_name_file_line_key(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text('site: s\nminers:\n  - targets: ["10.0.0.1"]\n'
+                                        'pools:\n  - stratum+tcp://ss.antpool.com:3333\n  - "not a url/"\n')
+    problems = [str(p) for p in check_config(tmp_path / "site.yaml", check_secrets=False)]
+    assert len(problems) == 1 and "site.yaml:6" in problems[0] and "pools[1]" in problems[0], problems
+
+
+async def test_miners_on_pools_the_site_does_not_list_are_on_the_todo_list(site: SimSite, tmp_path: Path) -> None:
+    listed = ["stratum+tcp://btc.global.luxor.tech:700", "ss.antpool.com:3333", "stratum.braiins.com:3333",
+              "stratum+tcp://btc.f2pool.com:1314"]  # not sha256.poolbinance.com:443
+    targets = [m.ip for m in site.miners[:12]]
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump({
+        "site": "pools", "listen": "127.0.0.1:10999", "gpus": {"enabled": False}, "pools": listed,
+        "miners": [{"targets": targets, "timeout": "2s", "interval": "60s"}]}))
+    agent = agent_from_config(tmp_path / "site.yaml")
+    for g in agent.groups:
+        await agent.scheduler.run_cycle(g)
+    rows = {r.device: r for r in todo(agent.floor.current().rows)}
+    expected = {f"{m.ip}:{m.port}" for m in site.miners[:12]
+                if any("poolbinance" in p["url"] for p in m.truth()["pools"])}
+    assert expected and set(rows) == expected
+    assert all(r.reason == "unknown pool sha256.poolbinance.com:443" for r in rows.values())
+
+
+async def test_without_a_site_map_the_miners_are_a_list_and_nothing_a_miner_says_becomes_markup(
+        site: SimSite) -> None:
+    sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners[:6]]
+    group = MinerGroup(name="plain", sessions=sessions, interval=5.0, timeout=1.0)
+    agent = Agent(site="<b>site</b>", groups=[group], listen="127.0.0.1:0")
+    await agent.scheduler.run_cycle(group)
+    state = agent.store.devices[sessions[0].device]
+    assert state.reading is not None
+    state.reading.pools[0].url = "stratum+tcp://x<script>alert(1)</script>:3333"
+    state.identity.model = state.reading.model = "<img src=x onerror=alert(1)>"
+    floor = agent.floor.current()
+    page = index_page(floor, {})
+    assert "Miners without a site-map location" in page and "<table class='grid" not in page
+    assert page.count("href='/miner/") == 6
+    mpage = miner_page(floor.by_device[sessions[0].device], state.reading.to_json(), [], 5.0)
+    for text in (page, mpage):
+        assert "<script>" not in text and "<img" not in text and "<b>site</b>" not in text
+    assert "&lt;script&gt;" in mpage and "&lt;img src=x" in page

@@ -105,6 +105,8 @@ async def test_a_technician_finds_the_broken_miners_on_a_phone(tmp_path: Path) -
             # Phone width: nothing wider than the screen (the page never scrolls sideways).
             width, scroll = await page.js("[window.innerWidth, document.documentElement.scrollWidth]")
             assert width == 390 and scroll <= width
+            # It reloads itself once a poll interval (3 s here; at least every 5 s), keeping its filters.
+            assert await page.js("document.querySelector('meta[http-equiv=refresh]').content") == "5"
 
             # Two taps from /: the victim's rack, then its red cell.
             m = wrong[victim][0]
@@ -119,6 +121,7 @@ async def test_a_technician_finds_the_broken_miners_on_a_phone(tmp_path: Path) -
             assert f"rack {loc['rack']}, shelf {loc['shelf']}, slot {loc['slot']}" in where
             assert fan_text in where
             assert await page.js("location.pathname") == f"/miner/{m.ip}:{m.port}"
+            assert await page.js("document.documentElement.scrollWidth") <= 390
             await page.screenshot(shots / "floor-miner.png")
 
             # One tap from /: the to-do entry opens the same page.

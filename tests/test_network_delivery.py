@@ -21,9 +21,6 @@ from simsite import SimSite
 from simsite.firmwares import names
 
 DEFAULTS = WebCredentials(use_default_password=True)
-# Firmwares with no documented default password are read with a configured one.
-PASSWORD = WebCredentials(password=PlainSecret("site-password"))
-PASSWORD_ONLY = frozenset(("bitfury", "ebang"))
 SEGMENT = 1400  # bytes per piece: a LAN segment's payload, rounded down
 GAP_S = 0.03  # between pieces
 
@@ -37,17 +34,23 @@ def _every_firmware(net: int, per_firmware: int) -> SimSite:
     return SimSite(miners, poll_gap_s=1e9)
 
 
+# Firmwares with no documented default password: the simulator takes any non-empty one.
+SITE_PASSWORD = WebCredentials(password=PlainSecret("site-password"))
+
+
 async def _read_all(site: SimSite) -> dict[str, dict[str, Any] | str]:
     loop = asyncio.get_running_loop()
+    firmware = {m.ip: m.firmware for m in site.miners}
 
-    async def one(ip: str, port: int, firmware: str) -> tuple[str, dict[str, Any] | str]:
-        session = MinerSession(host=ip, port=port, credentials=PASSWORD if firmware in PASSWORD_ONLY else DEFAULTS)
+    async def one(ip: str, port: int) -> tuple[str, dict[str, Any] | str]:
+        creds = SITE_PASSWORD if firmware[ip] in ("bitfury", "ebang") else DEFAULTS
+        session = MinerSession(host=ip, port=port, credentials=creds)
         try:
             return ip, (await poll(session, deadline=loop.time() + 20)).to_json()
         except DeviceError as e:
             return ip, f"{e.reason}: {e}"
 
-    return dict(await asyncio.gather(*(one(m.ip, m.port, m.firmware) for m in site.miners)))
+    return dict(await asyncio.gather(*(one(m.ip, m.port) for m in site.miners)))
 
 
 @pytest.mark.parametrize(("segment", "gap_s", "net"), [(SEGMENT, GAP_S, 100), (200, 0.005, 130)])

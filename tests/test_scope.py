@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.daemon import Agent
 from agent.expected import FILE_NAME
 from agent.runtime import agent_from_config
+from agent.server import WebServer
 from simsite import SimSite
 
 pytestmark = pytest.mark.asyncio
@@ -118,8 +120,24 @@ async def test_a_22_with_300_miners_raises_no_down_miner_for_empty_addresses(sit
     scope = values(series, "farmwatch_scope_addresses")
     assert scope == {"miner": MINERS, "unidentified": 0, "empty": 1022 - MINERS}
     assert len(values(series, "farmwatch_miner_info")) == MINERS + 1
-    up_count, total = agent.store.counts()  # what / says
+    up_count, total = agent.store.counts()
     assert (up_count, total) == (MINERS, MINERS + 1)
+    # What / and its API say: 300 of 301 miners up (before: "300 of 1,023"), the scope counted apart.
+    web = WebServer(agent, "127.0.0.1:0", None)
+    await web.start()
+    try:
+        assert web.bound is not None
+        base = f"http://127.0.0.1:{web.bound[1]}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/api/v1/summary") as r:
+                summary = await r.json()
+            async with http.get(f"{base}/") as r:
+                page = await r.text()
+    finally:
+        await web.stop()
+    assert (summary["miners_up"], summary["miners"]) == (MINERS, MINERS + 1), summary
+    assert summary["scope_addresses"] == {"miner": MINERS, "unidentified": 0, "empty": 1022 - MINERS}
+    assert f"<b>{MINERS}</b> of {MINERS + 1} miners up" in page
     floor = agent.floor.current()  # the floor view lists miners, not empty scope addresses
     assert floor.summary.miners == MINERS + 1
     assert [r.device for r in floor.rows if r.state == "down"] == [f"{LONE}:4028"]
@@ -272,3 +290,32 @@ async def test_a_reload_that_turns_a_range_into_addresses_applies_the_new_semant
     await agent.scheduler.stop()
     assert values(await cycle(agent), "farmwatch_miner_up") == {"127.56.2.1:4028": 0, "127.56.2.2:4028": 0}
     await agent.stop()
+
+
+async def test_a_device_that_answers_but_is_no_miner_is_counted_unidentified_not_down(tmp_path: Path) -> None:
+    import asyncio
+    import contextlib
+
+    body = b"<html><title>Edge router</title></html>"
+
+    async def router(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            await reader.read(4096)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(router, "127.56.3.2", 80)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump({"site": "t", "gpus": {"enabled": False},
+                                    "miners": [{"targets": ["127.56.3.0/29"], "timeout": "2s"}]}))
+    agent = agent_from_config(path)
+    await agent.scheduler.stop()
+    try:
+        series = await cycle(agent)
+    finally:
+        server.close()
+        await server.wait_closed()
+        await agent.stop()
+    assert values(series, "farmwatch_miner_up") == {}
+    assert values(series, "farmwatch_scope_addresses") == {"miner": 0, "unidentified": 1, "empty": 5}

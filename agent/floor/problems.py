@@ -12,6 +12,8 @@ Alertmanager agree on what is sick.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from collectors.asic.reading import MinerReading
@@ -40,9 +42,35 @@ def _fmt_temp(c: float) -> str:
     return f"{c:.0f} °C"
 
 
-def reading_problems(r: MinerReading, expected_fans: int | None = None) -> list[Problem]:
-    """The problems one answering miner has, most urgent first."""
+_POOL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/\[\]\s]+)(?::(\d+))?(?:/.*)?$", re.I)
+
+
+def pool_key(url: str) -> str | None:
+    """``stratum+tcp://user@Pool.Example:3333/x`` -> ``pool.example:3333``: the pool as the site's list names it
+    (scheme, worker and path differ between firmwares for the same pool). None when it is not a pool address."""
+    m = _POOL.match(url.strip())
+    if m is None:
+        return None
+    host = m.group(1).lower()
+    return f"{host}:{m.group(2)}" if m.group(2) else host
+
+
+def _known(url: str, site_pools: Collection[str]) -> bool:
+    key = pool_key(url)
+    if key is None:
+        return False
+    return key in site_pools or key.rsplit(":", 1)[0] in site_pools  # a listed host without a port: any port
+
+
+def reading_problems(r: MinerReading, expected_fans: int | None = None,
+                     site_pools: Collection[str] = ()) -> list[Problem]:
+    """The problems one answering miner has, most urgent first. ``site_pools``: the site's pools as
+    :func:`pool_key` gives them; a miner with a pool set that is not one of them has an unknown pool."""
     out: list[Problem] = []
+    if site_pools:
+        for p in r.pools:
+            if p.url and not _known(p.url, site_pools):
+                out.append(Problem("unknown_pool", f"unknown pool {pool_key(p.url) or p.url}", "fault"))
     if r.state == "sleeping":
         return out
     if r.state == "not_hashing":

@@ -1,8 +1,9 @@
 """The floor model kept up to date off the polling loop.
 
-The agent calls :meth:`FloorView.changed` after each render (O(1): a counter and an event). A worker thread then
-rebuilds the model from the store and appends one history point per miner whose group completed a cycle; a
-request that finds the model older than the latest change rebuilds it in the web server's executor. Nothing
+The agent calls :meth:`FloorView.changed` after each render (O(1): a counter and an event). When a miner group
+has completed a cycle, a worker thread then rebuilds the model from the store and appends one history point per
+miner of that group; a request that finds the model older than the latest change (an SNMP or GPU cycle, say)
+rebuilds it in the web server's executor. Nothing
 here runs on the agent's event loop, so the floor view never delays a poll cycle beyond the CPU it shares.
 
 Reading the store from another thread is safe the way it is used: ``list(dict.values())`` copies in one step
@@ -20,7 +21,7 @@ from collectors.asic.models import lookup
 
 from .history import History, Point
 from .model import Floor, MinerRow, Summary, todo
-from .problems import down_problem, hottest, reading_problems
+from .problems import down_problem, hottest, pool_key, reading_problems
 
 if TYPE_CHECKING:
     from agent.daemon import Agent
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("farmwatch.floor")
 
-_KEYED = ("down", "board_missing", "fan_dead")  # problems whose text names which one: a new one is a new problem
+_KEYED = ("down", "board_missing", "fan_dead", "unknown_pool")  # problems whose text names which one: a new one is a new problem
 
 
 class FloorView:
@@ -67,10 +68,16 @@ class FloorView:
             self._wake.clear()
             if self._closing:
                 return
+            if not self._groups_advanced():
+                continue  # an SNMP or GPU cycle only: a request rebuilds the model when it needs it
             try:
                 self.current()
             except Exception:  # a bug here must not end the worker (the page would go stale for good)
                 log.exception("floor view: rebuilding the model failed")
+
+    def _groups_advanced(self) -> bool:
+        """A miner group completed a cycle since the last build: its history points are due now."""
+        return any(g.stats.cycles != self._seen_cycles.get(g.name, 0) for g in self.agent.groups)
 
     # -- any thread -------------------------------------------------------------------------------------
     def current(self) -> Floor:
@@ -94,13 +101,15 @@ class FloorView:
         states = list(agent.store.devices.values())
         outlets = _outlet_power(agent)
         fans_of: dict[str | None, int | None] = {}
+        cfg = agent.config
+        pools = frozenset(k for u in (cfg.pools if cfg is not None else ()) if (k := pool_key(u)))
         rows: list[MinerRow] = []
         by_device: dict[str, MinerRow] = {}
         since: dict[str, tuple[tuple[str, ...], float]] = {}
         store = agent.store
         states = [d for d in states if not (d.scope and not store.is_expected(d))]  # empty scope addresses: no miner
         for dev in states:
-            row = _row(dev, outlets, fans_of)
+            row = _row(dev, outlets, fans_of, pools)
             if row.problems:
                 key = tuple(p.text if p.kind in _KEYED else p.kind for p in row.problems)
                 old = self._since.get(dev.device)
@@ -134,7 +143,8 @@ class FloorView:
             self.history.keep(configured)
 
 
-def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[str | None, int | None]) -> MinerRow:
+def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[str | None, int | None],
+         pools: frozenset[str]) -> MinerRow:
     ident = dev.identity
     loc = dev.location
     row = MinerRow(device=dev.device, state="unknown", model=ident.model, make=ident.make, firmware=ident.firmware,
@@ -157,7 +167,7 @@ def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[
         if r.model not in fans_of:
             facts = lookup(r.model)
             fans_of[r.model] = facts.fans if facts is not None else None
-        row.problems = reading_problems(r, fans_of[r.model])
+        row.problems = reading_problems(r, fans_of[r.model], pools)
     return row
 
 

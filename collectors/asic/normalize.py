@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .bounds import bound
 from .models import ModelFacts, lookup
 from .reading import Board, MinerReading, Note
 
@@ -117,6 +118,7 @@ def reconcile_units(reading: MinerReading, facts: ModelFacts | None) -> None:
 
 
 def finalize(reading: MinerReading, *, nameplate_power: bool = False) -> MinerReading:
+    bound(reading)  # first: nothing after it handles 30,000 pools or a 3 MB URL
     sanitize(reading)
     facts = lookup(reading.model)
     reconcile_units(reading, facts)

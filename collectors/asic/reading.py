@@ -95,11 +95,17 @@ class MinerReading:
     # Raw facts a driver reports for finalize(); not part of the JSON contract.
     sleeping: bool = False
     power_limit_w: float | None = None
+    # Parts cut to the per-device bounds (collectors.asic.bounds), for farmwatch_miner_truncated_info; the
+    # notes say the same in words. error_count: errors reported when more than were kept. Not in the JSON.
+    truncated: list[str] = field(default_factory=list)
+    error_count: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("sleeping")
         out.pop("missing")
+        out.pop("truncated")
+        out.pop("error_count")
         if out["power_limit_w"] is None:
             out.pop("power_limit_w")
         return out

@@ -100,3 +100,15 @@ async def test_nano3_over_loopback_text_api() -> None:
         r = await poll_once(miner.host, miner.port, driver="avalon", timeout=5)
     assert (r.model, r.firmware_version) == ("Avalon Nano 3", "24071801_42c628d")
     assert r.hashrate_ths == pytest.approx(3.95) and r.state == "hashing"
+
+
+def test_auc_chain_of_mixed_models_is_named_by_most_modules() -> None:
+    # An 8xx AUC chain (Foreman's 8XX case shape): one 841 module and two 821 modules.
+    stats = {"STATS": [{"ID": "AV80", "MM ID1": "Ver[8411803-14b0f10] DNA[01] Elapsed[66] Fan[5730] GHSmm[13646.20]",
+                        "MM ID2": "Ver[8211803-14b0f10] DNA[02] Elapsed[66] Fan[5850] GHSmm[11609.65]",
+                        "MM ID3": "Ver[8211803-14b0f10] DNA[03] Elapsed[65] Fan[5610] GHSmm[11513.45]"}]}
+    r = finalize(avalon.parse({"stats": stats, "summary": {"SUMMARY": [
+        {"Elapsed": 63, "MHS 5s": 38567094.38, "MHS 1m": 24137604.01}]}}, "d"))
+    assert r.model == "Avalon 821" and r.fans_rpm == [5730, 5850, 5610]
+    assert r.hashrate_ths == pytest.approx(38.56709, abs=1e-4)  # warm-up: the 5 s figure
+    assert r.expected_hashrate_ths == pytest.approx(36.7693, abs=1e-4)

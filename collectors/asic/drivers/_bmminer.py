@@ -382,5 +382,6 @@ def build(
         boards=chain_boards(data, unit, facts.boards if facts else None),
         pools=pools(sec.pools_reply),
         uptime_s=uptime,
+        hostname=text(data.get("hostname")),  # ASICseer builds put it in the stats data block
         sleeping=sleeping,
     )

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from ...errors import DeviceError, DeviceRefused
+from .. import http
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import MinerReading
@@ -49,13 +50,21 @@ _NAMED_FIRMWARE = re.compile(r"\s+(blissz)\b\s*(.*)$", re.IGNORECASE)
 _VERSION_TAG = re.compile(r"\s*(?:\(\s*v\.?\s*(\d[\w.\-]*)\s*\)|\bv\.?\s*(\d+(?:\.\d+)+)[\w.\-]*)\s*$", re.IGNORECASE)
 
 
+# Custom builds that name themselves in the bmminer version instead ("BMMiner": "2.4.0-asicseer-1.1.9-f7b7").
+_BUILD_FIRMWARE = re.compile(r"-(asicseer)-([\w.\-]+)", re.IGNORECASE)
+
+
 def model_and_firmware(raw: str | None, sec: bm.Sections) -> tuple[str | None, str, str | None]:
     """(model, firmware, the firmware's own version when ``Type`` carries one) from the reported type string:
     ("S9", "hiveon", None) from "Antminer S9 Hiveon"; ("S19 Pro", "stock", None) from "Antminer S19 Pro";
     ("D3", "blissz", "2.06 beta") from "Antminer D3 Blissz v2.06 beta"; ("S19-88", "mskminer", "2.6.0.39")
     from "S19-88 v.2.6.0.39 " on the ``rwglr`` bmminer build that Hiveon and MSK share."""
-    rwglr = "rwglr" in str(sec.info.get("BMMiner") or sec.version.get("BMMiner") or "").lower()
+    build = str(sec.info.get("BMMiner") or sec.version.get("BMMiner") or "")
+    rwglr = "rwglr" in build.lower()
     s = " ".join(raw.split()) if raw else ""  # line breaks and runs of spaces seen in Type strings
+    named_build = _BUILD_FIRMWARE.search(build)
+    if named_build:
+        return bm.strip_vendor(s or None), named_build.group(1).lower(), named_build.group(2)
     if _HIVEON.search(s):
         return bm.strip_vendor(_HIVEON.sub(" ", s).strip()), "hiveon", None
     named = _NAMED_FIRMWARE.search(s)
@@ -101,7 +110,7 @@ def _digest(ctx: FetchContext) -> aiohttp.DigestAuthMiddleware:
     mw = ctx.state.get("digest")
     if mw is None:
         user, password = ctx.login(DEFAULT_USER, DEFAULT_PASSWORD)
-        mw = ctx.state["digest"] = aiohttp.DigestAuthMiddleware(user, password)
+        mw = ctx.state["digest"] = http.digest(user, password)
     return mw  # type: ignore[no-any-return]
 
 

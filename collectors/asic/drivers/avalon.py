@@ -311,13 +311,17 @@ def _clean_name(raw: str) -> str | None:
 
 def model_name(version: Mapping[str, Any], mods: list[_Module]) -> str | None:
     """``PROD "Avalon Q"``/``MODEL "Q"`` -> "Avalon Q"; "Mini3" -> "Avalon Mini 3"; MM ``Ver[1246-..]`` -> "Avalon 1246"."""
-    candidates = [c for c in (text(version.get("MODEL")), text(version.get("PROD"))) if c]
-    candidates += [mod.mm.get("Ver", "").split("-", 1)[0].split("_", 1)[0] for mod in mods]
-    for raw in candidates:
-        name = _clean_name(raw) if raw else None
+    stated = [c for c in (text(version.get("MODEL")), text(version.get("PROD"))) if c]
+    for raw in stated:
+        name = _clean_name(raw)
         if name:
             return name
-    return next((c for c in candidates if c), None)
+    codes = [mod.mm.get("Ver", "").split("-", 1)[0].split("_", 1)[0] for mod in mods]
+    names = [n for n in (_clean_name(c) for c in codes if c) if n]
+    if names:
+        # An AUC chain may mix models (the 8xx capture: one 841 and two 821): the one most modules are.
+        return max(dict.fromkeys(names), key=names.count)
+    return next((c for c in stated + codes if c), None)
 
 
 def _firmware_version(version: Mapping[str, Any], mods: list[_Module]) -> str | None:

@@ -62,7 +62,11 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
 
 # Goldshell product lines by model prefix (Goldshell's specifications).
 _ALGORITHMS = (("CK", "eaglesong"), ("KD", "blake2s"), ("LT", "scrypt"), ("HS", "blake2b"), ("KA", "kheavyhash"),
-               ("AL", "blake3"), ("SC", "blake2b"), ("BOX", "eaglesong"))
+               ("AL", "blake3"), ("SC", "blake2b"), ("BOX", "eaglesong"),
+               # Scrypt DOGE/LTC boxes (Mini-DOGE, E-DG1M, DG Max), the E- series (E-KA1M, E-AL1M), LB-Box (LBRY),
+               # ST-Box (SHA-512/256d).
+               ("MINIDOGE", "scrypt"), ("EDG", "scrypt"), ("DG", "scrypt"), ("EKA", "kheavyhash"),
+               ("EAL", "blake3"), ("LB", "lbry"), ("ST", "sha512256d"))
 
 
 def algorithm_of(model: str | None) -> str:
