@@ -48,6 +48,7 @@ class DeviceState:
     # a found (or site-mapped) miner is expected and reported (agent/expected.py).
     host: str = ""
     scope: bool = False
+    group: str = ""  # the scheduler group polling it (farmwatch_scope_addresses{group})
 
 
 class MinerStore:

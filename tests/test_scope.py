@@ -290,3 +290,32 @@ async def test_a_reload_that_turns_a_range_into_addresses_applies_the_new_semant
     await agent.scheduler.stop()
     assert values(await cycle(agent), "farmwatch_miner_up") == {"127.56.2.1:4028": 0, "127.56.2.2:4028": 0}
     await agent.stop()
+
+
+async def test_a_device_that_answers_but_is_no_miner_is_counted_unidentified_not_down(tmp_path: Path) -> None:
+    import asyncio
+    import contextlib
+
+    body = b"<html><title>Edge router</title></html>"
+
+    async def router(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            await reader.read(4096)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(router, "127.56.3.2", 80)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump({"site": "t", "gpus": {"enabled": False},
+                                    "miners": [{"targets": ["127.56.3.0/29"], "timeout": "2s"}]}))
+    agent = agent_from_config(path)
+    await agent.scheduler.stop()
+    try:
+        series = await cycle(agent)
+    finally:
+        server.close()
+        await server.wait_closed()
+        await agent.stop()
+    assert values(series, "farmwatch_miner_up") == {}
+    assert values(series, "farmwatch_scope_addresses") == {"miner": 0, "unidentified": 1, "empty": 5}
