@@ -573,7 +573,10 @@ class _SiteReader:
             text = self.y.string(file_node, f"{key}.{base}_file")
             if text is None:
                 return None
-            secret = Secret(path=self.base / text)
+            # Shown in messages only when written as a path ("/run/secrets/x", "./x"): a bare word may be a
+            # password pasted into the wrong key.
+            path_like = text.startswith(("/", "./", "../", "~"))
+            secret = Secret(path=self.base / text, hide_name=not path_like)
             where, node = f"{key}.{base}_file", file_node
         elif env_node is not None:
             text = self.y.string(env_node, f"{key}.{base}_env")
