@@ -74,7 +74,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if target.startswith("snmp://"):
         from collectors.snmp.cli import poll_snmp_url
 
-        return asyncio.run(poll_snmp_url(target, driver=args.driver, as_json=args.json, timeout=args.timeout))
+        return asyncio.run(poll_snmp_url(target, driver=args.driver, as_json=args.json, timeout=args.timeout,
+                                         args=args))
     if args.driver and args.driver not in registry():
         return _fail(f"unknown driver {args.driver!r}; known: {', '.join(sorted(registry()))}", EXIT_USAGE)
     try:
@@ -236,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
     poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")
     add_web_login_flags(poll)
+    from collectors.snmp.cli import add_snmp_flags
+
+    add_snmp_flags(poll)
     poll.set_defaults(func=cmd_poll)
 
     demo = sub.add_parser("demo", help="a simulated site with the agent polling it")

@@ -61,8 +61,9 @@ DRIVERS = (
     "bitfury",
 )
 # Checked against collectors/snmp/profiles/ by tests/test_snmp_units.py (config does not import the collectors).
-PROFILES = ("apc", "raritan", "servertech", "eaton", "vertiv", "geist", "ups", "xups", "emerson-ups", "entity-sensor",
-            "if-mib")
+PROFILES = ("apc", "raritan", "servertech", "sentry3", "eaton", "vertiv", "geist", "vertiv-geist-pdu", "cyberpower-pdu",
+            "cyberpower-ups", "tripplite-pdu", "schleifenbauer", "enlogic", "ups", "xups", "emerson-ups",
+            "entity-sensor", "if-mib")
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
 DEFAULT_LISTEN = ":10428"

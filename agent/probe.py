@@ -211,6 +211,7 @@ class Prober:
             reading = await snmp_poll(self._engine, dev, deadline=started + timeout)
         except DeviceError as e:
             st.error_reason, st.error_message = e.reason, e.message
+            st.sys_object_id = dev.sys_object_id if e.reason == "unsupported" else None
         else:
             unwrap_counters(dev, reading)
             record_success(st, reading)

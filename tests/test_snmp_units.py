@@ -29,7 +29,8 @@ def test_every_design_profile_ships_and_detects_by_sysobjectid() -> None:
         profiles())
     assert match_sysobjectid(parse_oid("1.3.6.1.4.1.318.1.3.4.6")).name == "apc"  # type: ignore[union-attr]
     assert match_sysobjectid(parse_oid("1.3.6.1.4.1.13742.6")).name == "raritan"  # type: ignore[union-attr]
-    assert match_sysobjectid(parse_oid("1.3.6.1.4.1.9.1.1")) is None
+    assert match_sysobjectid(parse_oid("1.3.6.1.4.1.9.1.1")).name == "if-mib"  # type: ignore[union-attr]  # Cisco
+    assert match_sysobjectid(parse_oid("1.3.6.1.4.1.99999.1")) is None
 
 
 def test_raritan_decimal_digits_and_wh_energy() -> None:

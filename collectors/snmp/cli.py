@@ -1,10 +1,17 @@
-"""``farmwatch poll snmp://[COMMUNITY@]HOST[:PORT]``: one device, one poll, as JSON or a table for a person."""
+"""``farmwatch poll snmp://[COMMUNITY@]HOST[:PORT]``: one device, one poll, as JSON or a table for a person.
+
+Credentials as the daemon takes them: ``--community-file``/``--community-env`` (v2c), or ``--snmp-user`` with
+``--auth-protocol``/``--auth-password-file`` and ``--priv-protocol``/``--priv-password-file`` (v3, each password
+also from ``*-env``). A community in the URL is for a one-off poll at a terminal (it shows in the shell history).
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from urllib.parse import unquote
 
 from ..errors import DeviceError
@@ -67,18 +74,80 @@ def table(r: SnmpReading) -> str:
     return "\n".join(lines)
 
 
-async def poll_snmp_url(url: str, *, driver: str | None, as_json: bool, timeout: float) -> int:
+AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
+
+
+def add_snmp_flags(parser: argparse.ArgumentParser) -> None:
+    """The SNMP credential flags of ``farmwatch poll snmp://...`` (secrets from files or the environment)."""
+    g = parser.add_argument_group("SNMP credentials (snmp:// targets)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--community-file", metavar="FILE", help="v2c community, read from this file")
+    src.add_argument("--community-env", metavar="VAR", help="v2c community, read from this environment variable")
+    g.add_argument("--snmp-user", metavar="USER", help="SNMPv3 user (USM); then no community")
+    g.add_argument("--snmp-context", metavar="NAME", default="", help="SNMPv3 context name (default: none)")
+    g.add_argument("--auth-protocol", choices=AUTH_PROTOCOLS, help="SNMPv3 authentication protocol")
+    a = g.add_mutually_exclusive_group()
+    a.add_argument("--auth-password-file", metavar="FILE")
+    a.add_argument("--auth-password-env", metavar="VAR")
+    g.add_argument("--priv-protocol", choices=PRIV_PROTOCOLS, help="SNMPv3 privacy protocol (needs auth)")
+    pr = g.add_mutually_exclusive_group()
+    pr.add_argument("--priv-password-file", metavar="FILE")
+    pr.add_argument("--priv-password-env", metavar="VAR")
+
+
+def _secret(path: str | None, env: str | None) -> str | None:
+    from agent.secret import Secret
+
+    if path is None and env is None:
+        return None
+    return Secret(path=Path(path) if path else None, env=env).reveal()
+
+
+def auth_from_args(args: argparse.Namespace, url_community: str | None) -> Auth:
+    """The credentials the flags and the URL give; raises ValueError (usage) or agent.secret.SecretError."""
+    user = getattr(args, "snmp_user", None)
+    community = _secret(getattr(args, "community_file", None), getattr(args, "community_env", None))
+    if user is not None:
+        if url_community is not None or community is not None:
+            raise ValueError("--snmp-user (v3) takes no community")
+        auth_key = _secret(args.auth_password_file, args.auth_password_env)
+        priv_key = _secret(args.priv_password_file, args.priv_password_env)
+        if (args.auth_protocol is None) != (auth_key is None):
+            raise ValueError("--auth-protocol and --auth-password-file/-env go together")
+        if (args.priv_protocol is None) != (priv_key is None):
+            raise ValueError("--priv-protocol and --priv-password-file/-env go together")
+        if priv_key is not None and auth_key is None:
+            raise ValueError("SNMPv3 privacy needs authentication too (--auth-protocol)")
+        return Auth(user=user, auth_protocol=args.auth_protocol, auth_key=auth_key,
+                    priv_protocol=args.priv_protocol, priv_key=priv_key, context=args.snmp_context or "")
+    if any(getattr(args, k, None) for k in ("auth_protocol", "auth_password_file", "auth_password_env",
+                                             "priv_protocol", "priv_password_file", "priv_password_env")):
+        raise ValueError("the v3 flags need --snmp-user")
+    if url_community is not None and community is not None:
+        raise ValueError("a community both in the URL and from --community-file/-env")
+    return Auth(community=community if community is not None else url_community or "public")
+
+
+async def poll_snmp_url(url: str, *, driver: str | None, as_json: bool, timeout: float,
+                        args: argparse.Namespace | None = None) -> int:
     """Poll one device and print it; 0 read, 1 unreadable (one line on stderr), 2 usage error."""
+    from agent.secret import SecretError
+
     try:
         community, host, port = parse_url(url)
+        auth = auth_from_args(args or argparse.Namespace(), community if "@" in url else None)
     except ValueError as e:
+        print(f"farmwatch: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except SecretError as e:
         print(f"farmwatch: {e}", file=sys.stderr)
         return EXIT_USAGE
     if driver is not None and driver not in profiles():
         print(f"farmwatch: unknown SNMP profile {driver!r}; known: {', '.join(sorted(profiles()))}", file=sys.stderr)
         return EXIT_USAGE
     engine = Engine()
-    dev = SnmpDevice(host=host, port=port, auth=Auth(community=community), profile_name=driver, timeout=timeout)
+    dev = SnmpDevice(host=host, port=port, auth=auth, profile_name=driver, timeout=timeout)
     try:
         reading = await poll(engine, dev, deadline=asyncio.get_running_loop().time() + timeout)
     except DeviceError as e:

@@ -48,6 +48,7 @@ class DeviceStatus:
     name: str | None = None
     firmware: str | None = None
     device_class: str | None = None
+    sys_object_id: str | None = None  # of an ``unsupported`` device: what to write a profile for
     duration: float | None = None
     next_due: float = 0.0  # monotonic
     failures: int = 0  # in a row: dead devices back off like miners (agent.scheduler.backoff_seconds)
@@ -99,6 +100,7 @@ class SnmpCollector:
                     reading = await poll(self.engine, dev, deadline=started + dev.timeout)
                 except DeviceError as e:
                     self._failed(st, e, dev.interval)
+                    st.sys_object_id = dev.sys_object_id if e.reason == "unsupported" else None
                 except Exception as e:  # a bug must stay inside this one device
                     log.exception("unexpected error polling %s", dev.device)
                     self._failed(st, ParseError(f"internal error: {type(e).__name__}: {e}"), dev.interval)

@@ -26,7 +26,18 @@ BOUNDS = {
     "load_ratio": (0.0, 5.0),
     "battery_charge_ratio": (0.0, 1.0),
     "energy_j": (0.0, math.inf),  # exported as a counter
+    # Durations and ratings cannot be negative: a MIB's -1 "unknown" scaled (UPS runtime -1 min = -60 s) is no reading.
+    "runtime_s": (0.0, math.inf),
+    "seconds_on_battery": (0.0, math.inf),
+    "battery_voltage_v": (0.0, 1000.0),
+    "battery_temperature_c": (-60.0, 200.0),
+    "rated_current_a": (0.0, 5000.0),
+    "frequency_hz": (0.0, 1000.0),
+    "alarms": (0.0, 1e6),
 }
+# Integer32's extremes are the "not available" value of many MIBs (2147483647 where a positive reading is expected,
+# -2147483648 for signed ones); no real reading of any column here sits exactly on them. Counter columns excepted.
+INT32_SENTINELS = frozenset({2147483647, -2147483648})
 
 
 def text(raw: Raw) -> str | None:
@@ -48,7 +59,7 @@ def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) 
         return text(raw)
     if col.map is not None:
         return col.map.get(raw, col.default) if isinstance(raw, int) else col.default
-    if not isinstance(raw, int) or raw in col.absent:
+    if not isinstance(raw, int) or raw in col.absent or (not col.counter and raw in INT32_SENTINELS):
         return None
     try:
         value = raw * col.scale
@@ -163,13 +174,16 @@ def decode(
         r.tables.setdefault(table.kind, []).extend(rows)
         if note:
             r.incomplete[table.name or table.kind] = note
-    rated = r.scalars.get("rated_current_a")
-    if isinstance(rated, int | float) and rated > 0:  # load against the rating, where the MIB gives no ratio
-        for row in r.rows("phases"):
-            amps = row.num("current_a")
-            if amps is not None and row.num("load_ratio") is None:
-                ratio = amps / rated  # a hostile rating (1e-300 A) must not make an infinite load
-                lo, hi = BOUNDS["load_ratio"]
-                if math.isfinite(ratio) and lo <= ratio <= hi:
-                    row.values["load_ratio"] = round(ratio, 4)
+    device_rating = r.scalars.get("rated_current_a")
+    for kind in ("phases", "banks", "inputs"):  # load against the rating, where the MIB gives no ratio
+        for row in r.rows(kind):
+            amps, rated = row.num("current_a"), row.num("rated_current_a")
+            if rated is None and kind == "phases" and isinstance(device_rating, int | float):
+                rated = device_rating  # a per-phase rating for the whole device (APC, Schleifenbauer)
+            if amps is None or rated is None or rated <= 0 or row.num("load_ratio") is not None:
+                continue
+            ratio = amps / rated  # a hostile rating (1e-300 A) must not make an infinite load
+            lo, hi = BOUNDS["load_ratio"]
+            if math.isfinite(ratio) and lo <= ratio <= hi:
+                row.values["load_ratio"] = round(ratio, 4)
     return r

@@ -26,6 +26,7 @@ _ELECTRICAL = {
     "voltage_v": ("voltage_volts", "gauge", "RMS voltage, volts."),
     "energy_j": ("energy_joules", "counter", "Energy since the meter was last reset, joules."),
     "load_ratio": ("load_ratio", "gauge", "Load as a fraction of the rated capacity."),
+    "rated_current_a": ("rated_current_amperes", "gauge", "Rated current of the line, bank or circuit, amperes."),
 }
 TABLES = {"outlets": "outlet", "phases": "phase", "banks": "bank", "inputs": "input"}
 SENSOR_METRICS = {
@@ -72,6 +73,10 @@ def snmp_families(fams: Families, devices: Iterable[DeviceStatus]) -> None:
         if not st.polled:
             continue
         d = add_health(up, last, err, ("device", st.device), st.up, st.last_success, st.error_reason)
+        if st.error_reason == "unsupported" and st.sys_object_id:
+            g("farmwatch_snmp_unsupported", "info", "A device no profile reads, with its sysObjectID (value 1): "
+              "never given a guessed class.").add(
+                labels((("device", st.device), ("sysobjectid", st.sys_object_id))), 1)
         if st.duration is not None:
             dur.add(d, round(st.duration, 4))
         if st.profile is not None:
@@ -97,6 +102,10 @@ def reading_samples(fams: Families, r: SnmpReading) -> None:
     power = r.power_w
     if power is not None and cls in ("pdu", "ups"):
         g(f"farmwatch_{cls}_power_watts", "gauge", "Total active power of the device, watts.").add(d, power)
+    rated = r.scalars.get("rated_current_a")
+    if isinstance(rated, int | float) and cls in ("pdu", "ups"):
+        g(f"farmwatch_{cls}_rated_current_amperes", "gauge", "Rated current per phase of the device, amperes.").add(
+            d, rated)
     energy = r.scalars.get("energy_j")
     if isinstance(energy, int | float):
         g(f"farmwatch_{cls}_energy_joules", "counter", "Energy metered by the device, joules (resettable).").add(

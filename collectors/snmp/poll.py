@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..errors import AuthError, DeviceError, DeviceTimeout, ParseError, UnsupportedDevice
 from . import decode
 from .client import Auth, Engine, Target
-from .profile import PROBE_ORDER, Oid, Profile, match_sysobjectid, profiles
+from .profile import PROBE_ORDER, Oid, Profile, candidates, profiles
 from .reading import SnmpReading
 
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
@@ -35,6 +35,8 @@ class SnmpDevice:
     profile: Profile | None = None
     identity: dict[Oid, decode.Raw] = field(default_factory=dict)
     sys_name: str | None = None
+    sys_object_id: str | None = None  # as read at identification ("none" when the agent has none)
+    by_probe: bool = False  # the profile was chosen because a standard MIB answered, not by sysObjectID
     identity_at: float = 0.0
     target: Target | None = None
     counters: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)  # raw, offset
@@ -56,20 +58,27 @@ async def _target(engine: Engine, dev: SnmpDevice) -> Target:
 
 
 async def _identify(t: Target, dev: SnmpDevice) -> Profile:
+    """The profile for the device: the one named in the config; else the longest sysObjectID prefix whose
+    profile's own check OID (``match.probe``, where it has both) answers; else a standard MIB that only one
+    class of device implements (UPS-MIB, XUPS-MIB: a UPS). Anything else is ``unsupported`` with its
+    sysObjectID: a device is never given a class because some generic MIB (IF-MIB, ENTITY-SENSOR) answers,
+    since a PDU answers those too and would be read as a switch with no power."""
     base = await t.get([SYS_OBJECT_ID, SYS_NAME])
     object_id = base.get(SYS_OBJECT_ID)
     dev.sys_name = decode.text(base.get(SYS_NAME))
+    dev.sys_object_id = ".".join(map(str, object_id)) if isinstance(object_id, tuple) else "none"
+    dev.by_probe = False
     if dev.profile_name is not None:
         return profiles()[dev.profile_name]
-    found = match_sysobjectid(object_id if isinstance(object_id, tuple) else None)
-    if found is not None:
-        return found
+    for found in candidates(object_id if isinstance(object_id, tuple) else None):
+        if found.probe is None or await t.probe(found.probe):
+            return found
     for name in PROBE_ORDER:
         candidate = profiles()[name]
         if candidate.probe is not None and await t.probe(candidate.probe):
+            dev.by_probe = True
             return candidate
-    shown = ".".join(map(str, object_id)) if isinstance(object_id, tuple) else "none"
-    raise UnsupportedDevice(f"{dev.device}: no profile for sysObjectID {shown}")
+    raise UnsupportedDevice(f"{dev.device}: no profile for sysObjectID {dev.sys_object_id}")
 
 
 async def _read(engine: Engine, dev: SnmpDevice) -> SnmpReading:
@@ -90,9 +99,11 @@ async def _read(engine: Engine, dev: SnmpDevice) -> SnmpReading:
         walks.update(got)
     reading = decode.decode(p, dev.device, identity=dev.identity, scalars=scalars, walks=walks,
                             sys_name=dev.sys_name, values=t.values)
-    if dev.profile_name is not None and not any(v is not None for v in reading.scalars.values()) and not any(
-            reading.tables.values()):
-        raise UnsupportedDevice(f"{dev.device}: none of profile {p.name}'s objects exist (noSuchObject)")
+    if (dev.profile_name is not None or dev.by_probe) and not any(
+            v is not None for v in reading.scalars.values()) and not any(reading.tables.values()):
+        # A UPS-MIB that answers its identity and nothing else (a CyberPower card, CPS-MIB only) is no UPS reading.
+        raise UnsupportedDevice(f"{dev.device}: none of profile {p.name}'s objects exist (noSuchObject); "
+                                f"sysObjectID {dev.sys_object_id}")
     return reading
 
 

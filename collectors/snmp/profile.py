@@ -11,7 +11,8 @@ and ``tables`` (columns walked together). A column maps one OID to one reading f
 ``absent`` lists raw values the MIB defines as "no reading" (Sentry4's -410 for a temperature probe that is not
 there), read as no value; ``drop`` makes a column a row filter: rows where it holds one of the listed raw values are
 left out of the table (Eaton's inputPowerTable "total" row among the phases), and the column itself is not a reading.
-A table is named by its key; ``kind`` (default: the key) lets several tables fill one kind (Geist's own sensor and
+``match`` takes ``sysobjectid`` prefixes and/or a ``probe`` OID; with both, the probe must also answer (one
+vendor's enterprise number shared by its PDUs and UPSes). A table is named by its key; ``kind`` (default: the key) lets several tables fill one kind (Geist's own sensor and
 its remote probes are both ``sensors``). ``index_from`` trims the row label to the index parts from that position
 (Sentry4 ``{unit}.{cord}.{outlet}`` -> ``outlet``); where trimming would give two rows of a table the same label (a
 dual-cord or linked PDU), every row of that table keeps its full index instead.
@@ -180,16 +181,22 @@ def profiles() -> dict[str, Profile]:
     return out
 
 
-PROBE_ORDER = ("ups", "xups", "entity-sensor", "if-mib")  # profiles tried, in order, when no sysObjectID matches
+# Standard MIBs that identify a class of device by answering (only UPSes implement the UPS-MIB and XUPS-MIB),
+# tried in order when no sysObjectID matches. IF-MIB and ENTITY-SENSOR are not here: PDUs, UPSes and sensors
+# answer them too; they are chosen by sysObjectID (network vendors' enterprise numbers) or by `profile:`.
+PROBE_ORDER = ("ups", "xups")
+
+
+def candidates(object_id: Oid | None) -> list[Profile]:
+    """Profiles whose sysObjectID prefixes match ``object_id``, longest prefix first."""
+    if not object_id:
+        return []
+    found = [(len(prefix), p.name, p) for p in profiles().values() for prefix in p.sysobjectid
+             if object_id[: len(prefix)] == prefix]
+    return [p for _, _, p in sorted(found, key=lambda x: (-x[0], x[1]))]
 
 
 def match_sysobjectid(object_id: Oid | None) -> Profile | None:
-    """The profile with the longest sysObjectID prefix of ``object_id``."""
-    if not object_id:
-        return None
-    best: tuple[int, Profile] | None = None
-    for p in profiles().values():
-        for prefix in p.sysobjectid:
-            if object_id[: len(prefix)] == prefix and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), p)
-    return best[1] if best else None
+    """The profile with the longest sysObjectID prefix of ``object_id`` (ignoring ``match.probe``)."""
+    found = candidates(object_id)
+    return found[0] if found else None
