@@ -5,14 +5,29 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test lint typecheck unit bench system-deps clean fuzz soak
+LOCK_VENV := /tmp/farmwatch-lock-venv
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint typecheck unit bench system-deps clean fuzz soak constraints
+
+# constraints.txt pins every package (and pip, and the setuptools that builds the wheel) to the versions CI and
+# the image use: `make constraints` rewrites it from a fresh venv (README "Reproducible installs").
+CONSTRAINTS := $(CURDIR)/constraints.txt
+PIP_PINNED := -c $(CONSTRAINTS)
+
+$(STAMP): pyproject.toml constraints.txt
 	@python3 -c 'import ensurepip, venv' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q $(PIP_PINNED) pip setuptools
+	$(BIN)/python -m pip install -q $(PIP_PINNED) --build-constraint $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
+
+# Newest versions that satisfy pyproject.toml, resolved in a throwaway venv; review the diff, then `make test`.
+constraints:
+	@rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install -q '.[dev]' $$($(LOCK_VENV)/bin/python -c 'import tomllib; print(" ".join(map(repr, tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])))')
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude farmwatch; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(LOCK_VENV)
 
 # Test-only Debian packages: a real Prometheus and promtool for exposition, rules and integration tests,
 # amtool (prometheus-alertmanager) to check the example Alertmanager config, and headless Chromium for the floor

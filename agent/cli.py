@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from collectors.asic.driver import Driver
 from collectors.asic.reading import MinerReading
@@ -18,6 +19,9 @@ from collectors.errors import DeviceError
 
 from . import __version__, logs
 from .output import cli_message, emit, quiet_stdout
+
+if TYPE_CHECKING:  # aiohttp is imported only by the commands that talk to devices: --help stays quick
+    from collectors.asic.http import WebCredentials
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
@@ -115,14 +119,13 @@ class DriverFailed(Exception):
         self.error, self.hint = error, hint
 
 
-async def _poll_checked(host: str, port: int, *, driver: str | None, timeout: float, credentials: object,
-                        auto_port: bool) -> tuple[MinerReading, Driver | None]:
+async def _poll_checked(host: str, port: int, *, driver: str | None, timeout: float,
+                        credentials: WebCredentials | None, auto_port: bool) -> tuple[MinerReading, Driver | None]:
     """``poll_once``, and with ``--driver`` also what the device identifies as (a second, read-only probe):
     a forced driver reads another firmware's replies without complaint, which must not pass silently."""
-    from collectors.asic.http import WebCredentials, close_session
+    from collectors.asic.http import close_session
     from collectors.asic.poll import MinerSession, poll
 
-    assert credentials is None or isinstance(credentials, WebCredentials)
     session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials, auto_port=auto_port)
     loop = asyncio.get_running_loop()
     try:
@@ -152,11 +155,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from .config import check_config
 
     problems = check_config(args.config, check_secrets=not args.skip_secrets)
-    for p in problems:
-        print(str(p))
-    if problems:
+    if problems:  # one write: a reader that goes away (| head) still leaves the exit status saying "problems"
+        emit("\n".join(str(p) for p in problems))
         return _fail(f"{len(problems)} problem(s) in {args.config}")
-    print(f"{args.config}: ok")
+    emit(f"{args.config}: ok")
     return EXIT_OK
 
 

@@ -82,6 +82,8 @@ class Credentials:
     web_password: Secret | None = None
     # The firmware's documented default password, only when the operator says so (never guessed otherwise).
     use_default_password: bool = False
+    # The drivers the password is for; None: the group's driver, or any when the group's driver is auto.
+    firmwares: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ _MINER_KEYS = (
     "port",
     "credentials",
 )
-_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env", "use_default_password")
+_CREDENTIAL_KEYS = ("web_username", "web_password_file", "web_password_env", "use_default_password", "firmwares")
 _SNMP_KEYS = (
     "targets",
     "profile",
@@ -456,10 +458,16 @@ class _SiteReader:
             if "use_default_password" in m
             else False
         )
+        firmwares: tuple[str, ...] | None = None
+        if "firmwares" in m:
+            items = self.y.sequence(m["firmwares"], f"{key}.firmwares")
+            names = [self.y.choice(n, f"{key}.firmwares", DRIVERS, "driver") for n in items or ()]
+            firmwares = tuple(n for n in names if n is not None)
         return Credentials(
             web_username=user,
             web_password=self._secret(m, key, "web_password"),
             use_default_password=bool(default),
+            firmwares=firmwares,
         )
 
     def _snmp_group(self, node: yaml.Node, key: str) -> SnmpGroup | None:
@@ -565,7 +573,10 @@ class _SiteReader:
             text = self.y.string(file_node, f"{key}.{base}_file")
             if text is None:
                 return None
-            secret = Secret(path=self.base / text)
+            # Shown in messages only when written as a path ("/run/secrets/x", "./x"): a bare word may be a
+            # password pasted into the wrong key.
+            path_like = text.startswith(("/", "./", "../", "~"))
+            secret = Secret(path=self.base / text, hide_name=not path_like)
             where, node = f"{key}.{base}_file", file_node
         elif env_node is not None:
             text = self.y.string(env_node, f"{key}.{base}_env")

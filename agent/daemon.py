@@ -78,7 +78,7 @@ class Agent:
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore(expected)
         self.store.expected.listed = listed_ips(sitemap)
-        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle,
+        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle, on_progress=self._on_progress,
                                    poll_slots=webguard.budget()[1] // 2)
         self.process = ProcessMetrics()
         self.started_at = time.time()
@@ -157,6 +157,11 @@ class Agent:
             state.location = (
                 {k: str(v) for k in LOCATION_KEYS if (v := getattr(loc, k, None)) not in (None, "")} if loc else {}
             )
+
+    async def _on_progress(self, group: MinerGroup) -> None:
+        """A cycle still running (slow or hung devices): publish what the finished devices read."""
+        self._apply_locations(group)
+        await self.refresh()
 
     async def _on_cycle(self, group: MinerGroup) -> None:
         self._apply_locations(group)
@@ -254,6 +259,7 @@ class Agent:
         if self.prober is not None:
             self.prober.close()
         await self._save_finds()
+        self.store.expected.close()
         from collectors.asic.http import close_session
 
         await close_session()  # the shared HTTP client of the web-API firmwares, on this loop

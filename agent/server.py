@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import functools
 import json
 import logging
 import socket
 import ssl
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,7 +31,7 @@ from aiohttp import web
 from . import webguard
 from .exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from .floor import routes as floor
-from .probe import ProbeDenied
+from .probe import MAX_PROBES, ProbeDenied
 from .targets import TargetError
 from .webconfig import WebConfig
 
@@ -42,7 +42,9 @@ log = logging.getLogger("farmwatch.http")
 
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_LINE_BYTES = 4096  # request line and each header line
-MAX_IN_FLIGHT = 32
+MAX_IN_FLIGHT = 32  # scrapes (/metrics, /healthz, /sd, the floor pages) being worked on at once
+SEND_PIECE = 16 * 1024  # compressed bytes per write: ~200 KiB of plain text
+RELEASE_IN_FLIGHT: web.RequestKey[Callable[[], None]] = web.RequestKey("release_in_flight")
 T = TypeVar("T")
 
 
@@ -66,42 +68,57 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
               on_agent_loop: Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]] | None = None) -> web.Application:
     """The application. ``on_agent_loop`` runs a coroutine on the agent's loop (when the server has its own)."""
     cfg = web_config or WebConfig()
-    in_flight = 0
+    # Requests in flight by kind, checked and counted here, on the server's one thread, in one step: probes
+    # (which wait on a device for up to its timeout) have their own limit and never take a scrape's place.
+    in_flight = {"scrape": 0, "probe": 0}
+    limits = {"scrape": MAX_IN_FLIGHT, "probe": agent.prober.limit if agent.prober is not None else MAX_PROBES}
 
     async def call(coro: Coroutine[Any, Any, T]) -> T:
         return await (on_agent_loop(coro) if on_agent_loop is not None else coro)
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        nonlocal in_flight
         if request.content_length or request.headers.get("Transfer-Encoding"):
             return web.Response(status=413, text="request bodies are not accepted\n")
-        if in_flight >= MAX_IN_FLIGHT:
-            return web.Response(status=503, text="too many requests in flight\n", headers={"Retry-After": "1"})
-        in_flight += 1
+        kind = "probe" if request.path == "/probe" else "scrape"
+        if in_flight[kind] >= limits[kind]:
+            what = "probes" if kind == "probe" else "requests"
+            return web.Response(status=503, text=f"too many {what} in flight\n", headers={"Retry-After": "1"})
+        in_flight[kind] += 1
+        held = True
+
+        def release() -> None:  # once: when the handler starts sending a finished body, or at the end
+            nonlocal held
+            if held:
+                held = False
+                in_flight[kind] -= 1
+
+        request[RELEASE_IN_FLIGHT] = release
         try:
             if not await cfg.authorized(request.headers.get("Authorization")):
                 return web.Response(status=401, text="unauthorized\n",
                                     headers={"WWW-Authenticate": 'Basic realm="farmwatch"'})
             return await handler(request)
         finally:
-            in_flight -= 1
+            release()
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[guard])
 
-    async def metrics(request: web.Request) -> web.Response:
+    async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Server"] = "farmwatch"  # not aiohttp's "Python/3.x aiohttp/3.y.z": no versions to look up
+
+    app.on_response_prepare.append(server_header)
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
         rendered = agent.rendered()
         om = wants_openmetrics(request.headers.get("Accept", ""))
         gz = "gzip" in request.headers.get("Accept-Encoding", "")
-        if gz:
-            body = rendered.body(openmetrics=om, gzipped=True)
-        else:  # decompressing tens of MB would stall the loop: in a worker thread
-            body = await asyncio.get_running_loop().run_in_executor(
-                None, functools.partial(rendered.body, openmetrics=om, gzipped=False))
         headers = {"Content-Type": OPENMETRICS_CONTENT_TYPE if om else TEXT_CONTENT_TYPE}
         if gz:
             headers["Content-Encoding"] = "gzip"
-        return web.Response(body=body, headers=headers)
+        size = rendered.size_openmetrics if om else rendered.size_text
+        return await send_body(request, rendered.body(openmetrics=om, gzipped=True), headers,
+                               gunzip=not gz, plain_size=size or None)
 
     async def healthz(request: web.Request) -> web.Response:
         ok, detail = agent.health()
@@ -135,8 +152,6 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
             return web.Response(status=403, text=f"forbidden: {e}\n")
         except TargetError as e:
             return web.Response(status=400, text=f"bad target: {e}\n")
-        if prober.in_flight >= prober.limit:
-            return web.Response(status=503, text="too many probes in flight\n", headers={"Retry-After": "1"})
         timeout = snmp_group.timeout if module == "snmp" else group.timeout
         header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
         if header:
@@ -166,6 +181,40 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
     app.router.add_get("/probe", probe)
     floor.add_routes(app, agent)  # "/", /miner/..., /api/v1/... (agent/floor/routes.py)
     return app
+
+
+async def send_body(request: web.Request, gz_body: bytes, headers: dict[str, str], *, gunzip: bool,
+                    plain_size: int | None) -> web.StreamResponse:
+    """Send the finished, shared (never copied) gzip body, or its plain text decompressed piece by piece as it is
+    sent: memory per client is one piece plus the socket's buffers, whatever the body's size and however slowly
+    the client reads. A client that takes no piece for SEND_STALL_S is dropped. The scrape's in-flight slot is
+    given back once sending starts (the connection cap bounds senders)."""
+    resp = web.StreamResponse(headers=headers)
+    if not gunzip:
+        resp.content_length = len(gz_body)
+    elif plain_size is not None:
+        resp.content_length = plain_size
+    try:
+        await resp.prepare(request)
+        release = request.get(RELEASE_IN_FLIGHT)
+        if release is not None:
+            release()
+        view = memoryview(gz_body)
+        inflate = zlib.decompressobj(wbits=31) if gunzip else None
+        for at in range(0, len(view), SEND_PIECE):
+            piece = view[at : at + SEND_PIECE]
+            data = inflate.decompress(piece) if inflate is not None else piece
+            if data:
+                await asyncio.wait_for(resp.write(data), webguard.SEND_STALL_S)
+        if inflate is not None:
+            rest = inflate.flush()
+            if rest:
+                await asyncio.wait_for(resp.write(rest), webguard.SEND_STALL_S)
+        await resp.write_eof()
+    except (TimeoutError, ConnectionError):
+        if request.transport is not None:
+            request.transport.abort()  # a reader that stopped reading, or one that left
+    return resp
 
 
 class WebServer:

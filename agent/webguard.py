@@ -35,6 +35,7 @@ log = logging.getLogger("farmwatch.http")
 HEADER_TIMEOUT_S = 10.0
 KEEPALIVE_S = 30.0  # an idle keep-alive connection is closed after this (aiohttp's default is an hour)
 GRACE_S = 0.5
+SEND_STALL_S = 30.0  # a client that takes no part of a response for this long is dropped
 MAX_CONNECTIONS = 256
 RESERVED_FDS = 64  # log files, the listening sockets, SNMP, NVML, config reads, the render thread
 

@@ -225,3 +225,139 @@ async def test_a_slow_request_head_is_closed_at_the_header_deadline(agent_at: tu
     assert await _closed_by_server(r2)
     w2.close()
     assert (await _get(f"http://127.0.0.1:{port}/healthz"))[0] in (200, 503)
+
+
+async def test_a_probe_storm_at_a_hung_miner_runs_at_most_the_probe_limit_and_scrapes_go_on(
+        tmp_path: Path) -> None:
+    site = SimSite.build(count=2, seed=4, base_ip="127.135.0.1", latency_ms=(0.0, 0.0), faults={"hang": 1.0})
+    async with site:
+        ips = [m.ip for m in site.miners]
+        (tmp_path / "site.yaml").write_text(
+            "site: storm\ngpus: {enabled: false}\nminers:\n"
+            f'  - targets: ["{ips[0]}-{ips[-1]}"]\n    interval: 60s\n    timeout: 4s\n')
+        agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+        await agent.start()
+        try:
+            assert agent.bound is not None and agent.prober is not None
+            base = f"http://127.0.0.1:{agent.bound[1]}"
+            limit = agent.prober.limit
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as http:
+
+                async def probe(i: int) -> int:
+                    async with http.get(f"{base}/probe", params={"target": ips[i % 2], "module": "antminer"}) as r:
+                        await r.read()
+                        return r.status
+
+                site.clear_requests()
+                assert await probe(0) == 200
+                per_probe = len(site.requests)  # connections one probe opens to a hung miner
+                site.clear_requests()
+                storm = [asyncio.create_task(probe(i)) for i in range(2 * limit)]
+                await asyncio.sleep(1.0)  # the probes are waiting on the hung miners now
+                scrapes = [await _get(f"{base}/{path}", source="127.0.0.1") for path in ("metrics", "sd")]
+                statuses = await asyncio.gather(*storm)
+        finally:
+            await agent.stop()
+    assert [s for s, _ in scrapes] == [200, 200]  # before: 503 while probes held the shared limit
+    assert statuses.count(200) == limit and statuses.count(503) == limit
+    assert len(site.requests) <= limit * per_probe  # never more probes at the miners than the limit
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+
+
+async def test_clients_that_never_read_metrics_cost_bounded_memory_and_are_dropped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.exposition import Families, render
+
+    monkeypatch.setattr(webguard, "SEND_STALL_S", 1.0)
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    fams = Families()
+    big = fams.get("farmwatch_test_padding", "gauge", "padding")
+    for i in range(200_000):
+        big.add(f'{{device="10.{i // 65536}.{i // 256 % 256}.{i % 256}:4028",x="{i:08d}"}}', i)
+    agent._rendered = render(list(fams))
+    plain = agent._rendered.size_text
+    assert plain > 8 * 1024 * 1024
+    await agent.start()
+    socks: list[socket.socket] = []
+    try:
+        assert agent.bound is not None and agent._web is not None and agent._web.guard is not None
+        before = _rss()
+        for _ in range(20):  # plain text (no Accept-Encoding), and never a byte read
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", agent.bound[1]))
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(s)
+        await asyncio.sleep(1.5)
+        grown = _rss() - before
+        # Before: each request decompressed its own copy and held it unsent (20 x the plain body).
+        assert grown < 20 * plain // 8, (grown, plain)
+        # Still answering others meanwhile, and the stalled readers are dropped.
+        assert (await _get(f"http://127.0.0.1:{agent.bound[1]}/healthz", source="127.0.0.1"))[0] in (200, 503)
+        for _ in range(50):
+            if len(agent._web.guard.open) == 0:
+                break
+            await asyncio.sleep(0.2)
+        assert len(agent._web.guard.open) == 0
+    finally:
+        for s in socks:
+            s.close()
+        await agent.stop()
+
+
+def test_an_unknown_user_is_checked_against_a_hash_of_the_configured_cost() -> None:
+    import bcrypt
+
+    from agent.webconfig import WebConfig
+
+    cfg = WebConfig(users={"prometheus": bcrypt.hashpw(b"right", bcrypt.gensalt(rounds=12))})
+    # Before: a fixed cost-10 dummy next to cost-12+ hashes (60 ms against 940 ms told which users exist).
+    assert cfg._dummy_hash()[4:6] == b"12"
+
+
+async def test_a_wrong_password_flood_does_not_starve_a_good_scrape_and_no_versions_are_named(
+        tmp_path: Path) -> None:
+    import base64
+
+    import bcrypt
+
+    from agent.webconfig import WebConfig
+
+    users = {"prometheus": bcrypt.hashpw(b"right", bcrypt.gensalt(rounds=11))}
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    agent.web_config = WebConfig(users=users)
+    await agent.start()
+    try:
+        assert agent.bound is not None
+        url = f"http://127.0.0.1:{agent.bound[1]}/metrics"
+
+        def auth(password: str) -> dict[str, str]:
+            return {"Authorization": "Basic " + base64.b64encode(f"prometheus:{password}".encode()).decode()}
+
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            async with http.get(url, headers=auth("right")) as r:  # Prometheus's first scrape: checked, cached
+                assert r.status == 200
+                assert r.headers["Server"] == "farmwatch"  # before: "Python/3.11 aiohttp/3.x.y"
+            async with http.get(url.replace("/metrics", "/nothing-here")) as r:
+                assert r.headers["Server"] == "farmwatch"
+
+            async def wrong(i: int) -> int:
+                async with http.get(url, headers=auth(f"guess{i}")) as r:
+                    return r.status
+
+            flood = [asyncio.create_task(wrong(i)) for i in range(120)]
+            await asyncio.sleep(0.3)
+            async with http.get(url, headers=auth("right")) as r:  # during the flood
+                good = r.status
+            statuses = await asyncio.gather(*flood)
+    finally:
+        await agent.stop()
+    assert good == 200  # before: 503, every slot held by a wrong password's bcrypt
+    assert set(statuses) <= {401, 503} and statuses.count(401) > 0

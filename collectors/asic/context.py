@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import DeviceError, DeviceRefused, LoginNeeded
+from ..errors import AuthError, DeviceError, DeviceRefused, LoginNeeded
 from . import api3, http, rpc
 from .http import WebCredentials
 from .reading import Note
@@ -197,7 +197,11 @@ class FetchContext:
 
     def login(self, default_user: str, default_password: str | None) -> tuple[str, str]:
         """(user, password) for a login, or AuthError naming what to configure (never the password)."""
-        found = self.credentials.login(default_user, default_password)
+        found = self.credentials.login(default_user, default_password, self.driver.name)
         if found is None:
+            if self.credentials.password is not None and not self.credentials.allows(self.driver.name):
+                allowed = ", ".join(sorted(self.credentials.firmwares or ()))
+                raise AuthError(f"{self.driver.name} at {self.host} needs a web login; the group's password is "
+                                f"for {allowed} only (credentials.firmwares) and is not sent to it")
             raise LoginNeeded(f"{self.driver.name} at {self.host} needs a web login")
         return found

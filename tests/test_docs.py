@@ -1,0 +1,111 @@
+"""The docs say what the code does: the README's driver lists are the driver registry, nothing done is still "a
+later issue", the config comment's profile names exist, and every `farmwatch ...` command written in the README
+and docs is accepted by the real command line (its subcommand and every flag it shows exist). The documented
+installs themselves run in test_install_docs.py, test_image.py and test_compose.py."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from agent.cli import build_parser
+from agent.config import DRIVERS, PROFILES
+from collectors.asic.drivers import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("collectors/*/README.md"))]
+
+
+def readme_config_block() -> str:
+    section = README[README.index("### Configuration"):]
+    return re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)  # type: ignore[union-attr]
+
+
+def comment_names(block: str, key: str) -> set[str]:
+    """Names listed in the comment of ``key:`` (and its continuation comment lines) in the README's config."""
+    lines = block.splitlines()
+    start = next(i for i, ln in enumerate(lines) if re.match(rf"\s*{key}:", ln))
+    text = lines[start].split("#", 1)[1]
+    for ln in lines[start + 1:]:
+        if not ln.strip().startswith("#"):
+            break
+        text += " " + ln.strip().lstrip("#")
+    text = re.sub(r"\([^)]*\)", "", text)  # "(any other cgminer-API miner)"
+    return set(re.findall(r"[a-z][a-z0-9-]+", text.split("or", 1)[1])) - {"or", "from", "sysobjectid"}
+
+
+def readme_driver_tables() -> set[str]:
+    section = README[README.index("## Drivers"):]
+    section = section[: section.index("\n## ", 1)]
+    names: set[str] = set()
+    for table in re.findall(r"^\| driver \|.*?(?=\n\n|\Z)", section, re.DOTALL | re.MULTILINE):
+        for row in table.splitlines()[2:]:
+            first = row.split("|")[1]
+            names.update(re.findall(r"`([a-z0-9_-]+)`", first)[:1])
+    return names
+
+
+def test_every_driver_is_in_the_config_comment_and_the_readme_tables_and_nothing_else() -> None:
+    known = set(registry())
+    assert set(DRIVERS) == known  # the config's list of choices is the registry
+    assert comment_names(readme_config_block(), "driver") == known
+    assert readme_driver_tables() == known
+
+
+def test_profiles_named_in_the_config_comment_exist() -> None:
+    named = comment_names(readme_config_block(), "profile") - {"auto"}
+    assert named and named <= set(PROFILES), named - set(PROFILES)
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_done_is_left_as_a_later_issue(path: Path) -> None:
+    """Docs describe what is; plans belong in the issue tracker."""
+    hits = [ln.strip()[:120] for ln in path.read_text().splitlines() if re.search(r"later issue", ln, re.I)]
+    assert not hits, hits
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """(where, command) for every `farmwatch <subcommand> ...` in a docs code block or inline code span."""
+    found: list[tuple[str, str]] = []
+    subcommands = {"run", "poll", "scan", "check-config", "dashboards", "demo"}
+    for path in DOC_FILES:
+        text = re.sub(r"\\\n\s*", " ", path.read_text())
+        spans = re.findall(r"```(?:sh|bash)?\n(.*?)```", text, re.DOTALL) + re.findall(r"`([^`\n]+)`", text)
+        for span in spans:
+            for line in span.splitlines():
+                m = re.search(r"(?:^|[\s/])farmwatch ((\S+).*)$", line.split(" # ")[0].strip())
+                if m and m.group(2) in subcommands and len(m.group(1).split()) > 1:  # bare: a name in prose
+                    found.append((path.name, "farmwatch " + m.group(1).strip()))
+    return found
+
+
+def argv_of(command: str) -> list[str]:
+    """A documented command line as argv: optional parts [..] kept, the first of a|b alternatives taken."""
+    text = command.replace("…", "")
+    text = re.sub(r"\[([^\[\]]*)\]", r"\1", text)
+    words = shlex.split(text)[1:]
+    return [w.split("|")[0] if "|" in w and not w.startswith(("snmp:", "http")) else w for w in words]
+
+
+COMMANDS = documented_commands()
+
+
+def test_the_docs_show_commands() -> None:
+    assert {c.split()[1] for _w, c in COMMANDS} >= {"run", "poll", "scan", "check-config", "dashboards", "demo"}
+
+
+@pytest.mark.parametrize(("where", "command"), COMMANDS, ids=[f"{w}: {c[:60]}" for w, c in COMMANDS])
+def test_every_documented_command_is_accepted_by_the_cli(where: str, command: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    try:
+        parser.parse_args(argv_of(command))
+    except SystemExit as e:
+        err = capsys.readouterr().err.strip().splitlines()
+        pytest.fail(f"{where}: `{command}` is refused by the CLI: {err[-1] if err else e}")
+    assert isinstance(parser, argparse.ArgumentParser)
