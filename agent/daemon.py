@@ -260,6 +260,7 @@ class Agent:
         if self.prober is not None:
             self.prober.close()
         await self._save_finds()
+        self.store.expected.close()
         from collectors.asic.http import close_session
 
         await close_session()  # the shared HTTP client of the web-API firmwares, on this loop

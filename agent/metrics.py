@@ -35,6 +35,9 @@ def miner_families(fams: Families, store: MinerStore, pools: PoolPolicy | None =
             continue  # an empty or unidentified scope address is not a miner: counted in farmwatch_scope_addresses
         d = add_health(up, last, err, ("device", dev.device), dev.up, dev.last_success, dev.error_reason)
         info.add(_info_labels(dev), 1)
+        if dev.identity_conflict:
+            fams.get("farmwatch_miner_identity_conflict", "gauge", "1 while two machines answer on the address in "
+                     "turn (MAC or serial changed twice within an hour); _info shows the last one only.").add(d, 1)
         if dev.reading is not None:
             _reading_samples(fams, dev.device, d, dev.reading)
             if pools is not None:
