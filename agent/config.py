@@ -38,32 +38,24 @@ if TYPE_CHECKING:
     from .power_domains import PowerDomain
     from .sitemap import SiteMap
 
-DRIVERS = (
-    "antminer",
-    "braiins",
-    "luxos",
-    "vnish",
-    "whatsminer",
-    "avalon",
-    "epic",
-    "goldshell",
-    "auradine",
-    "bitaxe",
-    "iceriver",
-    "cgminer",
-    "innosilicon",
-    "sealminer",
-    "hammer",
-    "minerva",
-    "ibelink",
-    "elphapex",
-    "ebang",
-    "bitfury",
-)
-# Checked against collectors/snmp/profiles/ by tests/test_snmp_units.py (config does not import the collectors).
-PROFILES = ("apc", "raritan", "servertech", "sentry3", "eaton", "vertiv", "geist", "vertiv-geist-pdu", "cyberpower-pdu",
-            "cyberpower-ups", "tripplite-pdu", "schleifenbauer", "enlogic", "ups", "xups", "emerson-ups",
-            "entity-sensor", "if-mib")
+
+
+def driver_names() -> tuple[str, ...]:
+    """The miner drivers a config may name: the driver registry itself (a new driver module is accepted at once;
+    no hand list to forget). Imported late: loading every driver costs most of a second, and only a config that
+    names miners needs it."""
+    from collectors.asic.drivers import registry
+
+    return tuple(sorted(registry()))
+
+
+def profile_names() -> tuple[str, ...]:
+    """The SNMP profiles a config may name: the YAML files shipped in collectors/snmp/profiles/."""
+    from collectors.snmp.profile import profiles
+
+    return tuple(sorted(profiles()))
+
+
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
 DEFAULT_LISTEN = ":10428"
@@ -91,7 +83,7 @@ class MinerGroup:
     # Expanded devices (kept out of repr: a /12 is a million of them) and the specs as written, for logs.
     targets: tuple[Target, ...] = field(repr=False)
     specs: tuple[str, ...] = ()
-    driver: str = "auto"  # "auto" or one of DRIVERS
+    driver: str = "auto"  # "auto" or one of driver_names()
     interval: float = 60.0  # seconds
     timeout: float = 10.0  # per-device deadline, seconds
     concurrency: int = 1000
@@ -118,7 +110,7 @@ class SnmpGroup:
     # Expanded devices (kept out of repr: a /12 is a million of them) and the specs as written, for logs.
     targets: tuple[Target, ...] = field(repr=False)
     specs: tuple[str, ...] = ()
-    profile: str = "auto"  # "auto" (from sysObjectID) or one of PROFILES
+    profile: str = "auto"  # "auto" (from sysObjectID) or one of profile_names()
     interval: float = 60.0
     timeout: float = 10.0
     retries: int = 1
@@ -417,7 +409,7 @@ class _SiteReader:
             return None
         before = len(y.problems)
         driver = (
-            y.choice(m["driver"], f"{key}.driver", ("auto", *DRIVERS), "driver") if "driver" in m else "auto"
+            y.choice(m["driver"], f"{key}.driver", ("auto", *driver_names()), "driver") if "driver" in m else "auto"
         )
         port = y.integer(m["port"], f"{key}.port", 1, 65535) if "port" in m else None
         interval, timeout = self._timing(m, key, 60.0, 10.0)
@@ -461,7 +453,7 @@ class _SiteReader:
         firmwares: tuple[str, ...] | None = None
         if "firmwares" in m:
             items = self.y.sequence(m["firmwares"], f"{key}.firmwares")
-            names = [self.y.choice(n, f"{key}.firmwares", DRIVERS, "driver") for n in items or ()]
+            names = [self.y.choice(n, f"{key}.firmwares", driver_names(), "driver") for n in items or ()]
             firmwares = tuple(n for n in names if n is not None)
         return Credentials(
             web_username=user,
@@ -477,7 +469,7 @@ class _SiteReader:
             return None
         before = len(y.problems)
         profile = (
-            y.choice(m["profile"], f"{key}.profile", ("auto", *PROFILES), "SNMP profile")
+            y.choice(m["profile"], f"{key}.profile", ("auto", *profile_names()), "SNMP profile")
             if "profile" in m
             else "auto"
         )

@@ -232,6 +232,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name="vnish",
     signatures=("VNISH",),
+    web_signatures=("anthillos", "vnish"),
     commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,

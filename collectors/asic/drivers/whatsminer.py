@@ -370,6 +370,7 @@ def parse_v3(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("BTMINER", "BITMICRO", "WHATSMINER"),
+    web_signatures=("whatsminer", "/cgi-bin/luci"),
     commands=("summary", "devs", "pools"),
     parse=parse,
     single_commands=("status", "get_error_code"),
