@@ -117,7 +117,7 @@ async def daemon(tmp_path: Path, targets: str, *, nofile: int) -> AsyncIterator[
     port = free_port()
     cfg = tmp_path / "site.yaml"
     cfg.write_text(f'site: hostile\ngpus: {{enabled: false}}\nlisten: "127.0.0.1:{port}"\nminers:\n'
-                   f'  - targets: ["{targets}"]\n    interval: 2s\n    timeout: 1500ms\n')
+                   f'  - targets: ["{targets}"]\n    interval: 3s\n    timeout: 2500ms\n')
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
@@ -159,7 +159,7 @@ async def test_1100_idle_clients_with_fd_limit_1024_keep_every_miner_up_and_metr
             web_budget, _polling = webguard.budget(1024)
             most_fds = 0
             async with IdleFlood(port, 1100) as flood:
-                for _ in range(8):  # four polling cycles under the flood
+                for _ in range(9):  # three polling cycles under the flood
                     await asyncio.sleep(1.0)
                     most_fds = max(most_fds, _fds(proc.pid))
                     text = await _get_retrying(url)

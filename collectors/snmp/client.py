@@ -212,6 +212,16 @@ class Target:
                 out[asked if oid != asked else oid] = value
         return out
 
+    async def first(self, prefixes: Sequence[Oid]) -> dict[Oid, Raw]:
+        """The first value under each prefix (one GETNEXT for all): the first row of a column, for a device whose
+        own row is not row 1 (a Schleifenbauer agent's PDU sits at its databus address)."""
+        if not prefixes:
+            return {}
+        out: dict[Oid, Raw] = {}
+        for asked, (oid, value) in zip(prefixes, await self._request("next", list(prefixes)), strict=False):
+            out[asked] = value if oid[: len(asked)] == asked else None
+        return out
+
     async def probe(self, prefix: Oid) -> bool:
         """True when the agent has anything under ``prefix`` (one GETNEXT)."""
         (oid, value), = await self._request("next", [prefix])

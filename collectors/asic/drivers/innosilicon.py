@@ -121,6 +121,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("INNOMINER", "INNOSILICON", "DRAGONMINT"),
+    web_signatures=("dragonmint",),
     commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,
