@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--segment-bytes", type=int, default=0,
                    help="deliver replies in pieces of this many bytes (1400: a LAN's segments; 0: one write)")
     p.add_argument("--segment-gap-ms", type=float, default=30.0, help="pause between pieces (default 30)")
+    p.add_argument("--variant", type=_weights, default=None,
+                   help="variant fractions (simsite.variants), e.g. no_join=0.3: that share of the miners, "
+                        "picked by address")
     p.add_argument("--shard", type=_shard, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -78,6 +81,10 @@ async def _run(args: argparse.Namespace, shard: tuple[int, int] | None) -> None:
         segment_bytes=args.segment_bytes,
         segment_gap_s=args.segment_gap_ms / 1000.0,
     )
+    for name, share in (args.variant or {}).items():
+        for i, m in enumerate(site.miners):
+            if (i * 2654435761) % 1000 < share * 1000:  # spread over the fleet, the same miners every run
+                site.set_variant(m.ip, name)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
