@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.daemon import Agent  # noqa: E402
+from agent.runtime import run_loop  # noqa: E402
 from agent.scheduler import MinerGroup  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 
@@ -75,12 +76,16 @@ async def bare_client(ips: list[str], concurrency: int = 500) -> float:
 
 # Where a profiled function's own time goes, by its file (or name for the C functions cProfile names by method).
 _PARTS = (
-    ("connect", ("connect", "create_connection", "socket.socket", "_SelectorSocketTransport.__init__")),
+    # Under uvloop, connect/send/recv run in C inside these Python frames, so they cannot be split further there;
+    # FARMWATCH_LOOP=asyncio splits them (at the standard loop's own higher cost).
+    ("sockets: connect", ("connect", "create_connection", "socket.socket", "_SelectorSocketTransport.__init__",
+                          "collectors/asic/rpc.py:exchange", "collectors/asic/http.py:_open")),
     ("JSON parse", ("json/", "_json", "scan_once", "collectors/asic/rpc.py:decode", "repair", "raw_decode")),
     ("driver parse", ("collectors/asic/drivers/", "collectors/asic/normalize", "collectors/asic/reading",
                       "collectors/asic/units", "collectors/asic/bounds", "collectors/asic/models")),
     ("render", ("agent/exposition", "agent/metrics", "agent/store", "gzip", "zlib")),
-    ("read/write", ("selector_events", "streams.py", "recv", "send", "_read_ready", "sock_", "write")),
+    ("sockets: read/write", ("selector_events", "streams.py", "recv", "send", "_read_ready", "sock_", "write",
+                             "data_received", "connection_made", "connection_lost", "eof_received")),
 )
 
 
@@ -145,21 +150,25 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(f"# farmwatch cycle benchmark  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
-          f"{os.cpu_count()} cores  Python {platform.python_version()}")
+          f"{os.cpu_count()} cores  Python {platform.python_version()}  loop "
+          f"{os.environ.get('FARMWATCH_LOOP', 'auto (uvloop when installed)')}")
     for count in args.miners:
         sim = subprocess.Popen(
             [sys.executable, "-m", "simsite", "--count", str(count), "--seed", str(args.seed),
              "--base-ip", args.base_ip, "--latency-ms", str(args.latency_ms[0]), str(args.latency_ms[1]),
              *(["--mix", args.mix] if args.mix else []), *(["--variant", args.variant] if args.variant else [])],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=ROOT, stdout=subprocess.PIPE,
         )
         try:
             ips = addresses(args.base_ip, count)
             assert sim.stdout is not None
-            if not sim.stdout.readline().startswith(b"simsite:"):  # printed once every miner listens
+            for line in sim.stdout:  # "simsite: N miners ..." is printed once every miner listens
+                if line.startswith(b"simsite:"):
+                    break
+            else:
                 raise SystemExit("the simulated site did not start")
-            bare = min(asyncio.run(bare_client(ips)) for _ in range(2))
-            rows, parts = asyncio.run(measure(ips, args.cycles, interval=60.0, timeout=10.0, profile=args.profile))
+            bare = min(run_loop(bare_client(ips)) for _ in range(2))  # the same event loop as the agent's
+            rows, parts = run_loop(measure(ips, args.cycles, interval=60.0, timeout=10.0, profile=args.profile))
         finally:
             sim.terminate()
             sim.wait(30)
