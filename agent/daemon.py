@@ -28,6 +28,7 @@ from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
+from .pools import PoolPolicy
 from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_snmp_targets, sd_targets
 from .reloading import restart_needed
@@ -103,7 +104,7 @@ class Agent:
         fams = Families()
         agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
                        render_seconds=self._render_seconds)
-        miner_families(fams, self.store)
+        miner_families(fams, self.store, self.config.pools if self.config is not None else PoolPolicy())
         economics_families(fams, self.economics)
         fams.get("farmwatch_config_last_reload_successful", "gauge",
                  "1 when the last config (re)load succeeded, 0 when it failed (the previous config still runs).").add(
