@@ -23,6 +23,7 @@ from agent.daemon import Agent
 from agent.demo import DemoSiteMap
 from agent.floor.history import DEPTH
 from agent.floor.model import todo
+from agent.floor.pages import index_page, miner_page
 from agent.floor.problems import reading_problems
 from agent.runtime import agent_from_config
 from agent.scheduler import MinerGroup
@@ -318,3 +319,23 @@ async def test_miners_on_pools_the_site_does_not_list_are_on_the_todo_list(site:
                 if any("poolbinance" in p["url"] for p in m.truth()["pools"])}
     assert expected and set(rows) == expected
     assert all(r.reason == "unknown pool sha256.poolbinance.com:443" for r in rows.values())
+
+
+async def test_without_a_site_map_the_miners_are_a_list_and_nothing_a_miner_says_becomes_markup(
+        site: SimSite) -> None:
+    sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners[:6]]
+    group = MinerGroup(name="plain", sessions=sessions, interval=5.0, timeout=1.0)
+    agent = Agent(site="<b>site</b>", groups=[group], listen="127.0.0.1:0")
+    await agent.scheduler.run_cycle(group)
+    state = agent.store.devices[sessions[0].device]
+    assert state.reading is not None
+    state.reading.pools[0].url = "stratum+tcp://x<script>alert(1)</script>:3333"
+    state.identity.model = state.reading.model = "<img src=x onerror=alert(1)>"
+    floor = agent.floor.current()
+    page = index_page(floor, {})
+    assert "Miners without a site-map location" in page and "<table class='grid" not in page
+    assert page.count("href='/miner/") == 6
+    mpage = miner_page(floor.by_device[sessions[0].device], state.reading.to_json(), [], 5.0)
+    for text in (page, mpage):
+        assert "<script>" not in text and "<img" not in text and "<b>site</b>" not in text
+    assert "&lt;script&gt;" in mpage and "&lt;img src=x" in page
