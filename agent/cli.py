@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from collectors.asic.driver import Driver
 from collectors.asic.reading import MinerReading
@@ -18,6 +19,9 @@ from collectors.errors import DeviceError
 
 from . import __version__, logs
 from .output import cli_message, emit, quiet_stdout
+
+if TYPE_CHECKING:  # aiohttp is imported only by the commands that talk to devices: --help stays quick
+    from collectors.asic.http import WebCredentials
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
@@ -115,14 +119,13 @@ class DriverFailed(Exception):
         self.error, self.hint = error, hint
 
 
-async def _poll_checked(host: str, port: int, *, driver: str | None, timeout: float, credentials: object,
-                        auto_port: bool) -> tuple[MinerReading, Driver | None]:
+async def _poll_checked(host: str, port: int, *, driver: str | None, timeout: float,
+                        credentials: WebCredentials | None, auto_port: bool) -> tuple[MinerReading, Driver | None]:
     """``poll_once``, and with ``--driver`` also what the device identifies as (a second, read-only probe):
     a forced driver reads another firmware's replies without complaint, which must not pass silently."""
-    from collectors.asic.http import WebCredentials, close_session
+    from collectors.asic.http import close_session
     from collectors.asic.poll import MinerSession, poll
 
-    assert credentials is None or isinstance(credentials, WebCredentials)
     session = MinerSession(host=host, port=port, driver_name=driver, credentials=credentials, auto_port=auto_port)
     loop = asyncio.get_running_loop()
     try:
@@ -152,11 +155,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from .config import check_config
 
     problems = check_config(args.config, check_secrets=not args.skip_secrets)
-    for p in problems:
-        print(str(p))
-    if problems:
+    if problems:  # one write: a reader that goes away (| head) still leaves the exit status saying "problems"
+        emit("\n".join(str(p) for p in problems))
         return _fail(f"{len(problems)} problem(s) in {args.config}")
-    print(f"{args.config}: ok")
+    emit(f"{args.config}: ok")
     return EXIT_OK
 
 
@@ -204,6 +206,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _RegistryHelp(argparse.HelpFormatter):
+    """Fills ``{drivers}`` and ``{profiles}`` in a help text from the registries when help is printed (loading every
+    driver costs most of a second, which a command that is not asking for help should not pay)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if text and "{drivers}" in text:
+            from .config import driver_names, profile_names
+
+            text = text.replace("{drivers}", ", ".join(driver_names()))
+            text = text.replace("{profiles}", ", ".join(profile_names()))
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .scan import add_web_login_flags
 
@@ -229,11 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     poll = sub.add_parser("poll", help="poll one device once and print what it reports",
-                          epilog="exit status: 0 read, 1 device unreadable (one line on stderr), 2 usage error")
+                          formatter_class=_RegistryHelp, epilog="exit status: 0 read, 1 device unreadable (one line on stderr), 2 usage error")
     poll.add_argument("target", help="HOST[:PORT] for a miner (no port: 4028, or the web port of an HTTP-only "
                       "firmware once identified), snmp://[COMMUNITY@]HOST[:PORT] for a PDU, UPS, sensor or "
                       "switch, nvml:// for this host's GPUs")
-    poll.add_argument("--driver", default=None, help="skip identification and use this driver (SNMP: profile)")
+    poll.add_argument("--driver", default=None, help="skip identification and use this driver: {drivers} (SNMP: a profile: {profiles})")
     poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
     poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")
     add_web_login_flags(poll)

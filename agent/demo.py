@@ -82,6 +82,19 @@ def demo_power_domains(locations: dict[str, dict[str, str]], pdus: list[Any]) ->
     return (feed, *breakers)
 
 
+async def started(demo: asyncio.Task[None], agent: asyncio.Future[Agent], timeout: float = 120.0) -> Agent:
+    """The agent of a demo task started with ``on_agent=agent.set_result`` once it listens; the demo's own
+    exception if it failed to start (a test then says why instead of timing out)."""
+    either: set[asyncio.Future[Any]] = {demo, agent}
+    await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if agent.done():
+        return agent.result()
+    if demo.done():
+        demo.result()  # raises what stopped it
+        raise RuntimeError("the demo ended before its agent listened")
+    raise TimeoutError(f"the demo's agent did not listen within {timeout:.0f} s")
+
+
 DEMO_FAULTS = {
     "hang": 0.004,
     "refuse": 0.004,

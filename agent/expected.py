@@ -16,6 +16,7 @@ the directory): a crash leaves the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from typing import Any
 log = logging.getLogger("farmwatch.expected")
 
 FILE_NAME = "found-miners.json"
+LOCK_NAME = ".lock"
 FORMAT = "farmwatch-found-miners"
 VERSION = 1
 # Scope states of an address (farmwatch_scope_addresses{state}).
@@ -61,6 +63,7 @@ class Expected:
         self.finds: dict[str, Find] = {}
         self.listed: frozenset[str] = frozenset()
         self.dirty = False
+        self._lock_fd: int | None = None
 
     @property
     def path(self) -> Path | None:
@@ -74,6 +77,9 @@ class Expected:
         """A scope address was read as a miner. Returns the hosts this find retires: another scope address
         whose recorded MAC is this one's (the miner moved, e.g. DHCP) stops being expected there."""
         old = self.finds.get(host)
+        if (old is not None and old.device == device and old.driver == driver and old.model == model
+                and old.mac == mac and old.serial == serial):
+            return []  # the common case, every cycle for every found miner: nothing new, nothing built
         record = Find(host, device, driver, model, mac, serial,
                       old.first_seen if old else (time.time() if now is None else now))
         if old != record:
@@ -101,6 +107,22 @@ class Expected:
             raise StorageError(f"storage path {self.directory} is not a directory")
         if not os.access(self.directory, os.W_OK | os.X_OK):
             raise StorageError(f"storage path {self.directory} is not writable by this user")
+        # One agent per state directory: two (say, two shards started with the same flag) would overwrite each
+        # other's finds, and each would then report the other's miners as never found.
+        fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StorageError(f"storage path {self.directory} is in use by another running farmwatch agent "
+                               "(give each agent its own --storage.path)") from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the state directory (the agent stopped)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def load(self) -> None:
         """Read the finds of an earlier run. A damaged file is moved aside (``.bad``) and reported, never

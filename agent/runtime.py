@@ -15,6 +15,7 @@ from collectors.asic.poll import MinerSession
 
 from .collector import Collector
 from .config import Config, load_config
+from .config import MinerGroup as ConfigMinerGroup
 from .daemon import Agent, ReloadPlan
 from .expected import Expected
 from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
@@ -29,6 +30,16 @@ log = logging.getLogger("farmwatch.agent")
 T = TypeVar("T")
 
 
+def web_credentials(g: ConfigMinerGroup) -> WebCredentials:
+    """A group's web login, bound to the firmwares it is for: ``credentials.firmwares``, else the group's own
+    driver; with neither (driver auto) any firmware a device is identified as gets it (docs/hostile-network.md)."""
+    creds = g.credentials
+    firmwares = creds.firmwares if creds.firmwares is not None else (None if g.driver == "auto" else (g.driver,))
+    return WebCredentials(username=creds.web_username, password=creds.web_password,
+                          use_default_password=creds.use_default_password,
+                          firmwares=frozenset(firmwares) if firmwares is not None else None)
+
+
 def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[MinerGroup]:
     """Poll groups of this agent's devices: with a shard (``--shard`` wins over ``shard:``), only the targets
     whose stable hash falls in it, so n agents with shards 0/n .. n-1/n poll a site exactly once."""
@@ -36,12 +47,7 @@ def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[Mine
     groups: list[MinerGroup] = []
     for i, g in enumerate(cfg.miners):
         sessions = []
-        creds = g.credentials
-        web = WebCredentials(
-            username=creds.web_username,
-            password=creds.web_password,
-            use_default_password=creds.use_default_password,
-        )
+        web = web_credentials(g)
         for target in g.targets:
             if shard is not None and shard_of(target, shard[1]) != shard[0]:
                 continue
@@ -82,8 +88,7 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 
     assert cfg.rescan_interval is not None
     ranges = [[spec for spec in g.specs if "/" in spec or "-" in spec] for g in cfg.miners]
-    creds = [WebCredentials(username=g.credentials.web_username, password=g.credentials.web_password,
-                            use_default_password=g.credentials.use_default_password) for g in cfg.miners]
+    creds = [web_credentials(g) for g in cfg.miners]
     return Discovery(groups=groups, ranges=ranges, credentials=list(creds), interval=cfg.rescan_interval,
                      shard=shard)
 
@@ -104,11 +109,9 @@ def prober_for_config(cfg: Config) -> Prober:
     for i, g in enumerate(cfg.miners):
         for spec in g.specs:
             allow.add(spec, g.port, i, port_given=g.port_given or g.driver != "auto")
-        creds = g.credentials
         template = MinerSession(
             host="", port=g.port, nameplate_power=cfg.power.nameplate_fallback, auto_port=not g.port_given,
-            credentials=WebCredentials(username=creds.web_username, password=creds.web_password,
-                                       use_default_password=creds.use_default_password),
+            credentials=web_credentials(g),
         )
         probe_groups.append(ProbeGroup(timeout=g.timeout, session_template=template))
     return Prober(allow, probe_groups, snmp_allow=snmp_allow, snmp_groups=snmp_groups)

@@ -2,7 +2,8 @@
 
 A cycle starts every ``interval`` (plus a little jitter so groups and agents do not fire in step), runs every
 due device under a global limit and a per-/24 limit (a flat miner network melts at the switch before the
-agent does), gives each device ``timeout`` seconds end to end, and then hands the results to ``on_cycle``.
+agent does), gives each device ``timeout`` seconds end to end, and then hands the results to ``on_cycle``;
+a cycle still running after half an interval hands what has finished to ``on_progress`` meanwhile.
 A device that keeps failing is retried with exponential backoff (capped) instead of holding a slot for its
 full timeout every cycle. One device's failure never touches another's poll.
 """
@@ -79,10 +80,12 @@ class Scheduler:
         *,
         seed: int | None = None,
         poll_slots: int | None = None,
+        on_progress: Callable[[MinerGroup], Awaitable[None] | None] | None = None,
     ) -> None:
         """``poll_slots``: polls in flight at once over all groups, the process's descriptor budget for polling
         (agent/webguard.py: a poll holds up to two sockets while identification races RPC and HTTP)."""
         self.store = store
+        self.on_progress = on_progress
         self._slots = asyncio.Semaphore(poll_slots) if poll_slots else None
         self.poll_slots = poll_slots
         self.groups = groups
@@ -105,10 +108,15 @@ class Scheduler:
             if scoped:
                 state.host = session.host
                 state.scope = group.is_scope(session)
+                state.group = group.name
             if state.next_attempt > now_mono:
                 continue
-            due.append(session)
+            due.append((not state.up, session))
         group.stats.devices_backoff = len(group.sessions) - len(due)
+        # Devices that answered last time first: the slots (global, per /24) are taken in this order, so 200 hung
+        # addresses in a healthy miners' /24 wait behind them, not the other way round. Stable: config order
+        # within each half.
+        due.sort(key=lambda pair: pair[0])
 
         keys = self._subnet_keys
 
@@ -140,7 +148,23 @@ class Scheduler:
                                                   model=reading.model, mac=reading.mac, serial=reading.serial)
 
         exhausted_before = group.stats.errors["resource"]
-        await asyncio.gather(*(one(s) for s in due))
+        polls = asyncio.ensure_future(asyncio.gather(*(one(s) for _down, s in due)))
+        try:
+            # Results go to the store as each device finishes; while slow devices keep the cycle going, what the
+            # others read is published every half interval instead of waiting for the slowest (issue 11).
+            every = max(1.0, group.interval / 2)
+            while not polls.done():
+                await asyncio.wait({polls}, timeout=every)
+                if not polls.done() and self.on_progress is not None:
+                    result = self.on_progress(group)
+                    if result is not None:
+                        await result
+            await polls
+        finally:
+            if not polls.done():
+                polls.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polls
         duration = loop.time() - started
         st = group.stats
         exhausted = st.errors["resource"] - exhausted_before
@@ -203,6 +227,7 @@ class Scheduler:
             if group.explicit is not None:
                 state.host = s.host
                 state.scope = group.is_scope(s)
+                state.group = group.name
         self._tasks[id(group)] = asyncio.create_task(self._loop(group), name=f"group:{group.name}")
 
     async def set_groups(self, groups: list[MinerGroup]) -> None:

@@ -77,8 +77,9 @@ async def test_bosplus_legacy_release_read_over_graphql(release: str) -> None:
         for m in site.miners:
             r = await read(m)
             assert same_as_truth(r, m) == [], (release, m.model)
-            assert (r.firmware_version, r.model) == (release, None)
-            assert r.notes == ["model unknown: Braiins OS GraphQL and LuCI do not state it"]
+            # the model from the RPC's devdetails (GraphQL does not name it), and with it the model facts
+            assert (r.firmware_version, r.model) == (release, m.model)
+            assert r.notes == [] and all(b.expected_chips == b.chips for b in r.boards)
         only_reads(site)
         posts = [c for r in site.requests for c in r.commands if c.startswith("POST")]
         assert "POST /api/v1/auth/login" in " ".join(posts)  # REST tried first (absent on these releases)
@@ -103,9 +104,21 @@ async def test_bosplus_legacy_optional_parts_missing(missing: tuple[str, ...]) -
         assert r.hashrate_ths == pytest.approx(truth["hashrate_ths"], rel=0.03)  # boards' sum without system
         assert (r.pools == []) == ("pools" in missing)
         assert (r.mac is None) == ("mac" in missing)
-        assert (r.boards == []) == ("boards" in missing)
+        # boards missing: the model's slots are unknown (chips null), not missing boards
+        assert all(b.chips is None for b in r.boards) == ("boards" in missing) and len(r.boards) == 3
         assert (r.fans_rpm == []) == ("system" in missing)
         assert sorted(n.split(" ")[0] for n in r.notes if "not read" in n) == sorted(missing)
+
+
+async def test_bosplus_legacy_failing_luci_is_asked_once_per_identity_interval() -> None:
+    async with site_of("braiins_gql", count=1, missing=("mac",)) as site:
+        m = site.miners[0]
+        session = MinerSession(host=m.ip, port=m.port, credentials=DEFAULTS)
+        for _ in range(3):
+            r = await read(m, session=session)
+            assert r.mac is None and any(n.startswith("mac not read") for n in r.notes)
+        asked = [c for req in site.requests for c in req.commands if c.endswith("iface_status/lan")]
+        assert len(asked) == 1
 
 
 async def test_bosplus_legacy_answering_no_hashrate_is_read_over_the_rpc() -> None:

@@ -123,3 +123,10 @@ async def test_an_snmp_name_that_does_not_resolve_is_one_line_not_a_traceback() 
     rc, _out, err = await farmwatch("poll", "snmp://public@no-such-pdu.invalid")
     assert rc == 1
     assert err == "farmwatch: no-such-pdu.invalid:161: resolve: cannot resolve no-such-pdu.invalid\n"
+
+
+async def test_check_config_into_a_closed_pipe_keeps_its_failing_status(tmp_path: Path) -> None:
+    bad = tmp_path / "site.yaml"
+    bad.write_text('site: x\nminers:\n  - targets: ["10.0.0.300"]\n  - targets: ["10.0.0.301"]\n')
+    rc, _out, err = await farmwatch("check-config", str(bad), close_stdout=True)
+    assert rc == 1 and "2 problem(s)" in err and "Traceback" not in err

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.daemon import Agent
-from agent.demo import run_demo
+from agent.demo import run_demo, started
 from tests.prom import PROMETHEUS, eventually
 from tests.test_rules_integration import (
     REPO,
@@ -40,7 +40,7 @@ async def test_every_dashboard_panel_has_data_on_the_demo(tmp_path: Path) -> Non
                                         on_agent=got.set_result))
     prom: RulesPrometheus | None = None
     try:
-        agent = await asyncio.wait_for(got, 120)
+        agent = await started(demo, got)
         assert agent.bound is not None
         rules = [REPO / "rules" / f for f in RULE_FILES]
         prom = await asyncio.to_thread(RulesPrometheus, tmp_path, f"127.0.0.1:{agent.bound[1]}", rules)

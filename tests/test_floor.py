@@ -22,7 +22,7 @@ from agent.config import check_config
 from agent.daemon import Agent
 from agent.demo import DemoSiteMap
 from agent.floor.history import DEPTH
-from agent.floor.model import todo
+from agent.floor.model import natural, todo
 from agent.floor.pages import index_page, miner_page
 from agent.floor.problems import reading_problems
 from agent.runtime import agent_from_config
@@ -339,3 +339,9 @@ async def test_without_a_site_map_the_miners_are_a_list_and_nothing_a_miner_says
     for text in (page, mpage):
         assert "<script>" not in text and "<img" not in text and "<b>site</b>" not in text
     assert "&lt;script&gt;" in mpage and "&lt;img src=x" in page
+
+
+def test_racks_and_shelves_sort_the_way_people_number_them() -> None:
+    # Mixed names must sort without comparing a number to a word (a site map has "10", "A1" and "R9" alike).
+    assert sorted(["R10", "R9", "A1", "1", "B", "10a", "10", ""], key=natural) == [
+        "", "1", "10", "10a", "A1", "B", "R9", "R10"]

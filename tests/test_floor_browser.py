@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from agent.daemon import Agent
-from agent.demo import run_demo
+from agent.demo import run_demo, started
 from simsite import SimSite
 from simsite.miner import SimMiner
 from tests.browser import CHROMIUM, Chromium
@@ -70,7 +70,7 @@ async def test_a_technician_finds_the_broken_miners_on_a_phone(tmp_path: Path) -
                                         base_ip="127.47.0.1", snmp_base_ip="127.47.2.1", snmp_port=16172,
                                         faults=FAULTS, on_site=sites.append, on_agent=got.set_result))
     try:
-        agent = await asyncio.wait_for(got, 120)
+        agent = await started(demo, got)
         assert agent.bound is not None
         base = f"http://127.0.0.1:{agent.bound[1]}"
         wrong = broken(sites[0])

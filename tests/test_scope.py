@@ -163,7 +163,7 @@ async def test_a_found_miner_that_dies_is_down_also_after_a_restart(site: SimSit
     saved = json.loads((tmp_path / "state" / FILE_NAME).read_text())
     assert saved["format"] == "farmwatch-found-miners" and saved["version"] == 1
     assert len(saved["miners"]) == MINERS
-    assert all(not p.name.startswith(".") for p in (tmp_path / "state").iterdir())  # no temporary file left
+    assert not [p for p in (tmp_path / "state").iterdir() if p.name.startswith(f".{FILE_NAME}")]  # no temp file
 
     # A new agent process (same config, same state directory) never saw the victim answer: still down.
     again = agent_from_config(config)
@@ -290,3 +290,44 @@ async def test_a_reload_that_turns_a_range_into_addresses_applies_the_new_semant
     await agent.scheduler.stop()
     assert values(await cycle(agent), "farmwatch_miner_up") == {"127.56.2.1:4028": 0, "127.56.2.2:4028": 0}
     await agent.stop()
+
+
+async def test_a_device_that_answers_but_is_no_miner_is_counted_unidentified_not_down(tmp_path: Path) -> None:
+    import asyncio
+    import contextlib
+
+    body = b"<html><title>Edge router</title></html>"
+
+    async def router(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            await reader.read(4096)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(router, "127.56.3.2", 80)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump({"site": "t", "gpus": {"enabled": False},
+                                    "miners": [{"targets": ["127.56.3.0/29"], "timeout": "2s"}]}))
+    agent = agent_from_config(path)
+    await agent.scheduler.stop()
+    try:
+        series = await cycle(agent)
+    finally:
+        server.close()
+        await server.wait_closed()
+        await agent.stop()
+    assert values(series, "farmwatch_miner_up") == {}
+    assert values(series, "farmwatch_scope_addresses") == {"miner": 0, "unidentified": 1, "empty": 5}
+
+
+async def test_two_agents_on_one_state_directory_the_second_refuses_to_start(tmp_path: Path) -> None:
+    from agent.expected import StorageError
+
+    path = write_config(tmp_path)
+    first = agent_from_config(path)
+    with pytest.raises(StorageError, match="in use by another running farmwatch agent"):
+        agent_from_config(path)
+    await first.stop()
+    second = agent_from_config(path)  # released when the first stopped
+    await second.stop()

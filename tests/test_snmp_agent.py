@@ -143,8 +143,11 @@ async def test_half_a_table_is_reported_not_fatal(sim: SnmpSim) -> None:
 
 
 async def test_no_such_object_means_empty_tables_or_unsupported(sim: SnmpSim) -> None:
-    bare = await read("127.61.0.5", Auth(community="bare"))  # an APC NMC without rPDU2 tables
-    assert bare.driver == "apc" and bare.to_json()["outlets"] == [] and bare.power_w is None
+    # An APC NMC without rPDU2 tables: its sysObjectID names the apc profile but nothing the profile reads exists;
+    # up with every value null would read as a PDU drawing nothing, so it is unsupported, sysObjectID in the message.
+    with pytest.raises(Exception) as e:
+        await read("127.61.0.5", Auth(community="bare"))
+    assert getattr(e.value, "reason", None) == "unsupported" and "1.3.6.1.4.1.318.1.3.4.6" in str(e.value)
     with pytest.raises(Exception) as e:
         await read("127.61.0.5", Auth(community="bare"), profile="ups")
     assert getattr(e.value, "reason", None) == "unsupported"

@@ -6,6 +6,7 @@ are both rendered from the same :class:`Floor`, so what the page shows and what 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from .problems import Problem
 # The floor's states: the reading's five states (DESIGN.md) plus ``down`` (polled, did not answer).
 FLOOR_STATES = ("hashing", "degraded", "not_hashing", "sleeping", "down", "unknown")
 FILTER_KEYS = ("container", "rack", "state", "model")
+_DIGITS = re.compile(r"(\d+)")
 
 
 @dataclass(slots=True)
@@ -128,9 +130,6 @@ class Rack:
     slots: list[str]  # column labels
     unplaced: list[MinerRow]  # in the rack but without shelf and slot
 
-    def cell(self, shelf: str, slot: str) -> list[MinerRow]:
-        return [m for m in self.miners if m.shelf == shelf and m.slot == slot]
-
     def to_json(self) -> dict[str, Any]:
         grid = {(m.shelf, m.slot): m.device for m in self.miners if m.shelf and m.slot}
         return {
@@ -143,10 +142,8 @@ class Rack:
 
 
 def natural(text: str | None) -> tuple[Any, ...]:
-    """Sort key that puts shelf 2 before shelf 10 and R9 before R10."""
-    import re
-
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text or "") if p)
+    """Sort key that puts shelf 2 before shelf 10 and R9 before R10 (numbers and words never compared)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(text or "") if p)
 
 
 @dataclass(slots=True)

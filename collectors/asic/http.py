@@ -101,11 +101,19 @@ class WebCredentials:
     username: str | None = None
     password: SecretLike | None = field(default=None, repr=False)
     use_default_password: bool = False
+    # The drivers the configured password is for (config ``credentials.firmwares``, else the group's own
+    # ``driver``); None: any driver the device is identified as. A device identified as anything else never
+    # receives it (issue 11: identification is what a device claims to be).
+    firmwares: frozenset[str] | None = None
 
-    def login(self, default_user: str, default_password: str | None) -> tuple[str, str] | None:
+    def allows(self, driver: str | None) -> bool:
+        return self.firmwares is None or driver in self.firmwares
+
+    def login(self, default_user: str, default_password: str | None,
+              driver: str | None = None) -> tuple[str, str] | None:
         """(user, password) to log in with, or None when nothing is configured or allowed."""
         user = self.username or default_user
-        if self.password is not None:
+        if self.password is not None and self.allows(driver):
             return user, self.password.reveal()
         if self.use_default_password and default_password is not None:
             return user, default_password
@@ -117,6 +125,27 @@ class WebCredentials:
 
 
 NO_CREDENTIALS = WebCredentials()
+
+
+class DigestDowngrade(aiohttp.ClientError):
+    """A Digest challenge without ``qop`` (RFC 2069): refused before any response is computed."""
+
+
+class StrictDigest(aiohttp.DigestAuthMiddleware):
+    """HTTP Digest that answers only challenges with ``qop`` (RFC 7616, as Antminer's lighttpd sends them).
+
+    Without qop there is no client nonce: the response is MD5 over values the server alone chose, so a device
+    that merely pretends to be a miner can ask for it with a nonce of its choosing and crack the fleet password
+    offline from precomputed tables. No firmware we read needs the old form."""
+
+    async def _encode(self, method: str, url: Any, body: Any) -> str:
+        if not self._challenge.get("qop"):
+            raise DigestDowngrade("Digest challenge without qop (RFC 2069) refused: the password is not used")
+        return await super()._encode(method, url, body)
+
+
+def digest(user: str, password: str) -> aiohttp.DigestAuthMiddleware:
+    return StrictDigest(user, password)
 
 
 def check_read_only(method: str, url: str, body: Any = None) -> None:
@@ -297,6 +326,8 @@ async def request(
         raise DeviceReset(f"{where}: connection reset or closed mid-reply") from None
     except aiohttp.ClientPayloadError as e:
         raise payload_error(where, e) from None
+    except DigestDowngrade as e:
+        raise AuthError(f"{where}: {e}") from None
     except aiohttp.ClientResponseError as e:
         raise ProtocolError(f"{where}: bad HTTP reply ({e.message})") from None
     except aiohttp.ClientError as e:

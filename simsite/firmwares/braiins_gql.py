@@ -6,8 +6,8 @@ What differs from release to release, as the captures show it: the board tempera
 25.05), and ``hbSerialNumber`` (25.03+). Each simulated unit runs one release. GraphQL logs in with the
 ``auth { login }`` mutation (``session_id`` cookie); every other mutation is answered with an error and
 recorded, so a test can prove none was sent. LuCI logs in with its form (302 + ``sysauth``). Default login
-root/root (``extra["password"]`` sets another, e.g. the empty one of early releases). Nothing here states the model, and the simulated reading's truth says so (``model`` is not checked
-and is null in the reading).
+root/root (``extra["password"]`` sets another, e.g. the empty one of early releases). Only the RPC's
+``devdetails`` names the model.
 """
 
 from __future__ import annotations
@@ -159,7 +159,6 @@ class BraiinsGraphQL(RestBeside, Braiins):
         expected = round(snap.expected_ghs / 1000.0, 8)
         return {
             **super().truth_hooks(miner, snap),
-            "model": None,
             "serial": None,  # neither GraphQL nor LuCI gives it
             "hashrate_ths": hashrate,
             "expected_hashrate_ths": expected,

@@ -198,7 +198,8 @@ async def test_legacy_without_luci_or_pools_is_read_without_them() -> None:
     assert r.hashrate_ths == approx(230.7009, abs=1e-4) and r.mac is None and r.pools == []
     assert r.state == "hashing"
     assert sorted(n.split(" (")[0].split(":")[0] for n in r.notes) == [
-        "events not read", "mac not read", "model unknown", "pools not read"]  # no events recording here
+        "devdetails not read", "events not read", "mac not read", "model unknown", "pools not read"]
+    # no events recording, and no RPC on this address for the model
 
 
 async def test_legacy_wrong_password_is_auth() -> None:

@@ -22,6 +22,8 @@ from .server import PACE, LoopbackServer, deliver
 class ReplayWeb:
     routes: Mapping[str, bytes]  # "/path" (with query when it matters) -> body
     digest: tuple[str, str, str] | None = None  # realm, user, password
+    digest_qop: bool = True  # False: an RFC 2069 challenge (no qop), as a device fishing for a password sends
+    authorizations: list[str] = field(default_factory=list)  # every Authorization header received
     login: Mapping[str, bytes] = field(default_factory=dict)  # POST path -> body (logins)
     host: str = "127.0.0.1"
     port: int = 0
@@ -49,13 +51,16 @@ class ReplayWeb:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
         body = await request.read()
+        if "Authorization" in request.headers:
+            self.authorizations.append(request.headers["Authorization"])
         if self.digest is not None:
             raw = simhttp.HttpRequest(request.method, request.path, dict(request.query),
                                       {k.lower(): v for k, v in request.headers.items()}, body)
             if not simhttp.digest_ok(raw, *self.digest):
                 realm = self.digest[0]
+                qop = ', qop="auth"' if self.digest_qop else ""
                 return web.Response(status=401, headers={
-                    "WWW-Authenticate": f'Digest realm="{realm}", nonce="abc123", qop="auth", algorithm=MD5'})
+                    "WWW-Authenticate": f'Digest realm="{realm}", nonce="abc123"{qop}, algorithm=MD5'})
         if request.method == "POST" and request.path in self.login:
             return await self._send(request, self.login[request.path], headers={"Set-Cookie": "session=s1; Path=/"})
         found = self.routes.get(request.path_qs, self.routes.get(request.path))

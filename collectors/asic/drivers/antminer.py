@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from ...errors import DeviceError, DeviceRefused
+from .. import http
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import MinerReading
@@ -109,7 +110,7 @@ def _digest(ctx: FetchContext) -> aiohttp.DigestAuthMiddleware:
     mw = ctx.state.get("digest")
     if mw is None:
         user, password = ctx.login(DEFAULT_USER, DEFAULT_PASSWORD)
-        mw = ctx.state["digest"] = aiohttp.DigestAuthMiddleware(user, password)
+        mw = ctx.state["digest"] = http.digest(user, password)
     return mw  # type: ignore[no-any-return]
 
 
@@ -186,6 +187,7 @@ DRIVER = Driver(
     name="antminer",
     # "ANTMINER" is in every stock Type string; custom firmwares on Antminer hardware match first (custom=True).
     signatures=("ANTMINER", "HIVEON", "BMMINER"),
+    web_realms=("antminer",),
     commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,

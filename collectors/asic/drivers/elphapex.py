@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 from ...errors import DeviceError
+from .. import http
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import MinerReading
@@ -41,7 +42,7 @@ def _digest(ctx: FetchContext) -> aiohttp.DigestAuthMiddleware:
     mw = ctx.state.get("digest")
     if mw is None:
         user, password = ctx.login("root", "root")
-        mw = ctx.state["digest"] = aiohttp.DigestAuthMiddleware(user, password)
+        mw = ctx.state["digest"] = http.digest(user, password)
     return mw  # type: ignore[no-any-return]
 
 
@@ -100,6 +101,8 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("ELPHAPEX",),
+    web_signatures=("elphapex",),
+    web_realms=("elphapex", "daoge"),  # the Digest realm is "Daoge..."
     commands=(),
     parse=parse,
     fetch=fetch,

@@ -26,10 +26,8 @@ import json
 import re
 from typing import Any
 
-import aiohttp
-
 from ...errors import DeviceError, ParseError
-from .. import rpc
+from .. import http, rpc
 from ..context import FetchContext
 from ..driver import Driver, Replies
 from ..reading import Board, MinerReading
@@ -129,7 +127,7 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
                 mw = ctx.state.get("digest")
                 if mw is None:
                     user, password = ctx.login("root", "root")
-                    mw = ctx.state["digest"] = aiohttp.DigestAuthMiddleware(user, password)
+                    mw = ctx.state["digest"] = http.digest(user, password)
                 resp = await ctx.get(ctx.web_port(80), web.SYSTEM_INFO, digest=mw)
                 ctx.remember("system_info", resp.json())
             replies["web:system_info"] = ctx.state.get("system_info")
