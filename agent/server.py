@@ -199,6 +199,9 @@ async def send_body(request: web.Request, gz_body: bytes, headers: dict[str, str
         release = request.get(RELEASE_IN_FLIGHT)
         if release is not None:
             release()
+        if request.method == "HEAD":  # the headers only (a StreamResponse would send what it is given)
+            await resp.write_eof()
+            return resp
         view = memoryview(gz_body)
         inflate = zlib.decompressobj(wbits=31) if gunzip else None
         for at in range(0, len(view), SEND_PIECE):
