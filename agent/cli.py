@@ -206,6 +206,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _RegistryHelp(argparse.HelpFormatter):
+    """Fills ``{drivers}`` and ``{profiles}`` in a help text from the registries when help is printed (loading every
+    driver costs most of a second, which a command that is not asking for help should not pay)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if text and "{drivers}" in text:
+            from .config import driver_names, profile_names
+
+            text = text.replace("{drivers}", ", ".join(driver_names()))
+            text = text.replace("{profiles}", ", ".join(profile_names()))
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .scan import add_web_login_flags
 
@@ -231,11 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     poll = sub.add_parser("poll", help="poll one device once and print what it reports",
-                          epilog="exit status: 0 read, 1 device unreadable (one line on stderr), 2 usage error")
+                          formatter_class=_RegistryHelp, epilog="exit status: 0 read, 1 device unreadable (one line on stderr), 2 usage error")
     poll.add_argument("target", help="HOST[:PORT] for a miner (no port: 4028, or the web port of an HTTP-only "
                       "firmware once identified), snmp://[COMMUNITY@]HOST[:PORT] for a PDU, UPS, sensor or "
                       "switch, nvml:// for this host's GPUs")
-    poll.add_argument("--driver", default=None, help="skip identification and use this driver (SNMP: profile)")
+    poll.add_argument("--driver", default=None, help="skip identification and use this driver: {drivers} (SNMP: a profile: {profiles})")
     poll.add_argument("--json", action="store_true", help="the poll --json contract instead of a table")
     poll.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole poll, seconds")
     add_web_login_flags(poll)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
-from .floor.problems import pool_key
+from .pools import AllowedPool, PoolPolicy, pool_key
 from .secret import Secret, SecretError
 from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
 from .yamlread import (
@@ -38,32 +38,24 @@ if TYPE_CHECKING:
     from .power_domains import PowerDomain
     from .sitemap import SiteMap
 
-DRIVERS = (
-    "antminer",
-    "braiins",
-    "luxos",
-    "vnish",
-    "whatsminer",
-    "avalon",
-    "epic",
-    "goldshell",
-    "auradine",
-    "bitaxe",
-    "iceriver",
-    "cgminer",
-    "innosilicon",
-    "sealminer",
-    "hammer",
-    "minerva",
-    "ibelink",
-    "elphapex",
-    "ebang",
-    "bitfury",
-)
-# Checked against collectors/snmp/profiles/ by tests/test_snmp_units.py (config does not import the collectors).
-PROFILES = ("apc", "raritan", "servertech", "sentry3", "eaton", "vertiv", "geist", "vertiv-geist-pdu", "cyberpower-pdu",
-            "cyberpower-ups", "tripplite-pdu", "schleifenbauer", "enlogic", "ups", "xups", "emerson-ups",
-            "entity-sensor", "if-mib")
+
+
+def driver_names() -> tuple[str, ...]:
+    """The miner drivers a config may name: the driver registry itself (a new driver module is accepted at once;
+    no hand list to forget). Imported late: loading every driver costs most of a second, and only a config that
+    names miners needs it."""
+    from collectors.asic.drivers import registry
+
+    return tuple(sorted(registry()))
+
+
+def profile_names() -> tuple[str, ...]:
+    """The SNMP profiles a config may name: the YAML files shipped in collectors/snmp/profiles/."""
+    from collectors.snmp.profile import profiles
+
+    return tuple(sorted(profiles()))
+
+
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
 DEFAULT_LISTEN = ":10428"
@@ -91,7 +83,7 @@ class MinerGroup:
     # Expanded devices (kept out of repr: a /12 is a million of them) and the specs as written, for logs.
     targets: tuple[Target, ...] = field(repr=False)
     specs: tuple[str, ...] = ()
-    driver: str = "auto"  # "auto" or one of DRIVERS
+    driver: str = "auto"  # "auto" or one of driver_names()
     interval: float = 60.0  # seconds
     timeout: float = 10.0  # per-device deadline, seconds
     concurrency: int = 1000
@@ -118,7 +110,7 @@ class SnmpGroup:
     # Expanded devices (kept out of repr: a /12 is a million of them) and the specs as written, for logs.
     targets: tuple[Target, ...] = field(repr=False)
     specs: tuple[str, ...] = ()
-    profile: str = "auto"  # "auto" (from sysObjectID) or one of PROFILES
+    profile: str = "auto"  # "auto" (from sysObjectID) or one of profile_names()
     interval: float = 60.0
     timeout: float = 10.0
     retries: int = 1
@@ -170,9 +162,10 @@ class Config:
     # State directory (``storage: {path: ...}``, or --storage.path): miners found in CIDR/range scopes are kept
     # there across restarts (agent/expected.py). None: kept in memory only.
     storage_path: Path | None = None
-    # The site's pools (``pools:``): a miner with any other pool set is on the floor view's to-do list as
-    # "unknown pool" (a hijacked or misconfigured miner hashes for someone else). Empty: not checked.
-    pools: tuple[str, ...] = ()
+    # The site's allowed pools and workers (``pools:``, agent/pools.py): a miner with any other pool set is on the
+    # floor view's to-do list as "unknown pool", and farmwatch_miner_pool_allowed says it to the alert rules (a
+    # hijacked or misconfigured miner hashes for someone else). Empty: not checked.
+    pools: PoolPolicy = field(default_factory=PoolPolicy)
 
     @property
     def listen_host(self) -> str:
@@ -281,7 +274,7 @@ class _SiteReader:
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
-        pools = self._pools(top["pools"]) if "pools" in top else ()
+        pools = self._pools(top["pools"]) if "pools" in top else PoolPolicy()
         if y.problems or site is None:
             return None
         return Config(
@@ -417,7 +410,7 @@ class _SiteReader:
             return None
         before = len(y.problems)
         driver = (
-            y.choice(m["driver"], f"{key}.driver", ("auto", *DRIVERS), "driver") if "driver" in m else "auto"
+            y.choice(m["driver"], f"{key}.driver", ("auto", *driver_names()), "driver") if "driver" in m else "auto"
         )
         port = y.integer(m["port"], f"{key}.port", 1, 65535) if "port" in m else None
         interval, timeout = self._timing(m, key, 60.0, 10.0)
@@ -461,7 +454,7 @@ class _SiteReader:
         firmwares: tuple[str, ...] | None = None
         if "firmwares" in m:
             items = self.y.sequence(m["firmwares"], f"{key}.firmwares")
-            names = [self.y.choice(n, f"{key}.firmwares", DRIVERS, "driver") for n in items or ()]
+            names = [self.y.choice(n, f"{key}.firmwares", driver_names(), "driver") for n in items or ()]
             firmwares = tuple(n for n in names if n is not None)
         return Credentials(
             web_username=user,
@@ -477,7 +470,7 @@ class _SiteReader:
             return None
         before = len(y.problems)
         profile = (
-            y.choice(m["profile"], f"{key}.profile", ("auto", *PROFILES), "SNMP profile")
+            y.choice(m["profile"], f"{key}.profile", ("auto", *profile_names()), "SNMP profile")
             if "profile" in m
             else "auto"
         )
@@ -573,7 +566,10 @@ class _SiteReader:
             text = self.y.string(file_node, f"{key}.{base}_file")
             if text is None:
                 return None
-            secret = Secret(path=self.base / text)
+            # Shown in messages only when written as a path ("/run/secrets/x", "./x"): a bare word may be a
+            # password pasted into the wrong key.
+            path_like = text.startswith(("/", "./", "../", "~"))
+            secret = Secret(path=self.base / text, hide_name=not path_like)
             where, node = f"{key}.{base}_file", file_node
         elif env_node is not None:
             text = self.y.string(env_node, f"{key}.{base}_env")
@@ -622,18 +618,46 @@ class _SiteReader:
         )
         return PowerConfig(nameplate_fallback=bool(fallback))
 
-    def _pools(self, node: yaml.Node) -> tuple[str, ...]:
-        """Pool URLs (``stratum+tcp://host:port``, or ``host:port``); what is compared is host and port."""
+    def _pools(self, node: yaml.Node) -> PoolPolicy:
+        """``pools: [URL, ...]`` (any worker) or ``pools: {allowed: [{url: URL, user: GLOB}, ...]}``."""
+        if is_null(node):
+            return PoolPolicy()
+        if isinstance(node, yaml.MappingNode):
+            m = self.y.mapping(node, "pools", ("allowed",)) or {}
+            if "allowed" not in m:
+                self.y.add(node, "pools", "expected allowed: [{url: ..., user: ...}]")
+                return PoolPolicy()
+            return PoolPolicy(tuple(self._allowed(m["allowed"], "pools.allowed")))
+        return PoolPolicy(tuple(self._allowed(node, "pools")))
+
+    def _allowed(self, node: yaml.Node, key: str) -> list[AllowedPool]:
         out = []
-        for i, item in enumerate(self.y.sequence(node, "pools") or []):
-            text = self.y.string(item, f"pools[{i}]")
+        for i, item in enumerate(self.y.sequence(node, key) or []):
+            where = f"{key}[{i}]"
+            user: str | None = None
+            if isinstance(item, yaml.MappingNode):
+                m = self.y.mapping(item, where, ("url", "user")) or {}
+                if "url" not in m:
+                    self.y.add(item, where, "missing url")
+                    continue
+                url_node = m["url"]
+                if "user" in m:
+                    user = self.y.string(m["user"], f"{where}.user")
+                    if not user:
+                        self.y.add(m["user"], f"{where}.user", 'expected a worker name or glob ("acct.*")')
+                        continue
+                where = f"{where}.url"
+            else:
+                url_node = item
+            text = self.y.string(url_node, where)
             if text is None:
                 continue
-            if pool_key(text) is None:
-                self.y.add(item, f"pools[{i}]", f'"{clip(text)}" is not a pool URL (stratum+tcp://host:port)')
+            key_ = pool_key(text)
+            if key_ is None:
+                self.y.add(url_node, where, f'"{clip(text)}" is not a pool URL (stratum+tcp://host:port)')
                 continue
-            out.append(text)
-        return tuple(out)
+            out.append(AllowedPool(text, key_, user))
+        return out
 
     def _economics(self, node: yaml.Node) -> EconomicsConfig:
         if is_null(node):

@@ -77,6 +77,9 @@ class Expected:
         """A scope address was read as a miner. Returns the hosts this find retires: another scope address
         whose recorded MAC is this one's (the miner moved, e.g. DHCP) stops being expected there."""
         old = self.finds.get(host)
+        if (old is not None and old.device == device and old.driver == driver and old.model == model
+                and old.mac == mac and old.serial == serial):
+            return []  # the common case, every cycle for every found miner: nothing new, nothing built
         record = Find(host, device, driver, model, mac, serial,
                       old.first_seen if old else (time.time() if now is None else now))
         if old != record:

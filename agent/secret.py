@@ -6,9 +6,12 @@ where the secret should be must not hang start-up).
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
+
+log = logging.getLogger("farmwatch.config")
 
 
 class SecretError(Exception):
@@ -21,22 +24,28 @@ class Secret:
     Deliberately not a dataclass, so ``dataclasses.asdict(config)`` cannot copy the value out into a dict.
     """
 
-    __slots__ = ("_path", "_env", "_value")
+    __slots__ = ("_path", "_env", "_value", "_hide_name")
 
-    def __init__(self, *, path: Path | None = None, env: str | None = None, value: str | None = None) -> None:
+    def __init__(self, *, path: Path | None = None, env: str | None = None, value: str | None = None,
+                 hide_name: bool = False) -> None:
+        """``hide_name``: the file's name as written might be the password itself (a bare word pasted into a
+        ``*_file`` key), so it is never shown in a message, a log or a repr."""
         if (path is None) == (env is None):
             raise ValueError("a secret comes from exactly one of a file or an environment variable")
-        self._path, self._env, self._value = path, env, value
+        self._path, self._env, self._value, self._hide_name = path, env, value, hide_name
 
     @property
     def source(self) -> str:
-        return f"file {self._path}" if self._path is not None else f"environment variable {self._env}"
+        if self._path is not None:
+            return "file <name not shown>" if self._hide_name else f"file {self._path}"
+        return f"environment variable {self._env}"
 
     def reveal(self) -> str:
         """The value, read on first use when it was not read at start-up. Raises :class:`SecretError`."""
         if self._value is None:
             self._value = (
-                _read_secret_file(self._path) if self._path is not None else _read_secret_env(self._env)
+                _read_secret_file(self._path, self._hide_name) if self._path is not None
+                else _read_secret_env(self._env)
             )
         return self._value
 
@@ -55,18 +64,27 @@ class Secret:
 MAX_SECRET_BYTES = 64 * 1024
 
 
-def _read_secret_file(path: Path) -> str:
+def _read_secret_file(path: Path, hide_name: bool = False) -> str:
     try:
         # O_NONBLOCK: a FIFO placed where the secret should be must not hang start-up or check-config.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except IsADirectoryError:
         raise SecretError(f"secret file {path} is a directory") from None
     except FileNotFoundError:
+        if hide_name:
+            # A bare word where a file's path belongs is most often the password itself, pasted: it is not
+            # repeated into logs and terminals. The key and line say which setting it is.
+            raise SecretError("secret file does not exist (the name is not shown in case it is the password "
+                              "itself: put the password in a file and give that file's path)") from None
         raise SecretError(f"secret file {path} does not exist") from None
     except OSError as exc:
         raise SecretError(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # /dev/zero, a FIFO, a socket: endless or blocking
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode) and mode & stat.S_IWOTH:
+            # Anyone on the host can replace the password (or a community) the agent sends to devices.
+            log.warning("secret file %s is world-writable: anyone on this host can change it (chmod o-w)", path)
+        if not stat.S_ISREG(mode):  # /dev/zero, a FIFO, a socket: endless or blocking
             if stat.S_ISDIR(os.fstat(fd).st_mode):
                 raise SecretError(f"secret file {path} is a directory")
             raise SecretError(f"secret file {path} is not a regular file")

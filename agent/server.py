@@ -104,6 +104,11 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[guard])
 
+    async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Server"] = "farmwatch"  # not aiohttp's "Python/3.x aiohttp/3.y.z": no versions to look up
+
+    app.on_response_prepare.append(server_header)
+
     async def metrics(request: web.Request) -> web.StreamResponse:
         rendered = agent.rendered()
         om = wants_openmetrics(request.headers.get("Accept", ""))
@@ -194,6 +199,9 @@ async def send_body(request: web.Request, gz_body: bytes, headers: dict[str, str
         release = request.get(RELEASE_IN_FLIGHT)
         if release is not None:
             release()
+        if request.method == "HEAD":  # the headers only (a StreamResponse would send what it is given)
+            await resp.write_eof()
+            return resp
         view = memoryview(gz_body)
         inflate = zlib.decompressobj(wbits=31) if gunzip else None
         for at in range(0, len(view), SEND_PIECE):

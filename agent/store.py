@@ -6,6 +6,7 @@ reading (its value series disappear) and keeps identity, last success time and t
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -13,6 +14,8 @@ from collectors.asic.reading import MinerReading
 from collectors.errors import DeviceError
 
 from .expected import Expected
+
+log = logging.getLogger("farmwatch.store")
 
 
 @dataclass(slots=True)
@@ -49,6 +52,25 @@ class DeviceState:
     host: str = ""
     scope: bool = False
     group: str = ""  # the scheduler group polling it (farmwatch_scope_addresses{group})
+    # Monotonic times the answering machine changed (another MAC or serial than the last reading's), last hour.
+    identity_changes: list[float] = field(default_factory=list)
+
+    @property
+    def identity_conflict(self) -> bool:
+        """Two machines answer on this address in turn (an IP conflict, two miners behind one forwarded port):
+        the identity changed twice or more in the last hour. A DHCP move changes it once."""
+        return len(self.identity_changes) >= 2
+
+
+IDENTITY_WINDOW_S = 3600.0
+
+
+def _other_machine(known: Identity, reading: MinerReading) -> bool:
+    """Whether ``reading`` comes from another machine than ``known``: a MAC or serial both report, differing."""
+    return any(
+        (a := getattr(known, key)) is not None and (b := getattr(reading, key)) is not None and a != b
+        for key in ("mac", "serial")
+    )
 
 
 class MinerStore:
@@ -91,6 +113,17 @@ class MinerStore:
         state.failures = 0
         state.next_attempt = 0.0
         ident = state.identity
+        if _other_machine(ident, reading):
+            # Another machine answered: its identity replaces the last one whole, never field by field (one
+            # machine's serial beside another's MAC is neither machine).
+            state.identity = ident = Identity()
+            mono = time.monotonic()
+            state.identity_changes = [t for t in state.identity_changes if mono - t < IDENTITY_WINDOW_S] + [mono]
+            if len(state.identity_changes) == 2:
+                log.warning("%s: two machines answer on this address in turn (MAC/serial keep changing); "
+                            "farmwatch_miner_identity_conflict is 1", device)
+        elif state.identity_changes and time.monotonic() - state.identity_changes[-1] >= IDENTITY_WINDOW_S:
+            state.identity_changes.clear()
         ident.driver = reading.driver
         for name in ("make", "model", "algorithm", "firmware", "firmware_version", "mac", "serial", "hostname"):
             value = getattr(reading, name)

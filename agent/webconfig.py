@@ -11,8 +11,9 @@
 
 Passwords are stored only as bcrypt hashes. A check costs tens of milliseconds of CPU by design, so it runs in
 a worker thread and a successful (user, password) pair is remembered by its SHA-256 for the life of the
-config (exporter-toolkit does the same); an unknown user is checked against a dummy hash so that the reply
-time does not tell which users exist. Problems are reported with file, line and key like site.yaml's.
+config (exporter-toolkit does the same); an unknown user is checked against a dummy hash of the configured
+hashes' cost so that the reply time does not tell which users exist. Problems are reported with file, line and
+key like site.yaml's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import concurrent.futures
 import hashlib
 import ssl
 from dataclasses import dataclass, field
@@ -39,8 +41,6 @@ _CLIENT_AUTH = {
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
 _VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
-# A valid bcrypt hash of a random password nobody knows: unknown users cost the same as known ones.
-_DUMMY_HASH = b"$2b$10$3yXEpsYjDbpcA98MfTjrqOMP1B0ST7Fys3uuO9PUvpj9YdO.VqVhC"
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class WebConfig:
     tls: TlsConfig | None = None
     users: dict[str, bytes] = field(default_factory=dict)  # user -> bcrypt hash
     _verified: set[bytes] = field(default_factory=set)
+    _dummy: dict[bytes, bytes] = field(default_factory=dict)  # bcrypt cost -> a hash of that cost
+    _checking: int = 0  # uncached password checks running or waiting (bounded: see authorized())
 
     @property
     def auth_required(self) -> bool:
@@ -90,15 +92,50 @@ class WebConfig:
         key = hashlib.sha256(f"{len(user)}:{user}:{password}".encode()).digest()
         if key in self._verified:
             return True
-        hashed = self.users.get(user)
-        ok = await asyncio.get_running_loop().run_in_executor(
-            None, _checkpw, password.encode(), hashed if hashed is not None else _DUMMY_HASH)
+        if self._checking >= MAX_CHECKS_WAITING:
+            # A flood of wrong passwords: each costs a bcrypt (~0.1-1 s of CPU). Beyond this many at once the
+            # rest are refused without one, so they cannot starve the polling or a good scrape, whose
+            # credentials are cached after their first check and never wait here.
+            return False
+        self._checking += 1
+        try:
+            hashed = self.users.get(user)
+            loop = asyncio.get_running_loop()
+            # An unknown user is checked against a hash of the same cost as the configured ones: it takes as
+            # long as a known user with a wrong password (a cost-10 dummy next to cost-14 hashes told which
+            # user names exist, 60 ms against 940 ms).
+            against = hashed if hashed is not None else await loop.run_in_executor(_BCRYPT, self._dummy_hash)
+            ok = await loop.run_in_executor(_BCRYPT, _checkpw, password.encode(), against)
+        finally:
+            self._checking -= 1
         ok = ok and hashed is not None
         if ok:
             if len(self._verified) > 1024:  # bounded: a cache, not a record
                 self._verified.clear()
             self._verified.add(key)
         return ok
+
+
+    def _dummy_hash(self) -> bytes:
+        """A hash, of a random password, with the highest cost among the configured users' hashes."""
+        cost = max((h[4:6] for h in self.users.values()), default=b"10")
+        dummy = self._dummy.get(cost)
+        if dummy is None:
+            import secrets
+
+            import bcrypt
+
+            try:
+                rounds = int(cost)
+            except ValueError:
+                rounds = 10
+            dummy = self._dummy[cost] = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=rounds))
+        return dummy
+
+
+# Password checks run on two threads of their own, never on the default executor that other work shares.
+_BCRYPT = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="farmwatch-bcrypt")
+MAX_CHECKS_WAITING = 8
 
 
 def _checkpw(password: bytes, hashed: bytes) -> bool:

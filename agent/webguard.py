@@ -7,9 +7,10 @@ half-open connections on the web port (fd limit 1024) took every descriptor, so 
 /metrics could not be reached. Here each accepted connection goes through :class:`GuardedProtocol`, a thin
 wrapper around aiohttp's protocol that
 
-- counts open connections against a cap; at the cap, a new connection replaces the oldest one that has waited
-  more than ``GRACE_S`` without sending a complete request head (an idle or slowloris client), else it is
-  closed at once. A prompt client (Prometheus sends its head in the first packet) is never the one replaced;
+- counts open connections against a cap, per client host too; at the cap, a new connection replaces an idle
+  one (no complete request head yet) of a host holding many, or one idle for over ``GRACE_S``, else it is
+  reset at once (:meth:`ConnectionGuard._admit`). A prompt client (Prometheus sends its head in the first
+  packet) is not the one replaced;
 - closes a connection whose request head (request line + headers) is not complete ``HEADER_TIMEOUT_S`` after
   it connected or after the first byte of the next request on a keep-alive connection. Bodies are refused by
   the server (every endpoint is GET), so a body is held to the same deadline.
@@ -76,9 +77,8 @@ class ConnectionGuard:
     handler) wrapped in a :class:`GuardedProtocol`.
 
     Not ``loop.create_server``: asyncio accepts up to 100 connections per wake-up and sets each up in a task
-    of its own, so a flood holds hundreds of descriptors before any protocol can refuse one. Here a descriptor
-    is taken only when there is room for it (at most ``limit`` open, one more while being set up); otherwise
-    the connection waits in the kernel's listen queue, costing this process nothing.
+    of its own, so a flood holds hundreds of descriptors before any protocol can refuse one. Here at most
+    ``limit`` are open, and one more for as long as it takes to decide whether it replaces one or is reset.
     """
 
     def __init__(self, factory: Callable[[], asyncio.BaseProtocol], limit: int,
@@ -95,31 +95,27 @@ class ConnectionGuard:
         self.header_timeouts = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def _victim(self, peers: Callable[[str], bool]) -> GuardedProtocol | None:
-        """The oldest connection of a peer ``peers`` accepts that has waited over GRACE_S for a request head."""
+    def _victim(self, peers: Callable[[str], bool], grace: float = GRACE_S) -> GuardedProtocol | None:
+        """The oldest connection of a peer ``peers`` accepts that has waited over ``grace`` for a request head."""
         now = time.monotonic()
         for c in self.open:
-            if c.waiting_since is not None and now - c.waiting_since > GRACE_S and peers(c.peer):
+            if c.waiting_since is not None and now - c.waiting_since > grace and peers(c.peer):
                 return c
         return None
 
     def _heavy(self, peer: str) -> bool:
         return self.peers.get(peer, 0) >= self.per_peer
 
-    def _room(self) -> bool:
-        """Whether to take the next connection off the listen queue: below the cap, or at it with an idle
-        connection that could make way (the new one's peer decides which, in :meth:`_admit`)."""
-        return len(self.open) < self.limit or self._victim(lambda _peer: True) is not None
-
     def _admit(self, peer: str) -> GuardedProtocol | None:
-        """Below the cap every connection is taken. At the cap a new connection replaces an idle one: from its
-        own host if that host already holds ``per_peer`` connections (a flooding host competes only with
-        itself), else from any host holding that many, else any idle one; with none, it is refused (RST)."""
+        """Below the cap every connection is taken. At the cap, a connection from a host holding fewer than
+        ``per_peer`` (Prometheus, a person) replaces an idle one of a host holding more, at once, or else any
+        connection idle for over GRACE_S; one from a host holding ``per_peer`` or more (a flood) can only
+        replace its own idle ones, so it competes with itself. With no one to replace it is refused (RST)."""
         if len(self.open) >= self.limit:
             if self._heavy(peer):
                 victim = self._victim(lambda p: p == peer)
             else:
-                victim = self._victim(self._heavy) or self._victim(lambda _peer: True)
+                victim = self._victim(self._heavy, grace=0.0) or self._victim(lambda _peer: True)
             if victim is None:
                 self.rejected += 1
                 return None
@@ -144,9 +140,9 @@ class ConnectionGuard:
         loop = asyncio.get_running_loop()
         sock.setblocking(False)
         while True:
-            if not self._room():
-                await asyncio.sleep(0.05)  # full of working connections: new ones wait in the listen queue
-                continue
+            # Always taken off the listen queue, even at the cap: who may replace whom depends on the peer, and a
+            # queue left full drops everyone's SYNs alike (Prometheus's scrape then waits for TCP's 1-3-7 s
+            # retransmissions). A refused connection holds its descriptor only until the next line.
             try:
                 conn, addr = await loop.sock_accept(sock)
             except OSError as e:  # EMFILE and kin: polling took the descriptors; try again shortly

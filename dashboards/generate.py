@@ -32,7 +32,7 @@ STATE_MAPPINGS = [{"type": "value", "options": {
 
 def joined(expr: str, labels: str = "") -> str:
     """``expr`` (a per-miner series) kept only for miners that match the location and model variables."""
-    return f"{expr} * on(instance, device) group_left({labels}) {INFO}"
+    return f"{expr} * on(site, instance, device) group_left({labels}) {INFO}"
 
 
 def target(expr: str, legend: str = "", ref: str = "A", instant: bool = False, table: bool = False) -> dict[str, Any]:
@@ -200,13 +200,28 @@ def site_overview() -> dict[str, Any]:
         target(f"sum by (model) (model:farmwatch_miner_revenue_usd_per_day:sum{{{m}}})", "{{model}} revenue", instant=True),
         target(f"sum by (model) (model:farmwatch_miner_power_cost_usd_per_day:sum{{{m}}})", "{{model}} power cost", "B",
                instant=True)], "currencyUSD", w=8)
+    pools(b)
     attention(b)
     return dashboard("farmwatch-site-overview", "farmwatch / Site overview",
                      "Hashrate, power, efficiency, health and profitability of the site at a glance.", b)
 
 
+def pools(b: Board) -> None:
+    """Where the site's hashrate goes (rules/pools.rules.yml): a foreign pool or account stands out here even
+    before FarmwatchUnknownPool, which needs pools: in site.yaml."""
+    s = 'site=~"$site"'
+    b.bars("Share of hashrate by pool and account", [target(f"pool:farmwatch_miner_hashrate:ratio{{{s}}}",
+                                                            "{{pool_host}} {{account}}", instant=True)],
+           "percentunit", w=12, decimals=1,
+           description="Each pool host and account (the worker's name up to its first dot) with its share of the "
+                       "hashrate of the hashing miners. Developer-fee pools of custom firmwares are not in it: the "
+                       "firmwares do not say which part of the time they mine there (farmwatch_miner_fee_pool_info).")
+    b.bars("Miners by pool and account", [target(f"pool:farmwatch_miners:count{{{s}}}", "{{pool_host}} {{account}}",
+                                                 instant=True)], "none", w=12)
+
+
 LOCATION = "model, container, rack, shelf, slot, pdu, outlet"
-NOT_ASLEEP = 'unless on(instance, device) farmwatch_miner_state{state="sleeping"} == 1'
+NOT_ASLEEP = 'unless on(site, instance, device) farmwatch_miner_state{state="sleeping"} == 1'
 
 
 def problem(expr: str, text: str, src: str = "", regex: str = "") -> str:
@@ -229,14 +244,14 @@ def attention(b: Board) -> None:
         problem('farmwatch_miner_state{state="not_hashing"} == 1', "not hashing"),
         problem(from_one(f"farmwatch_miner_board_chips == 0 {NOT_ASLEEP}", "board"), "board $1 missing",
                 "number", "(.+)"),
-        problem(from_one(f"farmwatch_miner_fan_speed_rpm == 0 and on(instance, device) farmwatch_miner_expected_fans > 0 "
+        problem(from_one(f"farmwatch_miner_fan_speed_rpm == 0 and on(site, instance, device) farmwatch_miner_expected_fans > 0 "
                          f"{NOT_ASLEEP}", "fan"), "fan $1 stopped", "number", "(.+)"),
         problem("max without(board) (farmwatch_miner_board_chip_temperature_celsius) > 90", "chip over 90 °C"),
-        problem('device:farmwatch_miner_hashrate_expected:ratio < 0.9 and on(instance, device) '
-                'farmwatch_miner_state{state=~"hashing|degraded"} == 1 unless on(instance, device) '
+        problem('device:farmwatch_miner_hashrate_expected:ratio < 0.9 and on(site, instance, device) '
+                'farmwatch_miner_state{state=~"hashing|degraded"} == 1 unless on(site, instance, device) '
                 'device:farmwatch_miner_boards_missing:count > 0', "hashrate under 90 % of expected"),
     ]
-    expr = "(\n  " + "\nor\n  ".join(parts) + f"\n) * on(instance, device) group_left({LOCATION}) {INFO}"
+    expr = "(\n  " + "\nor\n  ".join(parts) + f"\n) * on(site, instance, device) group_left({LOCATION}) {INFO}"
     hidden = {k: True for k in ("Time", "Value", "__name__", "job", "instance", "reason", "board", "fan", "number",
                                 "state")}
     order = {k: i for i, k in enumerate(("container", "rack", "shelf", "slot", "problem", "model", "device", "pdu",
@@ -253,8 +268,8 @@ def attention(b: Board) -> None:
                                                         "renameByName": {"Value": "miners"}}},
                          {"id": "sortBy", "options": {"sort": [{"field": "miners", "desc": True}]}}])
     b.bars("Fleet by pool", [target(
-        "count by (url) ((farmwatch_miner_pool_active == 1) * on(instance, device, pool) group_left(url) "
-        f"farmwatch_miner_pool_info * on(instance, device) group_left() {INFO})", "{{url}}", instant=True)],
+        "count by (url) ((farmwatch_miner_pool_active == 1) * on(site, instance, device, pool) group_left(url) "
+        f"farmwatch_miner_pool_info * on(site, instance, device) group_left() {INFO})", "{{url}}", instant=True)],
         "none", w=12, h=9, decimals=0,
         description="Miners mining on each pool now (a firmware that splits hashing over several pools counts on each).")
 
@@ -289,7 +304,7 @@ def miner_detail() -> dict[str, Any]:
                "accepted, pool {{pool}}"),
         target(f"sum by (pool) (rate(farmwatch_miner_pool_rejected_shares_total{{{d}}}[$__rate_interval]))",
                "rejected, pool {{pool}}", "B")], "none", w=8)
-    b.table("Pools", [target(f"farmwatch_miner_pool_info{{{d}}} * on(instance, device, pool) group_left() "
+    b.table("Pools", [target(f"farmwatch_miner_pool_info{{{d}}} * on(site, instance, device, pool) group_left() "
                              f"farmwatch_miner_pool_up{{{d}}}", instant=True, table=True)], "none", w=8,
             mappings=[{"type": "value", "options": {"0": {"text": "dead", "color": "red"}, "1": {"text": "alive", "color": "green"}}}],
             transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "job": True},
@@ -338,7 +353,7 @@ def rack_map() -> dict[str, Any]:
 def both(source: str, other: str) -> str:
     """Total power of one source over the selected miners that also have the other source."""
     mine = joined(f'farmwatch_miner_power_watts{{source="{source}"}}')
-    return f'sum({mine} and on(instance, device) farmwatch_miner_power_watts{{source="{other}"}})'
+    return f'sum({mine} and on(site, instance, device) farmwatch_miner_power_watts{{source="{other}"}})'
 
 
 # --- power --------------------------------------------------------------------------------------------------
@@ -356,6 +371,14 @@ def power() -> dict[str, Any]:
         target(both("pdu", "reported"), "measured at PDU"),
         target(both("reported", "pdu"), "reported by miners", "B")],
         "watt", description="Only miners with both a PDU outlet reading and their own figure.")
+    b.series("Rack: measured minus reported", [
+        target('farmwatch_rack:power_gap_watts{site=~"$site",container=~"$container",rack=~"$rack"}',
+               "{{container}} / {{rack}} gap"),
+        target('farmwatch_rack:power_unreported_watts{site=~"$site",container=~"$container",rack=~"$rack"}',
+               "{{container}} / {{rack}} not reported", "B")],
+        "watt", description="Gap: PDU-measured minus miner-reported power, over the outlets whose every miner reports "
+                             "its power (positive: the miners under-report). Not reported: measured power of outlets "
+                             "with a miner that reports none, left out of the gap.")
     b.series("Power by rack", [target(
         'rack:farmwatch_miner_power_watts:sum{site=~"$site",container=~"$container",rack=~"$rack"}',
         "{{container}} / {{rack}}")], "watt")
@@ -387,7 +410,7 @@ def power() -> dict[str, Any]:
 def gpu_hall() -> dict[str, Any]:
     b = Board()
     s = 'site=~"$site"'
-    name = f' * on(instance, gpu) group_left(index, name) farmwatch_gpu_info{{{s}}}'
+    name = f' * on(site, instance, gpu) group_left(index, name) farmwatch_gpu_info{{{s}}}'
     b.stat("GPUs answering", [target(f"sum(farmwatch_gpu_up{{{s}}})", "up"),
                               target(f"count(farmwatch_gpu_up{{{s}}})", "known", "B")], "none", w=6)
     b.stat("GPU power", [target(f"sum(farmwatch_gpu_power_watts{{{s}}})", "power")], "watt", w=6)
@@ -409,7 +432,7 @@ def gpu_hall() -> dict[str, Any]:
         f"sum by (xid) (increase(farmwatch_gpu_xid_errors_total{{{s}}}[24h]))", "XID {{xid}}", instant=True)],
         "none", w=8, decimals=0)
     b.bars("Uncorrected ECC errors in the last 24 hours", [target(
-        f'sum by (instance, gpu) (increase(farmwatch_gpu_ecc_errors_total{{{s},type="uncorrected",scope="volatile"}}[24h]))',
+        f'sum by (site, instance, gpu) (increase(farmwatch_gpu_ecc_errors_total{{{s},type="uncorrected",scope="volatile"}}[24h]))',
         "{{instance}} {{gpu}}", instant=True)], "none", w=8, decimals=0)
     b.bars("Remapped memory rows", [target(f"farmwatch_gpu_remapped_rows{{{s}}}", "{{gpu}} {{type}}", instant=True)],
            "none", w=8, decimals=0)

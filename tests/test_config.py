@@ -234,7 +234,8 @@ def test_example_reports_its_missing_secret_files_when_checked() -> None:
         ),
         (
             "miners:\n  - targets: [10.0.0.1]\n    credentials: {web_password_file: missing-file}\n",
-            "site.yaml:3: miners[0].credentials.web_password_file: secret file missing-file does not exist",
+            "site.yaml:3: miners[0].credentials.web_password_file: secret file does not exist (the name is not "
+            "shown in case it is the password itself: put the password in a file and give that file's path)",
         ),
         (
             "miners:\n  - targets: [10.0.0.1]\n    credentials:\n      web_password_env: FARMWATCH_TEST_UNSET_VAR\n",

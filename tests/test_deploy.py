@@ -94,3 +94,47 @@ def test_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
                        timeout=60)
     problems = [ln for ln in (r.stdout + r.stderr).splitlines() if "farmwatch.service" in ln]
     assert not problems, problems
+
+
+def _federated(name: str) -> bool:
+    """Whether the central example's match[] selectors (all of the form {__name__=~"..."} or ="...") take ``name``."""
+    import re
+
+    cfg = yaml.safe_load((DEPLOY / "multisite" / "central-prometheus.yml").read_text())
+    for sel in cfg["scrape_configs"][0]["params"]["match[]"]:
+        m = re.fullmatch(r'\{__name__(=~|=)"(.+)"\}', sel)
+        assert m, sel
+        if (re.fullmatch(m.group(2), name) if m.group(1) == "=~" else m.group(2) == name):
+            return True
+    return False
+
+
+def test_central_federation_pulls_what_the_aggregate_dashboards_read() -> None:
+    """Every Site overview, Power and Rack map query built only on recording rules and power-gear series (no raw
+    per-miner or per-GPU series, which stay at the site) finds all its series in the central Prometheus; and the
+    power joins are there (before: no farmwatch_rack:*, no power domains, no PDU phases)."""
+    import json
+    import re
+
+    per_device = re.compile(r"device:.*|farmwatch_(miner|gpu)_.*|farmwatch_pdu_outlet_.*")
+    names = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+|farmwatch_[a-zA-Z0-9_]+")
+    checked, missing = 0, []
+    for dash in ("site-overview", "power", "rack-map"):
+        doc = json.loads((ROOT / "dashboards" / f"{dash}.json").read_text())
+        stack = list(doc["panels"])
+        while stack:
+            panel = stack.pop()
+            stack.extend(panel.get("panels", []))
+            for target in panel.get("targets", []):
+                used = set(names.findall(target["expr"])) - {"farmwatch_agent_info"}
+                if not used or any(per_device.fullmatch(n) for n in used):
+                    continue
+                checked += 1
+                missing += [f"{dash}: {panel['title']}: {n}" for n in sorted(used) if not _federated(n)]
+    assert checked >= 15 and missing == []
+    for name in ("farmwatch_rack:power_gap_watts", "farmwatch_rack:power_unreported_watts", "farmwatch_rack_power_watts",
+                 "farmwatch_power_domain_load_watts", "farmwatch_power_domain_headroom_watts",
+                 "pdu:farmwatch_miners_down:ratio", "model:farmwatch_miner_margin_usd_per_day:sum",
+                 "farmwatch_pdu_phase_load_ratio", "farmwatch_ups_runtime_seconds", "farmwatch_snmp_up", "ALERTS"):
+        assert _federated(name), name
+    assert not _federated("farmwatch_miner_hashrate_hashes_per_second")  # raw per-miner series stay at the site

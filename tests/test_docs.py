@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import build_parser
-from agent.config import DRIVERS, PROFILES
+from agent.config import driver_names, profile_names
 from collectors.asic.drivers import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +52,37 @@ def readme_driver_tables() -> set[str]:
 
 def test_every_driver_is_in_the_config_comment_and_the_readme_tables_and_nothing_else() -> None:
     known = set(registry())
-    assert set(DRIVERS) == known  # the config's list of choices is the registry
+    assert set(driver_names()) == known  # the config's list of choices is the registry
     assert comment_names(readme_config_block(), "driver") == known
     assert readme_driver_tables() == known
 
 
 def test_profiles_named_in_the_config_comment_exist() -> None:
     named = comment_names(readme_config_block(), "profile") - {"auto"}
-    assert named and named <= set(PROFILES), named - set(PROFILES)
+    assert named and named <= set(profile_names()), named - set(profile_names())
+
+
+def test_poll_help_names_every_driver_and_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    """`farmwatch poll --help` lists the registries, so a new driver or profile file is in the help at once."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["poll", "--help"])
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")
+    listed = set(re.findall(r"[a-z][a-z0-9-]+", text.split("use this driver:", 1)[1].split("--json", 1)[0]))
+    assert set(registry()) | set(profile_names()) <= listed
+
+
+def test_web_signatures_live_on_the_drivers_and_name_one_firmware_each() -> None:
+    """Identification's web-page signatures are the drivers' own (no hand list in identify.py): each is
+    lower-case (the page is lower-cased before matching) and no two drivers claim the same one."""
+    from collectors.asic import identify
+
+    assert not hasattr(identify, "WEB_SIGNATURES")
+    owner: dict[str, str] = {}
+    for name, driver in registry().items():
+        for needle in (*driver.web_signatures, *driver.web_realms):
+            assert needle == needle.lower(), (name, needle)
+            assert owner.setdefault(needle, name) == name, (needle, owner[needle], name)
+    assert {"braiins", "luxos", "vnish", "bitaxe", "goldshell", "iceriver", "epic", "antminer"} <= set(owner.values())
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -309,3 +309,13 @@ async def test_a_slow_web_page_naming_the_firmware_beats_the_generic_fallback() 
     finally:
         await runner.cleanup()
     assert driver.name == "goldshell"
+
+
+def test_innosilicon_algorithm_by_product_line_without_a_facts_row() -> None:
+    from collectors.asic.drivers import innosilicon
+    got = [innosilicon.algorithm_of(f"Innosilicon {m}") for m in ("A9++", "A10", "A6+", "T2Thf", "D9", "Q1")]
+    assert got == ["equihash", "ethash", "scrypt", "sha256", "blake256", "unknown"]
+    # An A9++ (no facts row) still reads its "MHS" figures as Sol/s, as the A9 does.
+    summary = _reply("SUMMARY", '[{"MHS 1m":135000.0}]', "innominer a9++-1.2.0")
+    r = finalize(innosilicon.parse({"summary": summary}, "d"))
+    assert (r.model, r.algorithm, r.hashrate_ths) == ("Innosilicon A9++", "equihash", pytest.approx(1.35e-7))

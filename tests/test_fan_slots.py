@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from collectors.asic import rpc
+from collectors.asic.drivers import _antminer_web as web
 from collectors.asic.drivers import _bmminer as bm
 from collectors.asic.drivers import avalon, bitaxe, epic, luxos
 from collectors.asic.normalize import finalize
@@ -54,3 +55,13 @@ def test_bitaxe_second_fan_under_its_own_key() -> None:
     assert bitaxe.parse({"system/info": info}, "d").fans_rpm == [5100, 4980]
     info.pop("fan2rpm")
     assert bitaxe.parse({"system/info": info}, "d").fans_rpm == [5100]
+
+
+def test_old_antminer_web_stopped_fan_keeps_its_slot() -> None:
+    status = {"summary": {"ghs5s": "16360.27", "elapsed": "100"}, "pools": [], "devs": [
+        {"index": "1", "chain_acn": "60", "fan": "4680", "temp": "60",
+         "freq": "fan_num=2,fan1=4680,fan2=0,fan3=0,fan4=0,chain_rate1=6333.01,temp2_1=57,"},
+        {"index": "2", "chain_acn": "60", "fan": "0", "temp": "58"},
+        {"index": "3", "chain_acn": "60", "fan": "0", "temp": "59"}]}
+    r = web.parse_old_status(status, "d", "antminer", "S9 SE")
+    assert r.fans_rpm == [4680, 0]  # the S9 SE's second fan reads stopped: a dead fan, not a missing slot

@@ -30,7 +30,10 @@ from collectors.asic.poll import MinerSession, poll_once
 from collectors.asic.reading import MinerReading
 from collectors.errors import AuthError
 from simsite import SimSite
+from simsite.cgminer import parse_request
+from simsite.firmwares import get as get_firmware
 from simsite.miner import SimMiner
+from tests.conformance.btminer import BtminerReplay
 from tests.conformance.server import ReplayMiner
 from tests.test_agent import make_agent
 from tests.test_drivers_cgminer_family import x19_replies
@@ -276,3 +279,33 @@ async def test_poll_json_and_table_show_what_was_not_read() -> None:
     assert doc["notes"] == ["pools not read (protocol): Access denied to 'pools' command"]
     assert doc["pools"] == [] and doc["hashrate_ths"] > 0 and "missing" not in doc
     assert "pools not read (protocol): Access denied to 'pools' command" in outs[1]
+
+
+@dataclass
+class HangingDevdetails(BtminerReplay):
+    """A btminer that never answers ``devdetails`` (a hung identity read) and answers the rest."""
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        data = await reader.read(65536)
+        if b"devdetails" in data:
+            await asyncio.sleep(30)
+            writer.close()
+            return
+        reader2 = asyncio.StreamReader()
+        reader2.feed_data(data)
+        reader2.feed_eof()
+        await super()._handle(reader2, writer)
+
+
+async def test_whatsminer_hung_devdetails_is_a_note_not_a_dead_miner() -> None:
+    site = _site("127.117.80.1", firmware="whatsminer", count=2)
+    m = site.miners[0]
+    fw = get_firmware("whatsminer")
+    snap = m.snapshot()
+    replies = {c: fw.answer_json(m, snap, parse_request(json.dumps({"command": c}).encode())).encode() for c in (
+        "summary", "devs", "pools", "get_version", "get_miner_info", "status", "get_error_code")}
+    async with HangingDevdetails(replies) as miner:
+        r = await poll_once(miner.host, miner.port, driver="whatsminer", timeout=3)
+    assert r.hashrate_ths == approx(m.truth()["hashrate_ths"], rel=1e-6)
+    assert r.model is None and r.mac == m.mac  # the summary's MAC; the rest of identity waits for next time
+    assert [(n.part, n.reason) for n in r.missing] == [("identity (devdetails+get_version+get_miner_info)", "timeout")]

@@ -117,7 +117,7 @@ async def daemon(tmp_path: Path, targets: str, *, nofile: int) -> AsyncIterator[
     port = free_port()
     cfg = tmp_path / "site.yaml"
     cfg.write_text(f'site: hostile\ngpus: {{enabled: false}}\nlisten: "127.0.0.1:{port}"\nminers:\n'
-                   f'  - targets: ["{targets}"]\n    interval: 2s\n    timeout: 1500ms\n')
+                   f'  - targets: ["{targets}"]\n    interval: 3s\n    timeout: 2500ms\n')
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
@@ -159,7 +159,7 @@ async def test_1100_idle_clients_with_fd_limit_1024_keep_every_miner_up_and_metr
             web_budget, _polling = webguard.budget(1024)
             most_fds = 0
             async with IdleFlood(port, 1100) as flood:
-                for _ in range(8):  # four polling cycles under the flood
+                for _ in range(9):  # three polling cycles under the flood
                     await asyncio.sleep(1.0)
                     most_fds = max(most_fds, _fds(proc.pid))
                     text = await _get_retrying(url)
@@ -308,4 +308,72 @@ async def test_clients_that_never_read_metrics_cost_bounded_memory_and_are_dropp
     finally:
         for s in socks:
             s.close()
+        await agent.stop()
+
+
+def test_an_unknown_user_is_checked_against_a_hash_of_the_configured_cost() -> None:
+    import bcrypt
+
+    from agent.webconfig import WebConfig
+
+    cfg = WebConfig(users={"prometheus": bcrypt.hashpw(b"right", bcrypt.gensalt(rounds=12))})
+    # Before: a fixed cost-10 dummy next to cost-12+ hashes (60 ms against 940 ms told which users exist).
+    assert cfg._dummy_hash()[4:6] == b"12"
+
+
+async def test_a_wrong_password_flood_does_not_starve_a_good_scrape_and_no_versions_are_named(
+        tmp_path: Path) -> None:
+    import base64
+
+    import bcrypt
+
+    from agent.webconfig import WebConfig
+
+    users = {"prometheus": bcrypt.hashpw(b"right", bcrypt.gensalt(rounds=11))}
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    agent.web_config = WebConfig(users=users)
+    await agent.start()
+    try:
+        assert agent.bound is not None
+        url = f"http://127.0.0.1:{agent.bound[1]}/metrics"
+
+        def auth(password: str) -> dict[str, str]:
+            return {"Authorization": "Basic " + base64.b64encode(f"prometheus:{password}".encode()).decode()}
+
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            async with http.get(url, headers=auth("right")) as r:  # Prometheus's first scrape: checked, cached
+                assert r.status == 200
+                assert r.headers["Server"] == "farmwatch"  # before: "Python/3.11 aiohttp/3.x.y"
+            async with http.get(url.replace("/metrics", "/nothing-here")) as r:
+                assert r.headers["Server"] == "farmwatch"
+
+            async def wrong(i: int) -> int:
+                async with http.get(url, headers=auth(f"guess{i}")) as r:
+                    return r.status
+
+            flood = [asyncio.create_task(wrong(i)) for i in range(120)]
+            await asyncio.sleep(0.3)
+            async with http.get(url, headers=auth("right")) as r:  # during the flood
+                good = r.status
+            statuses = await asyncio.gather(*flood)
+    finally:
+        await agent.stop()
+    assert good == 200  # before: 503, every slot held by a wrong password's bcrypt
+    assert set(statuses) <= {401, 503} and statuses.count(401) > 0
+
+
+async def test_head_sends_headers_only_and_the_connection_stays_usable(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    await agent.start()
+    try:
+        assert agent.bound is not None
+        url = f"http://127.0.0.1:{agent.bound[1]}/metrics"
+        async with aiohttp.ClientSession() as http:  # one keep-alive connection for both
+            async with http.head(url) as r:
+                assert r.status == 200 and int(r.headers["Content-Length"]) > 0 and await r.read() == b""
+            async with http.get(url) as r:
+                assert r.status == 200 and b"farmwatch_agent_info" in await r.read()
+    finally:
         await agent.stop()

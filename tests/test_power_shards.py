@@ -24,6 +24,7 @@ from agent.runtime import agent_from_config
 from agent.targets import Target, shard_of
 from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
+from simsite.addresses import addresses
 from simsite.snmp import community_of
 from tests.prom import PROMETHEUS, Prometheus, eventually
 
@@ -59,8 +60,8 @@ def write_site(d: Path, *, miners: list[str], snmp: list[tuple[str, str]], rows:
     groups = []
     for target, community in snmp:
         (d / f"{community}.secret").write_text(community + "\n")
-        groups.append({"targets": [target], "community_file": f"{community}.secret", "interval": "1s",
-                       "timeout": "800ms", "retries": 0})
+        groups.append({"targets": [target], "community_file": f"{community}.secret", "interval": "2s",
+                       "timeout": "1500ms", "retries": 1})
     cfg: dict[str, Any] = {"site": "it", "sitemap": "sitemap.csv",
                            "power_domains": "power.yaml",
                            "miners": [{"targets": miners, "interval": "1s", "timeout": "800ms"}], "snmp": groups}
@@ -99,7 +100,12 @@ async def test_two_shards_say_what_one_agent_says(tmp_path: Path) -> None:
     site = SimSite.build(count=24, seed=31, base_ip="127.46.0.1", latency_ms=(1.0, 2.0))
     await site.start()
     snmp_ip = "127.46.1.1"
-    port = free_udp_port(snmp_ip)
+    pdu_ips = addresses(snmp_ip, 4)  # start_demo_snmp's four PDUs (24 miners, 6 a PDU)
+
+    def split(port: int) -> bool:  # both shards own PDUs: which do depends on host:port (a stable hash)
+        return {shard_of(Target(ip, port), 2) for ip in pdu_ips} == {0, 1}
+
+    port = next(p for p in (free_udp_port(snmp_ip) for _ in range(64)) if split(p))
     handle, _ = await start_demo_snmp(site.miners, base_ip=snmp_ip, port=port, outlets_per_pdu=6, interval=1.0)
     for pdu in handle.pdus:  # plain values: both topologies read the very same watts
         pdu.noise = False
@@ -141,13 +147,13 @@ async def test_two_shards_say_what_one_agent_says(tmp_path: Path) -> None:
         # Every miner and every SNMP device polled exactly once per topology.
         for p in proms:
             await eventually(lambda p=p: len(p.query("farmwatch_miner_up == 1")) == 24)
-            await eventually(lambda p=p: len(p.query("farmwatch_snmp_up == 1")) == len(snmp))
+            await eventually(lambda p=p: len(p.query("farmwatch_snmp_up == 1")) == len(snmp), timeout=90)
             assert len(p.query("count by (device) (farmwatch_snmp_up) > 1")) == 0
             await eventually(lambda p=p: len(p.query('farmwatch_miner_power_watts{source="pdu"}')) == 24)
             await eventually(lambda p=p: len(p.query("farmwatch_rack_power_watts")) == 4)
-        shard_pdus = values(sharded, "count by (instance) (farmwatch_pdu_power_watts)", "instance")
-        assert sorted(shard_pdus.values()) == sorted(
-            [float(sum(1 for t in pdu_targets if owner[t] == i)) for i in (0, 1)])
+        per_shard = sorted(float(sum(1 for t in pdu_targets if owner[t] == i)) for i in (0, 1))
+        await eventually(lambda: sorted(values(sharded, "count by (instance) (farmwatch_pdu_power_watts)",
+                                               "instance").values()) == per_shard)
 
         checks = {
             "per-miner PDU power": ('farmwatch_miner_power_watts{source="pdu"}', ("device",)),
@@ -159,10 +165,15 @@ async def test_two_shards_say_what_one_agent_says(tmp_path: Path) -> None:
             "site power": ("site:farmwatch_power_watts:sum", ("site",)),
             "rack gap": ("farmwatch_rack:power_gap_watts", ("container", "rack")),
         }
+        # Equal once both have evaluated the same readings (the two Prometheus evaluate at their own moments, and
+        # a rule group may read another's result of the previous evaluation).
         for what, (expr, keys) in checks.items():
-            a = values(single, expr, *keys)
-            assert a, f"{what}: no data unsharded"
-            assert values(sharded, expr, *keys) == a, what
+            assert await eventually(lambda e=expr, k=keys: values(single, e, *k), timeout=20), f"{what}: no data"
+            try:
+                await eventually(lambda e=expr, k=keys: values(sharded, e, *k) == values(single, e, *k), timeout=30)
+            except AssertionError:
+                raise AssertionError(f"{what}: sharded {values(sharded, expr, *keys)} != "
+                                     f"unsharded {values(single, expr, *keys)}") from None
         # The truth itself: each rack's power is its PDU's (a PDU feeds one rack of six); domain loads add up.
         racks = values(single, "farmwatch_rack_power_watts", "container", "rack")
         assert sorted(racks.values()) == sorted(round(sum(p.loads_w), 3) for p in handle.pdus)

@@ -84,8 +84,10 @@ SENTRY3 = snmprec(system(S3 + ".2.6", "cdu-r12") + f"""
 # tempHumidSensorTable {{envMon}}.{{sensor}}: status found(0)/notFound(1), temperature 0.1 degree, humidity %
 {S3}.2.5.1.3.1.1|4|Intake
 {S3}.2.5.1.4.1.1|2|0
-{S3}.2.5.1.6.1.1|2|274
+{S3}.2.5.1.6.1.1|2|815
 {S3}.2.5.1.10.1.1|2|41
+# tempHumidSensorTempScale fahrenheit(1), as in the LibreNMS recording: 81.5 F is 27.5 C
+{S3}.2.5.1.13.1.1|2|1
 {S3}.2.5.1.3.1.2|4|Exhaust
 {S3}.2.5.1.4.1.2|2|1
 {S3}.2.5.1.6.1.2|2|-1
@@ -93,7 +95,9 @@ SENTRY3 = snmprec(system(S3 + ".2.6", "cdu-r12") + f"""
 """)
 
 CPU = "1.3.6.1.4.1.3808.1.1.1"
-CYBERPOWER_UPS = snmprec(system(CPU, "ups-cp-1") + f"""
+# sysObjectID 3808.1.1.3, as the card in LibreNMS's tests/snmpsim/cyberpower.snmprec answers from a UPS: the
+# same as the ePDUs'; which tree answers tells them apart.
+CYBERPOWER_UPS = snmprec(system("1.3.6.1.4.1.3808.1.1.3", "ups-cp-1") + f"""
 # UPS-MIB identity only, as on the cards that were read as a UPS with every value null
 1.3.6.1.2.1.33.1.1.1.0|4|CyberPower
 {CPU}.1.1.1.0|4|OL3000RTXL2U
@@ -193,29 +197,29 @@ TRIPPLITE_UPS = snmprec(system("1.3.6.1.4.1.850.1", "ups-tl-1") + """
 
 SB = "1.3.6.1.4.1.31034.12.1.1.2"
 SCHLEIFENBAUER = snmprec(system("1.3.6.1.4.1.31034.11.1", "hpdu-r4") + f"""
-{SB}.1.1.1.2.1|2|214
-{SB}.1.1.1.5.1|4|DPM27/E
-{SB}.1.1.1.6.1|4|SVNL00012345
-{SB}.1.1.1.10.1|4|R4-A
-{SB}.2.1.1.6.1|2|32
-# sdbDevInTable {{device}}.{{input}}: kWh, current and voltage in hundredths, power W, name
-{SB}.6.1.1.2.1.1|2|45678
-{SB}.6.1.1.5.1.1|2|2215
-{SB}.6.1.1.7.1.1|2|23011
-{SB}.6.1.1.10.1.1|2|4930
-{SB}.6.1.1.13.1.1|4|L1
-{SB}.6.1.1.2.1.2|2|40000
-{SB}.6.1.1.5.1.2|2|1604
-{SB}.6.1.1.7.1.2|2|22987
-{SB}.6.1.1.10.1.2|2|3560
-{SB}.6.1.1.13.1.2|4|L2
+{SB}.1.1.1.2.210|2|214
+{SB}.1.1.1.5.210|4|DPM27/E
+{SB}.1.1.1.6.210|4|SVNL00012345
+{SB}.1.1.1.10.210|4|R4-A
+{SB}.2.1.1.6.210|2|32
+# sdbDevInTable {{device}}.{{input}}, the device at databus address 210 (as in LibreNMS's recording): kWh, current and voltage in hundredths, power W, name
+{SB}.6.1.1.2.210.1|2|45678
+{SB}.6.1.1.5.210.1|2|2215
+{SB}.6.1.1.7.210.1|2|23011
+{SB}.6.1.1.10.210.1|2|4930
+{SB}.6.1.1.13.210.1|4|L1
+{SB}.6.1.1.2.210.2|2|40000
+{SB}.6.1.1.5.210.2|2|1604
+{SB}.6.1.1.7.210.2|2|22987
+{SB}.6.1.1.10.210.2|2|3560
+{SB}.6.1.1.13.210.2|4|L2
 # outlets: name, metered kWh / current / voltage / power, switched state
-{SB}.7.1.1.2.1.1|4|T21-01
-{SB}.7.2.1.2.1.1|2|3456
-{SB}.7.2.1.5.1.1|2|1591
-{SB}.7.2.1.7.1.1|2|23011
-{SB}.7.2.1.11.1.1|2|3530
-{SB}.7.3.1.2.1.1|2|1
+{SB}.7.1.1.2.210.1|4|T21-01
+{SB}.7.2.1.2.210.1|2|3456
+{SB}.7.2.1.5.210.1|2|1591
+{SB}.7.2.1.7.210.1|2|23011
+{SB}.7.2.1.11.210.1|2|3530
+{SB}.7.3.1.2.210.1|2|1
 """)
 
 EN = "1.3.6.1.4.1.38446.1"
@@ -277,6 +281,8 @@ UPS_SENTINELS = snmprec(system("1.3.6.1.4.1.2254.2.4", "ups-unk") + """
 # No profile: an unknown enterprise that answers IF-MIB (a PDU of a vendor we do not know), and one that answers
 # only UPS-MIB's identity.
 UNKNOWN = snmprec(system("1.3.6.1.4.1.99999.7.1", "mystery-pdu"))
+# Enlogic's enterprise, nothing of its MIB (LibreNMS's tests/snmpsim/enlogic-pdu.snmprec is just this).
+ENLOGIC_EMPTY = snmprec(system("1.3.6.1.4.1.38446.1", "pdu-en-0"))
 IDENTITY_ONLY = snmprec(system("1.3.6.1.4.1.99998.1", "mystery-ups") + "1.3.6.1.2.1.33.1.1.1.0|4|Mystery\n")
 
 DEVICES = {  # community -> (loopback address, recording)
@@ -291,8 +297,9 @@ DEVICES = {  # community -> (loopback address, recording)
     "ups-sentinels": ("127.61.9.9", UPS_SENTINELS),
     "unknown": ("127.61.9.10", UNKNOWN),
     "identity-only": ("127.61.9.11", IDENTITY_ONLY),
+    "enlogic-empty": ("127.61.9.12", ENLOGIC_EMPTY),
 }
-UNREADABLE = {"unknown", "identity-only"}
+UNREADABLE = {"unknown", "identity-only", "enlogic-empty"}
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -346,7 +353,7 @@ async def test_sentry3_infeeds_outlets_and_not_available(readings: dict[str, Snm
                          "power_w": 3140, "energy_j": 2500000 * 3600.0}
     assert o2.num("power_w") is None and o2.text("state") == "off"
     assert [s for s in r.to_json()["sensors"]] == [
-        {"name": "Intake", "kind": "temperature", "value": 27.4, "unit": "celsius"},
+        {"name": "Intake", "kind": "temperature", "value": 27.5, "unit": "celsius"},  # 815 x 0.1 F
         {"name": "Intake", "kind": "humidity", "value": 0.41, "unit": "ratio"}]
 
 
@@ -429,7 +436,8 @@ async def test_mib_sentinels_are_unknown(readings: dict[str, SnmpReading | Devic
 
 
 async def test_no_profile_is_unsupported_with_its_sysobjectid(readings: dict[str, SnmpReading | DeviceError]) -> None:
-    for name, oid in (("unknown", "1.3.6.1.4.1.99999.7.1"), ("identity-only", "1.3.6.1.4.1.99998.1")):
+    for name, oid in (("unknown", "1.3.6.1.4.1.99999.7.1"), ("identity-only", "1.3.6.1.4.1.99998.1"),
+                      ("enlogic-empty", "1.3.6.1.4.1.38446.1")):
         e = readings[name]
         assert isinstance(e, DeviceError) and e.reason == "unsupported", (name, e)
         assert oid in e.message

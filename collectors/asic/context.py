@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..errors import AuthError, DeviceError, DeviceRefused, LoginNeeded
 from . import api3, http, rpc
@@ -22,9 +22,38 @@ from .reading import Note
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from .driver import Driver
-    from .poll import MinerSession
+
+
+class SessionView(Protocol):
+    """What a fetch reads of the miner's session (a :class:`~.session.MinerSession`). A protocol, not the class:
+    the session holds the driver, whose ``fetch`` takes this context, and naming the class here would make
+    driver, context and session import each other."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+    @property
+    def credentials(self) -> WebCredentials | None: ...
+    @property
+    def identity_interval(self) -> float: ...
+
+
+class DriverView(Protocol):
+    """What the context reads of the driver polling (a :class:`~.driver.Driver`; a protocol for the same reason)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def commands(self) -> tuple[str, ...]: ...
+    @property
+    def single_commands(self) -> tuple[str, ...]: ...
+    @property
+    def identity_commands(self) -> tuple[str, ...]: ...
+    @property
+    def join(self) -> bool: ...
 
 HTTP_PORTS = (80, 443, 8080)
 # What poll and the daemon say when the RPC port is closed and the firmware's web API would answer, but the
@@ -34,11 +63,12 @@ LOGIN_NEEDED = "RPC refused; the web API needs a login"
 
 @dataclass(slots=True)
 class FetchContext:
-    session: MinerSession
-    driver: Driver
+    session: SessionView
+    driver: DriverView
     deadline: float
     # What could not be read this cycle (optional commands and endpoints); poll.py puts them on the reading.
     notes: list[Note] = field(default_factory=list)
+    identity_tried: bool = False  # the RPC identity was asked this cycle (it is asked once at most)
 
     @property
     def host(self) -> str:
@@ -85,10 +115,13 @@ class FetchContext:
         if not any(n.part == part for n in self.notes):
             self.notes.append(Note(part=part, reason=reason, message=message))
 
-    async def optional(self, part: str, read: Awaitable[T], *, share: float = 1.0) -> T | None:
+    async def optional(
+        self, part: str, read: Awaitable[T], *, share: float = 1.0, reraise: tuple[str, ...] = ()
+    ) -> T | None:
         """``read``, or None with a note when it fails: a missing piece (404, "Invalid command", a timeout, a
         refused login) is not a dead miner. ``share`` of the time left bounds it, so that an optional read that
-        hangs leaves time for the reads after it."""
+        hangs leaves time for the reads after it. Errors whose reason is in ``reraise`` are raised (a refused
+        port says more about the device than about the part)."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         until = min(self.deadline, now + max(self.deadline - now, 0.0) * share)
@@ -98,6 +131,8 @@ class FetchContext:
         except TimeoutError:
             self.note(part, "timeout", "no reply in time")
         except DeviceError as e:
+            if e.reason in reraise:
+                raise
             self.note(part, e.reason, e.message)
         return None
 
@@ -152,24 +187,31 @@ class FetchContext:
         fails) and single commands are optional parts, and a command the firmware rejects ("Invalid command",
         "Access denied") is left out of the replies with a note."""
         d = self.driver
-        replies: dict[str, Any] = {}
-        if d.identity_commands:
-            if self.due("rpc-identity") or not self.state.get("rpc-identity"):
-                # Half the time left at most: identity that hangs must not starve the values.
-                ident = await self.optional(
-                    "identity (" + "+".join(d.identity_commands) + ")", self._rpc_noted(d.identity_commands, d.join),
-                    share=0.5,
-                )
-                if ident:
-                    self.remember("rpc-identity", ident)
-                    self.state["rpc-identity-notes"] = [n for n in self.notes if n.part in d.identity_commands]
-            replies.update(self.state.get("rpc-identity") or {})
-            for n in self.state.get("rpc-identity-notes") or ():
-                self.note(n.part, n.reason, n.message)  # still missing from the cached identity
+        replies: dict[str, Any] = await self.rpc_identity()
         replies.update(await self._rpc_noted(d.commands, d.join))
         for command in d.single_commands:
             replies.update(await self.optional(command, self._rpc_noted((command,), False)) or {})
         return replies
+
+    async def rpc_identity(self, *, reraise: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The driver's identity replies: read at the first poll and once per identity interval (kept when a
+        later read fails), asked at most once per cycle, given at most half the time left (identity that hangs
+        must not starve the values); what is missing from them is noted every cycle."""
+        d = self.driver
+        if not d.identity_commands:
+            return {}
+        if not self.identity_tried and (self.due("rpc-identity") or not self.state.get("rpc-identity")):
+            self.identity_tried = True
+            ident = await self.optional(
+                "identity (" + "+".join(d.identity_commands) + ")", self._rpc_noted(d.identity_commands, d.join),
+                share=0.5, reraise=reraise,
+            )
+            if ident:
+                self.remember("rpc-identity", ident)
+                self.state["rpc-identity-notes"] = [n for n in self.notes if n.part in d.identity_commands]
+        for n in self.state.get("rpc-identity-notes") or ():
+            self.note(n.part, n.reason, n.message)  # still missing from the cached identity
+        return dict(self.state.get("rpc-identity") or {})
 
     async def _rpc_noted(self, commands: tuple[str, ...], join: bool) -> dict[str, Any]:
         """Replies to ``commands``; one the firmware rejects (E/F status) is left out, with a note."""

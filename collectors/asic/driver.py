@@ -1,5 +1,6 @@
 """What a firmware driver declares. One module per firmware under ``collectors/asic/drivers/`` defines a
-module-level ``DRIVER``; the registry picks it up, so adding a firmware is adding one file.
+module-level ``DRIVER``; the registry picks it up: config validation, identification (RPC and web
+signatures) and the CLI read it, so no other list names a firmware (docs/architecture.md, "Adding a firmware").
 
 HTTP and framed-TCP firmwares set ``fetch`` (an async function of a :class:`~.context.FetchContext`) and
 declare ``port`` (their primary API port); their ``parse`` is as pure as the RPC drivers'.
@@ -49,3 +50,7 @@ class Driver:
     # Antminer reads values over RPC and identity over its web CGI; Whatsminer picks API 2.x or API 3).
     fetch: Fetcher | None = None
     make: str | None = None
+    # Lower-case substrings of the web UI's ``GET /`` page that name this firmware (identify.match_web).
+    web_signatures: tuple[str, ...] = ()
+    # Lower-case substrings of a 401's ``WWW-Authenticate`` realm that name this firmware.
+    web_realms: tuple[str, ...] = ()

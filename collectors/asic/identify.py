@@ -6,7 +6,7 @@ Probes (all reads):
   driver's ``signatures`` (custom firmware first). A 4028 that answers HTTP is ePIC (``GET :4028/capabilities``);
   a refused 4028 is tried as Whatsminer API 3 (``get.device.info`` on 4433).
 - HTTP on 80: ``GET /``; a 401 whose ``WWW-Authenticate`` realm names antMiner is stock Antminer, otherwise the
-  page is matched against the web signatures below.
+  page is matched against every driver's ``web_signatures`` (and a 401's realm against its ``web_realms``).
 
 Custom firmware (Braiins, LuxOS, VNish) runs on Antminer hardware, so its pages and replies also carry stock
 strings. The first custom match wins at once; after a stock match the race waits :data:`CUSTOM_WAIT_S` more
@@ -39,40 +39,13 @@ from .driver import Driver
 from .drivers import get, identification_order
 
 if TYPE_CHECKING:
-    from .poll import MinerSession
+    from .session import MinerSession
 
 IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
 SECOND_LOOK = ("devs",)  # asked only of a cgminer that matched no signature
 CUSTOM_WAIT_S = 0.3
 _UNREACHED = ("refused", "timeout", "reset", "resolve")
 
-# Lower-cased substrings of a web page (GET /) -> driver.
-WEB_SIGNATURES: tuple[tuple[str, str], ...] = (
-    ("braiins os", "braiins"),
-    ("bos+", "braiins"),
-    ("luxor firmware", "luxos"),
-    ("luxos", "luxos"),
-    ("anthillos", "vnish"),
-    ("vnish", "vnish"),
-    ("axeos", "bitaxe"),
-    ("bitaxe", "bitaxe"),
-    ("iceriver", "iceriver"),
-    ("用户界面", "iceriver"),
-    ("goldshell", "goldshell"),
-    ("cloud-box", "goldshell"),
-    ("miner web dashboard", "epic"),
-    ("epic blockchain", "epic"),
-    ("auradine", "auradine"),
-    ("fluxos", "auradine"),
-    ("whatsminer", "whatsminer"),
-    ("/cgi-bin/luci", "whatsminer"),
-    ("avalon", "avalon"),
-    ("elphapex", "elphapex"),
-    ("dragonmint", "innosilicon"),
-    ("openminer", "bitfury"),
-    ("bitfury", "bitfury"),
-    ("ebang", "ebang"),
-)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -96,19 +69,13 @@ def match_driver(replies: dict[str, rpc.Reply]) -> Driver | None:
 
 
 def match_web(status: int, headers: dict[str, str], body: bytes) -> Driver | None:
-    realm = headers.get("www-authenticate", "").lower()
+    realm = headers.get("www-authenticate", "").lower() if status == 401 else ""
     text = body[:65536].decode("utf-8", errors="replace").lower()
-    found: list[Driver] = []
-    for needle, name in WEB_SIGNATURES:
-        if needle in text:
-            found.append(get(name))
-    if status == 401 and "antminer" in realm:
-        found.append(get("antminer"))
-    if status == 401 and ("elphapex" in realm or "daoge" in realm):  # Elphapex's Digest realm is "Daoge..."
-        found.append(get("elphapex"))
-    if not found:
-        return None
-    return min(found, key=lambda d: (not d.custom, d.priority))
+    # identification_order puts custom firmware first: its pages also carry the stock strings.
+    for driver in identification_order():
+        if any(needle in text for needle in driver.web_signatures) or any(r in realm for r in driver.web_realms):
+            return driver
+    return None
 
 
 async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:

@@ -52,7 +52,7 @@ def text(raw: Raw) -> str | None:
     return s or None
 
 
-def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) -> Value:
+def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None, fahrenheit: bool = False) -> Value:
     if raw is None:
         return None
     if col.text:
@@ -71,10 +71,13 @@ def convert(col: Column, raw: Raw, decimals: Raw = None, si_prefix: Raw = None) 
         value *= 10.0 ** (3 * (si_prefix - 9))
     if not math.isfinite(value) or (col.counter and value < 0):  # a counter column holding a negative Integer32
         return None
+    if fahrenheit:
+        value = round((value - 32) * 5 / 9, 2)
     bounds = BOUNDS.get(col.field)
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         return None
-    return int(value) if col.scale == 1.0 and decimals is None and si_prefix is None else tidy(value)
+    exact = col.scale == 1.0 and decimals is None and si_prefix is None and not fahrenheit
+    return int(value) if exact else tidy(value)
 
 
 def tidy(value: float) -> float:
@@ -113,10 +116,11 @@ def decode_table(table: Table, walks: Walks) -> tuple[list[Row], str | None]:
                 key = index
             decimals = walks.get(col.decimals, {}).get(index) if col.decimals else None
             prefix = walks.get(col.si_prefix, {}).get(index) if col.si_prefix else None
+            unit = walks.get(col.fahrenheit, {}).get(index) if col.fahrenheit else None
             row = rows.get(key)
             if row is None:
                 row = rows[key] = Row(index=_label(key, table.index_from))
-            row.values[col.field] = convert(col, raw, decimals, prefix)
+            row.values[col.field] = convert(col, raw, decimals, prefix, unit in col.fahrenheit_when)
             keys.add(key)
     for key in dropped:
         rows.pop(key, None)

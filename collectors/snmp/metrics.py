@@ -17,7 +17,7 @@ from collectors.errors import REASONS
 from .reading import Row, SnmpReading
 
 if TYPE_CHECKING:
-    from .collector import DeviceStatus
+    from .status import DeviceStatus
 
 # Table kind -> (index label, {field: (metric suffix, type, help)}).
 _ELECTRICAL = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..errors import AuthError, DeviceError, DeviceTimeout, ParseError, UnsupportedDevice
 from . import decode
 from .client import Auth, Engine, Target
-from .profile import PROBE_ORDER, Oid, Profile, candidates, profiles
+from .profile import PROBE_ORDER, Column, Oid, Profile, candidates, profiles
 from .reading import SnmpReading
 
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
@@ -81,6 +81,14 @@ async def _identify(t: Target, dev: SnmpDevice) -> Profile:
     raise UnsupportedDevice(f"{dev.device}: no profile for sysObjectID {dev.sys_object_id}")
 
 
+async def _columns(t: Target, columns: tuple[Column, ...]) -> dict[Oid, decode.Raw]:
+    """Identity or scalar values: a GET of the fixed ones, one GETNEXT of the ``first: true`` ones."""
+    fixed = [c.oid for c in columns if not c.first]
+    out = await t.get(fixed) if fixed else {}
+    out.update(await t.first([c.oid for c in columns if c.first]))
+    return out
+
+
 async def _read(engine: Engine, dev: SnmpDevice) -> SnmpReading:
     t = await _target(engine, dev)
     t.values = 0
@@ -88,10 +96,10 @@ async def _read(engine: Engine, dev: SnmpDevice) -> SnmpReading:
     if dev.profile is None or now - dev.identity_at > dev.identity_interval:
         dev.profile = await _identify(t, dev)
         dev.table_rows.clear()
-        dev.identity = await t.get([c.oid for c in dev.profile.identity]) if dev.profile.identity else {}
+        dev.identity = await _columns(t, dev.profile.identity)
         dev.identity_at = now
     p = dev.profile
-    scalars = await t.get([c.oid for c in p.scalars]) if p.scalars else {}
+    scalars = await _columns(t, p.scalars)
     walks: dict[Oid, dict[Oid, decode.Raw]] = {}
     for table in p.tables:
         got = await t.walk(table.walk_oids(), dev.max_values, dev.table_rows.get(table.kind))
@@ -99,9 +107,11 @@ async def _read(engine: Engine, dev: SnmpDevice) -> SnmpReading:
         walks.update(got)
     reading = decode.decode(p, dev.device, identity=dev.identity, scalars=scalars, walks=walks,
                             sys_name=dev.sys_name, values=t.values)
-    if (dev.profile_name is not None or dev.by_probe) and not any(
-            v is not None for v in reading.scalars.values()) and not any(reading.tables.values()):
-        # A UPS-MIB that answers its identity and nothing else (a CyberPower card, CPS-MIB only) is no UPS reading.
+    if (p.scalars or p.tables) and not any(v is not None for v in reading.scalars.values()) and not any(
+            reading.tables.values()):
+        # Nothing the profile reads exists: a UPS-MIB that answers its identity and nothing else (a CyberPower card,
+        # CPS-MIB only), an agent of the right vendor whose MIB is not this one (an Enlogic card answering only its
+        # system group). Up with every value null would read as a device drawing nothing: it is unsupported.
         raise UnsupportedDevice(f"{dev.device}: none of profile {p.name}'s objects exist (noSuchObject); "
                                 f"sysObjectID {dev.sys_object_id}")
     return reading

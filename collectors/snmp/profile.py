@@ -8,6 +8,10 @@ and ``tables`` (columns walked together). A column maps one OID to one reading f
 ``map`` turns codes into values, ``counter: 32`` marks a Counter32 the collector keeps monotonic across wraps,
 ``fallback`` names a second column read for the rows the first lacks (the same object in another table). A row whose
 ``status`` column maps to anything but ``ok`` keeps no readings (the agent says the sensor is absent or failed).
+``first: true`` (identity and scalars) reads the first value under the column OID instead of a fixed instance:
+the first row, for agents whose own row is not row 1.
+``fahrenheit: {oid, when}`` names a column of the same row whose raw value (one of ``when``) says the reading is
+in degrees Fahrenheit (Sentry3's global tempHumidSensorTempScale): it is converted to Celsius.
 ``absent`` lists raw values the MIB defines as "no reading" (Sentry4's -410 for a temperature probe that is not
 there), read as no value; ``drop`` makes a column a row filter: rows where it holds one of the listed raw values are
 left out of the table (Eaton's inputPowerTable "total" row among the phases), and the column itself is not a reading.
@@ -55,6 +59,9 @@ class Column:
     fallback: Oid | None = None  # read for the rows ``oid`` lacks
     absent: frozenset[int] = frozenset()  # raw values that mean "no reading"
     drop: frozenset[int] | None = None  # a row filter: rows holding one of these raw values are left out
+    fahrenheit: Oid | None = None  # a column of the same row saying the value is in degrees F ...
+    fahrenheit_when: frozenset[int] = frozenset()  # ... when it holds one of these raw values
+    first: bool = False  # identity/scalar: the first value under ``oid`` (GETNEXT), not ``oid`` itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,7 @@ class Table:
         seen: dict[Oid, None] = {}
         for c in self.columns:
             seen[c.oid] = None
-            for extra in (c.fallback, c.decimals, c.si_prefix):
+            for extra in (c.fallback, c.decimals, c.si_prefix, c.fahrenheit):
                 if extra is not None:
                     seen[extra] = None
         return list(seen)
@@ -104,7 +111,7 @@ def _column(name: str, spec: Any, where: str) -> Column:
     if not isinstance(spec, dict) or "oid" not in spec:
         raise ValueError(f"{where}: a column needs a mapping with oid")
     unknown = set(spec) - {"oid", "type", "scale", "suffix", "decimals", "si_prefix", "map", "default", "counter",
-                           "fallback", "absent", "drop"}
+                           "fallback", "absent", "drop", "fahrenheit", "first"}
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
     suffix = spec.get("suffix")
@@ -122,6 +129,10 @@ def _column(name: str, spec: Any, where: str) -> Column:
         fallback=parse_oid(spec["fallback"]) if "fallback" in spec else None,
         absent=frozenset(_ints(spec.get("absent", ()), f"{where}.absent")),
         drop=frozenset(_ints(spec["drop"], f"{where}.drop")) if "drop" in spec else None,
+        fahrenheit=parse_oid(spec["fahrenheit"]["oid"]) if "fahrenheit" in spec else None,
+        fahrenheit_when=frozenset(_ints(spec["fahrenheit"]["when"], f"{where}.fahrenheit.when"))
+        if "fahrenheit" in spec else frozenset(),
+        first=bool(spec.get("first", False)),
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..models import lookup
 from ..reading import Board, MinerErrorEntry, MinerReading, Pool
 from ..units import as_dict, hottest, integer, mac, num, rpm, text, ths, truthy
 from . import _bmminer as bm
@@ -178,12 +179,14 @@ def parse_old_status(status: Mapping[str, Any], device: str, driver: str, model:
         boards.append(
             Board(index=n - 1, hashrate_ths=rate, chips=chips, temp_c=board_t or None, chip_temp_c=chip_t or None)
         )
-    # Which of fan1..8 are populated is not said: the spinning ones are listed (a stopped one is left out; the
-    # fan-dead rule counts the model's fans that are not listed as stopped).
-    fans: list[int | None] = [r for k in range(1, 9) if (r := rpm(stats.get(f"fan{k}")))]
-    if not fans:
-        fans = [r for d in devs if (r := rpm(d.get("fan")))]
     make, algorithm = make_and_algorithm(model)
+    # The fanN slots of the embedded stats text, read as the RPC's are (bmminer.fans: the model's populated
+    # slots keep their places, a stopped fan among them stays 0); else the devs' own "fan" values.
+    facts = lookup(model)
+    fans: list[int | None] = bm.fans(stats, facts.fans if facts else None) if any(
+        f"fan{k}" in stats for k in range(1, 17)) else []
+    if not any(fans):
+        fans = [r for d in devs if (r := rpm(d.get("fan")))]
     rate = ths(summary.get("ghs5s"), "GH")
     return MinerReading(
         device=device,

@@ -187,6 +187,7 @@ DRIVER = Driver(
     name="antminer",
     # "ANTMINER" is in every stock Type string; custom firmwares on Antminer hardware match first (custom=True).
     signatures=("ANTMINER", "HIVEON", "BMMINER"),
+    web_realms=("antminer",),
     commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,

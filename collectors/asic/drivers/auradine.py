@@ -146,6 +146,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("GCMINER", "FLUXOS"),
+    web_signatures=("auradine", "fluxos"),
     commands=("summary", "devs", "pools"),
     identity_commands=("version", "devdetails"),
     parse=parse,

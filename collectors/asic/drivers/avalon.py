@@ -434,6 +434,7 @@ DRIVER = Driver(
     # 7xx-9xx AUC controllers name no "Avalon" anywhere (stats ID "AV70", cgminer description): their per-module
     # "MM IDn" strings are Canaan's alone.
     signatures=("AVALON", '"MM ID'),
+    web_signatures=("avalon",),
     commands=("summary", "stats", "pools"),
     parse=parse,
     identity_commands=("version",),

@@ -126,6 +126,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("AXEOS", "ESP-MINER"),
+    web_signatures=("axeos", "bitaxe"),
     commands=(),
     parse=parse,
     fetch=fetch,

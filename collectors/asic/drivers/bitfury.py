@@ -118,6 +118,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("OPENMINER", "BITFURY"),
+    web_signatures=("openminer", "bitfury"),
     commands=(),
     parse=parse,
     fetch=fetch,

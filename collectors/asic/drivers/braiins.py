@@ -234,6 +234,7 @@ DRIVER = Driver(
     name="braiins",
     # BOSminer / BOSer in every STATUS description; the bmminer-era bOS says "bOS_am1-s9" / "braiins-am1-s9".
     signatures=("BOSMINER", "BOSER", "BOS_AM", "BRAIINS-AM"),
+    web_signatures=("braiins os", "bos+"),
     commands=("summary", "devs", "devdetails", "temps", "fans", "tunerstatus", "pools", "stats"),
     identity_commands=("version",),
     parse=parse,

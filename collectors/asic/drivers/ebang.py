@@ -143,6 +143,7 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
 DRIVER = Driver(
     name=NAME,
     signatures=("EBANG",),
+    web_signatures=("ebang",),
     commands=(),
     parse=parse,
     fetch=fetch,

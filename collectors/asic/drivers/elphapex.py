@@ -101,6 +101,8 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("ELPHAPEX",),
+    web_signatures=("elphapex",),
+    web_realms=("elphapex", "daoge"),  # the Digest realm is "Daoge..."
     commands=(),
     parse=parse,
     fetch=fetch,

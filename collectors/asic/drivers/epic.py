@@ -165,6 +165,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("EPIC-MINER", "EPIC MINER"),
+    web_signatures=("miner web dashboard", "epic blockchain"),
     commands=(),
     parse=parse,
     fetch=fetch,

@@ -134,6 +134,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("GOLDSHELL",),
+    web_signatures=("goldshell", "cloud-box"),
     commands=(),
     parse=parse,
     fetch=fetch,

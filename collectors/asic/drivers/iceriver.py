@@ -147,6 +147,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("ICERIVER",),
+    web_signatures=("iceriver", "用户界面"),
     commands=(),
     parse=parse,
     fetch=fetch,

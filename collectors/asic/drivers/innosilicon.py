@@ -36,6 +36,20 @@ from ._cgminer import current_rate, description_parts, first, has_average_only, 
 NAME = "innosilicon"
 MAKE = "Innosilicon"
 _DESC_MODEL = re.compile(r"^([A-Za-z]+\d+[A-Za-z+]*)-")  # "a9-1.1.0" -> "a9"
+# Innosilicon's product lines by model family (the "...Master" names): the algorithm when the model has no facts
+# row. T-series is SHA-256.
+_FAMILIES = (("A4", "scrypt"), ("A5", "x11"), ("A6", "scrypt"), ("A8", "cryptonight"), ("A9", "equihash"),
+             ("A10", "ethash"), ("A11", "ethash"), ("D9", "blake256"), ("S11", "blake2b"), ("T", "sha256"))
+_FAMILY = re.compile(r"^INNOSILICON\s+([A-Z]+\d*)")
+
+
+def algorithm_of(model: str | None) -> str:
+    m = _FAMILY.match((model or "").upper())
+    family = m.group(1) if m else ""
+    for prefix, algorithm in _FAMILIES:
+        if family == prefix or (prefix == "T" and family.startswith("T")):
+            return algorithm
+    return "unknown"
 
 
 def model_name(replies: Replies) -> str | None:
@@ -70,7 +84,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
         raise ParseError("no summary or stats section in the replies")
     model = model_name(replies)
     facts = lookup(model)
-    algorithm = facts.algorithm if facts else "sha256"
+    algorithm = facts.algorithm if facts else algorithm_of(model)
     boards: list[Board] = []
     for i, e in enumerate(e for e in stats if generic.is_chain(e)):
         chain = integer(e.get("Chain ID"))
@@ -107,6 +121,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("INNOMINER", "INNOSILICON", "DRAGONMINT"),
+    web_signatures=("dragonmint",),
     commands=("summary", "stats", "pools"),
     identity_commands=("version",),
     parse=parse,

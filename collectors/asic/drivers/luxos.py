@@ -126,6 +126,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name="luxos",
     signatures=("LUXMINER",),
+    web_signatures=("luxor firmware", "luxos"),
     commands=("summary", "stats", "devs", "pools", "power", "fans", "config"),
     identity_commands=("version",),
     parse=parse,

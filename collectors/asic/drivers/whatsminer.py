@@ -251,7 +251,8 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
     if ctx.due("api"):
         try:
             # The identity reads include get_version: kept as the RPC identity, so API 2.x costs nothing extra.
-            ident = ctx.remember("rpc-identity", await ctx.rpc(DRIVER.identity_commands, join=DRIVER.join))
+            # They are optional (a hung or refused devdetails is a note); only a refused port means API 3.
+            ident = await ctx.rpc_identity(reraise=("refused",))
             api = api_of(_msg(ident.get("get_version")).get("fw_ver"))
         except DeviceError as e:
             if e.reason != "refused":
@@ -369,6 +370,7 @@ def parse_v3(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("BTMINER", "BITMICRO", "WHATSMINER"),
+    web_signatures=("whatsminer", "/cgi-bin/luci"),
     commands=("summary", "devs", "pools"),
     parse=parse,
     single_commands=("status", "get_error_code"),
