@@ -202,6 +202,7 @@ OPTIONAL_PARTS = {
     "goldshell": {"pools (/mcb/pools)", "identity (/mcb/status)"},
     "epic": {"identity (/network)"},
     "auradine": {"fan (/fan)", "identity (/ipreport)"},
+    "bitaxe": {"identity (/api/system/asic)"},
 }
 
 
