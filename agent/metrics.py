@@ -1,4 +1,4 @@
-"""Metric families built from the store and the scheduler's statistics (names: DESIGN.md "Metrics")."""
+"""Metric families built from the store and the scheduler's statistics (names: docs/architecture.md, "Metrics")."""
 
 from __future__ import annotations
 

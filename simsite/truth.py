@@ -1,4 +1,4 @@
-"""Ground truth in the farmwatch ``poll --json`` shape (DESIGN.md), derived from what the firmware prints.
+"""Ground truth in the farmwatch ``poll --json`` shape (docs/architecture.md), derived from what the firmware prints.
 
 Rules: values are exactly those in the replies (after unit conversion to TH/s); a value the reply leaves empty or
 reports as a placeholder (a missing board's ``""`` rate or ``0-0-0-0`` temperatures) is ``None``; a missing board
