@@ -203,6 +203,7 @@ OPTIONAL_PARTS = {
     "epic": {"identity (/network)"},
     "auradine": {"fan (/fan)", "identity (/ipreport)"},
     "bitaxe": {"identity (/api/system/asic)"},
+    "antminer_web": {"version", "identity (get_system_info.cgi)"},
 }
 
 
@@ -219,7 +220,7 @@ async def test_every_driver_with_optional_parts_reads_the_rest_when_they_are_mis
         # A web login only where the firmware's API needs one (the plain simulated Antminer has no web server).
         login = WebCredentials(use_default_password=True)
         sessions = [MinerSession(host=m.ip, port=m.port,
-                                 credentials=login if m.firmware in ("goldshell", "auradine") else None)
+                                 credentials=login if m.firmware in ("goldshell", "auradine", "antminer_web") else None)
                     for m in site.miners]
         group = MinerGroup(name="t", sessions=sessions, interval=5.0, timeout=5.0)
         agent = Agent(site="test", groups=[group], listen="127.0.0.1:0")
