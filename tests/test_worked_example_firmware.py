@@ -159,9 +159,10 @@ def test_a_new_firmware_needs_only_the_files_the_how_to_names(tmp_path: Path) ->
     changed = []
     for path in sorted(repo.rglob("*")):
         rel = path.relative_to(repo).as_posix()
-        if path.is_file() and "__pycache__" not in rel:
-            if not (ROOT / rel).exists() or not filecmp.cmp(path, ROOT / rel, shallow=False):
-                changed.append(rel)
+        if not path.is_file() or "__pycache__" in rel:
+            continue
+        if not (ROOT / rel).exists() or not filecmp.cmp(path, ROOT / rel, shallow=False):
+            changed.append(rel)
     assert changed == touched
 
     env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}
