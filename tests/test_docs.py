@@ -134,6 +134,17 @@ def test_every_documented_command_is_accepted_by_the_cli(where: str, command: st
     assert isinstance(parser, argparse.ArgumentParser)
 
 
+def test_the_readme_install_is_the_tested_one_from_docs_deploy() -> None:
+    """The README's install lines are the first lines of docs/deploy.md's systemd install, which
+    tests/test_install_docs.py runs as written."""
+    readme = README[README.index("### Installing, and reproducible installs"):]
+    readme_block = re.search(r"```sh\n(.*?)```", readme, re.DOTALL).group(1).strip().splitlines()  # type: ignore[union-attr]
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    section = deploy[deploy.index("### systemd (Debian/Ubuntu), from a checkout"):]
+    deploy_block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1).strip().splitlines()  # type: ignore[union-attr]
+    assert readme_block == deploy_block[: len(readme_block)]
+
+
 def test_the_repository_explains_itself() -> None:
     """No file cites a design document that is not in the repository: docs/architecture.md holds the contracts."""
     import subprocess
