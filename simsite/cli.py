@@ -58,9 +58,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--processes", type=int, default=1, help="split the site over N processes (open-file limit)"
     )
-    p.add_argument("--segment-bytes", type=int, default=0,
+    p.add_argument("--segment-bytes", type=int, default=None,
                    help="deliver replies in pieces of this many bytes (1400: a LAN's segments; 0: one write)")
-    p.add_argument("--segment-gap-ms", type=float, default=30.0, help="pause between pieces (default 30)")
+    p.add_argument("--segment-gap-ms", type=float, default=None, help="pause between pieces (default 30)")
     p.add_argument("--shard", type=_shard, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -75,9 +75,10 @@ async def _run(args: argparse.Namespace, shard: tuple[int, int] | None) -> None:
         faults=args.faults,
         port=args.port,
         shard=shard,
-        segment_bytes=args.segment_bytes,
-        segment_gap_s=args.segment_gap_ms / 1000.0,
     )
+    if args.segment_bytes is not None:  # else SimSite took SIMSITE_SEGMENT from the environment, or none
+        site.segment_bytes = args.segment_bytes
+        site.segment_gap_s = (args.segment_gap_ms if args.segment_gap_ms is not None else 30.0) / 1000.0
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
