@@ -25,6 +25,41 @@ class CycleStats:
     devices_up: int = 0
     devices_backoff: int = 0  # dead devices passed by this cycle while backing off
     polled_last_cycle: int = 0
+    # A collector's own failures (not a device's): its cycle raised or ran past its deadline, or building its
+    # metric families raised. None before its first cycle (unknown, not failed).
+    last_cycle_ok: bool | None = None
+    cycles_failed_in_a_row: int = 0
+    family_errors: int = 0  # renders whose family building raised, since start
+    families_failed_in_a_row: int = 0
+    last_failure: str = ""  # what the last failure was (for /healthz and the log), never a secret
+
+    def cycle_done(self, ok: bool, failure: str = "") -> None:
+        self.last_cycle_ok = ok
+        self.cycles_failed_in_a_row = 0 if ok else self.cycles_failed_in_a_row + 1
+        if not ok:
+            self.last_failure = failure
+
+    def families_done(self, ok: bool, failure: str = "") -> None:
+        self.families_failed_in_a_row = 0 if ok else self.families_failed_in_a_row + 1
+        if not ok:
+            self.family_errors += 1
+            self.last_failure = failure
+
+    @property
+    def success(self) -> bool | None:
+        """``farmwatch_collector_success``: the last cycle ran and the last families were built."""
+        if self.last_cycle_ok is None:
+            return None
+        return self.last_cycle_ok and self.families_failed_in_a_row == 0
+
+    def failing(self) -> bool:
+        """Failure *persists* (``/healthz`` turns red) after FAILED_IN_A_ROW failed cycles or family builds in a
+        row: one failure is a blip Prometheus already shows; three is as long as a group may fall behind before
+        /healthz turns red for staleness (docs/architecture.md, "Health")."""
+        return max(self.cycles_failed_in_a_row, self.families_failed_in_a_row) >= FAILED_IN_A_ROW
+
+
+FAILED_IN_A_ROW = 3
 
 
 class Collector(Protocol):

@@ -7,7 +7,7 @@
 - HTTP Digest (Antminer web) through a per-miner :class:`aiohttp.DigestAuthMiddleware` that a session keeps,
   so the nonce is reused and a poll costs one round trip, not a 401 and a retry.
 - Read-only by construction: :func:`check_read_only` refuses any method but GET, and any POST but a login or
-  a read-only query (DESIGN.md "Read-only"). Every request of every driver passes through :func:`request`.
+  a read-only query (docs/architecture.md, "Read-only"). Every request of every driver passes through :func:`request`.
 
 Passwords live in :class:`WebCredentials` and are only ever handed to the request that needs them; no
 message, ``repr`` or exception text here includes one.
@@ -149,7 +149,7 @@ def digest(user: str, password: str) -> aiohttp.DigestAuthMiddleware:
 
 
 def check_read_only(method: str, url: str, body: Any = None) -> None:
-    """Raise ValueError for anything that is not a read (DESIGN.md "Read-only")."""
+    """Raise ValueError for anything that is not a read (docs/architecture.md, "Read-only")."""
     method = method.upper()
     parts = urlsplit(url)
     path = parts.path.rstrip("/") or "/"
