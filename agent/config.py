@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
-from .floor.problems import pool_key
+from .pools import AllowedPool, PoolPolicy, pool_key
 from .secret import Secret, SecretError
 from .targets import MAX_ADDRESSES, MINER_PORT, SNMP_PORT, Target, TargetError, expand_spec, parse_shard
 from .yamlread import (
@@ -162,9 +162,10 @@ class Config:
     # State directory (``storage: {path: ...}``, or --storage.path): miners found in CIDR/range scopes are kept
     # there across restarts (agent/expected.py). None: kept in memory only.
     storage_path: Path | None = None
-    # The site's pools (``pools:``): a miner with any other pool set is on the floor view's to-do list as
-    # "unknown pool" (a hijacked or misconfigured miner hashes for someone else). Empty: not checked.
-    pools: tuple[str, ...] = ()
+    # The site's allowed pools and workers (``pools:``, agent/pools.py): a miner with any other pool set is on the
+    # floor view's to-do list as "unknown pool", and farmwatch_miner_pool_allowed says it to the alert rules (a
+    # hijacked or misconfigured miner hashes for someone else). Empty: not checked.
+    pools: PoolPolicy = field(default_factory=PoolPolicy)
 
     @property
     def listen_host(self) -> str:
@@ -273,7 +274,7 @@ class _SiteReader:
         sitemap_path, sitemap = self._sitemap(top["sitemap"]) if "sitemap" in top else (None, None)
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
-        pools = self._pools(top["pools"]) if "pools" in top else ()
+        pools = self._pools(top["pools"]) if "pools" in top else PoolPolicy()
         if y.problems or site is None:
             return None
         return Config(
@@ -617,18 +618,46 @@ class _SiteReader:
         )
         return PowerConfig(nameplate_fallback=bool(fallback))
 
-    def _pools(self, node: yaml.Node) -> tuple[str, ...]:
-        """Pool URLs (``stratum+tcp://host:port``, or ``host:port``); what is compared is host and port."""
+    def _pools(self, node: yaml.Node) -> PoolPolicy:
+        """``pools: [URL, ...]`` (any worker) or ``pools: {allowed: [{url: URL, user: GLOB}, ...]}``."""
+        if is_null(node):
+            return PoolPolicy()
+        if isinstance(node, yaml.MappingNode):
+            m = self.y.mapping(node, "pools", ("allowed",)) or {}
+            if "allowed" not in m:
+                self.y.add(node, "pools", "expected allowed: [{url: ..., user: ...}]")
+                return PoolPolicy()
+            return PoolPolicy(tuple(self._allowed(m["allowed"], "pools.allowed")))
+        return PoolPolicy(tuple(self._allowed(node, "pools")))
+
+    def _allowed(self, node: yaml.Node, key: str) -> list[AllowedPool]:
         out = []
-        for i, item in enumerate(self.y.sequence(node, "pools") or []):
-            text = self.y.string(item, f"pools[{i}]")
+        for i, item in enumerate(self.y.sequence(node, key) or []):
+            where = f"{key}[{i}]"
+            user: str | None = None
+            if isinstance(item, yaml.MappingNode):
+                m = self.y.mapping(item, where, ("url", "user")) or {}
+                if "url" not in m:
+                    self.y.add(item, where, "missing url")
+                    continue
+                url_node = m["url"]
+                if "user" in m:
+                    user = self.y.string(m["user"], f"{where}.user")
+                    if not user:
+                        self.y.add(m["user"], f"{where}.user", 'expected a worker name or glob ("acct.*")')
+                        continue
+                where = f"{where}.url"
+            else:
+                url_node = item
+            text = self.y.string(url_node, where)
             if text is None:
                 continue
-            if pool_key(text) is None:
-                self.y.add(item, f"pools[{i}]", f'"{clip(text)}" is not a pool URL (stratum+tcp://host:port)')
+            key_ = pool_key(text)
+            if key_ is None:
+                self.y.add(url_node, where, f'"{clip(text)}" is not a pool URL (stratum+tcp://host:port)')
                 continue
-            out.append(text)
-        return tuple(out)
+            out.append(AllowedPool(text, key_, user))
+        return out
 
     def _economics(self, node: yaml.Node) -> EconomicsConfig:
         if is_null(node):

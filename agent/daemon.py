@@ -21,13 +21,14 @@ from collectors.asic.poll import MinerSession
 
 from . import __version__, webguard
 from .aio import cancel_all
-from .collector import Collector
+from .collector import FAILED_IN_A_ROW, Collector
 from .config import Config, ConfigError, EconomicsConfig
 from .economics import economics_families
 from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
+from .pools import PoolPolicy
 from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_snmp_targets, sd_targets
 from .reloading import restart_needed
@@ -103,7 +104,7 @@ class Agent:
         fams = Families()
         agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
                        render_seconds=self._render_seconds)
-        miner_families(fams, self.store)
+        miner_families(fams, self.store, self.config.pools if self.config is not None else PoolPolicy())
         economics_families(fams, self.economics)
         fams.get("farmwatch_config_last_reload_successful", "gauge",
                  "1 when the last config (re)load succeeded, 0 when it failed (the previous config still runs).").add(
@@ -112,12 +113,14 @@ class Agent:
                  "Unix time of the last successful config load (start or reload).").add(
             "", round(self.reload_success_at, 3))
         domain_families(fams, self.power_domains, self.store)
-        collector_families(fams, self.collectors)
         for c in self.collectors:
             try:
                 c.families(fams)
-            except Exception:  # one collector's bug must not take /metrics down for the rest
+                c.stats.families_done(True)
+            except Exception as e:  # one collector's bug must not take /metrics down for the rest
                 log.exception("collector %s failed to build its metric families", c.name)
+                c.stats.families_done(False, f"building its metric families failed: {type(e).__name__}")
+        collector_families(fams, self.collectors)  # after them: their success includes this build
         return [*fams, *self.process.families()]
 
     def _render(self) -> Rendered:
@@ -188,10 +191,13 @@ class Agent:
             try:
                 async with asyncio.timeout(c.interval + c.timeout):
                     await c.run_cycle()
+                c.stats.cycle_done(True)
             except TimeoutError:
                 log.warning("collector %s: cycle cancelled after %.0fs", c.name, c.interval + c.timeout)
-            except Exception:
+                c.stats.cycle_done(False, f"cycle cancelled after {c.interval + c.timeout:.0f}s")
+            except Exception as e:
                 log.exception("collector %s: cycle failed", c.name)
+                c.stats.cycle_done(False, f"cycle failed: {type(e).__name__}")
             c.stats.cycles += 1
             c.stats.last_duration = loop.time() - started
             c.stats.last_completed = time.time()
@@ -221,6 +227,9 @@ class Agent:
                 stale.append(f"{name}: no completed cycle for {now - last:.0f}s")
         if stale:
             return False, "polling is behind: " + "; ".join(stale)
+        failing = [f"{c.name}: {c.stats.last_failure}" for c in self.collectors if c.stats.failing()]
+        if failing:
+            return False, f"collector failing {FAILED_IN_A_ROW} times in a row: " + "; ".join(failing)
         if not any(g.stats.cycles for g in self.groups) and self.groups:
             return True, "starting: first cycle running"
         return True, "ok"

@@ -1,4 +1,4 @@
-"""Metric families built from the store and the scheduler's statistics (names: DESIGN.md "Metrics")."""
+"""Metric families built from the store and the scheduler's statistics (names: docs/architecture.md, "Metrics")."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collectors.errors import REASONS
 from .collector import Collector
 from .expected import SCOPE_STATES, UNREACHED
 from .exposition import Families, add_health, labels
+from .pools import PoolPolicy, account, pool_host, worker
 from .scheduler import MinerGroup
 from .store import DeviceState, MinerStore
 
@@ -19,7 +20,7 @@ LOCATION_KEYS = ("container", "rack", "shelf", "slot", "pdu", "outlet")
 POOL_STATUS_UP = {"alive": 1, "dead": 0, "disabled": 0}
 
 
-def miner_families(fams: Families, store: MinerStore) -> None:
+def miner_families(fams: Families, store: MinerStore, pools: PoolPolicy | None = None) -> None:
     up = fams.get("farmwatch_miner_up", "gauge", "1 when the miner's last poll was read, else 0.")
     last = fams.get(
         "farmwatch_miner_last_success_timestamp_seconds", "gauge", "Unix time of the last successful poll."
@@ -39,6 +40,8 @@ def miner_families(fams: Families, store: MinerStore) -> None:
                      "turn (MAC or serial changed twice within an hour); _info shows the last one only.").add(d, 1)
         if dev.reading is not None:
             _reading_samples(fams, dev.device, d, dev.reading)
+            if pools is not None:
+                pool_families(fams, dev.device, dev.reading, pools)
 
 
 def _info_labels(dev: DeviceState) -> str:
@@ -150,6 +153,35 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
             partial.add(labels((("device", device), ("part", n.part), ("reason", n.reason))), 1)
 
 
+def pool_families(fams: Families, device: str, r: MinerReading, policy: PoolPolicy) -> None:
+    """Where the miner's hashrate goes: whether each pool is one the site allows (only with ``pools:`` set; no
+    sample where it cannot be told), the share of the miner's hashrate on each active pool with its host and
+    account (the fleet-wide view sums these), and the firmware's own dev-fee pools where the driver knows them."""
+    g = fams.get
+    if policy:
+        allowed = g("farmwatch_miner_pool_allowed", "gauge", "1 when the pool and its worker are allowed by pools: in "
+                    "site.yaml, 0 when not (no sample when the worker is unknown).")
+        for i, p in enumerate(r.pools):
+            verdict = policy.allows(p.url, p.user)
+            if verdict is not None:
+                index = str(p.index if p.index is not None else i)
+                allowed.add(labels((("device", device), ("pool", index))), 1 if verdict else 0)
+    active = [(i, p) for i, p in enumerate(r.pools) if p.active]
+    if active and r.state in ("hashing", "degraded"):
+        share = g("farmwatch_miner_pool_hashrate_share", "gauge", "Share of the miner's hashrate on each pool it "
+                  "mines on (1 on its one active pool), with the pool's host and account (the worker's name up to "
+                  "its first dot).")
+        for i, p in active:
+            index = str(p.index if p.index is not None else i)
+            share.add(labels((("device", device), ("pool", index), ("pool_host", pool_host(p.url)),
+                              ("account", account(worker(p.url, p.user))))), 1.0 / len(active))
+    if r.fee_pools:
+        fee = g("farmwatch_miner_fee_pool", "info", "The firmware's own developer-fee pool (value 1): the "
+                "firmware mines a part of the time for its developer there; not one of the site's pools.")
+        for p in r.fee_pools:
+            fee.add(labels((("device", device), ("pool_host", pool_host(p.url)), ("user", p.user or ""))), 1)
+
+
 def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[MinerGroup], store: MinerStore,
                    render_seconds: float) -> None:
     g = fams.get
@@ -220,6 +252,15 @@ def collector_families(fams: Families, collectors: Iterable[Collector]) -> None:
         g("farmwatch_cycle_interval_seconds", "gauge", "").add(lab, c.interval)
         g("farmwatch_cycles", "counter", "").add(lab, st.cycles)
         g("farmwatch_cycle_overruns", "counter", "").add(lab, st.overruns)
+        one = labels((("collector", c.name),))
+        if st.success is not None:  # before the first cycle: unknown, so absent (never 0)
+            g("farmwatch_collector_success", "gauge",
+              "1 when the collector's last cycle ran and its metric families were built, 0 when either failed "
+              "(a device that is down is not a collector failure: see farmwatch_poll_errors_total).").add(
+                one, 1 if st.success else 0)
+        g("farmwatch_collector_family_errors", "counter",
+          "Renders in which building the collector's metric families raised (its series were left out).").add(
+            one, st.family_errors)
         for reason in REASONS:
             g("farmwatch_poll_errors", "counter", "").add(
                 labels((("collector", c.name), ("group", c.name), ("reason", reason))), st.errors[reason])

@@ -43,7 +43,8 @@ async def farmwatch(pdus: list[SimPdu], port: int, cycles: int, concurrency: int
             await c.run_cycle()
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
             values = sum(r.values for r in c.readings().values())
-            out.append({"cpu": cpu, "wall": wall, "values": values, "up": c.stats.devices_up})
+            resent = sum(u.resent for u in c.engine._udp.values())
+            out.append({"cpu": cpu, "wall": wall, "values": values, "up": c.stats.devices_up, "resent": resent})
     finally:
         await c.close()
     return out
@@ -103,7 +104,7 @@ async def main() -> None:
                                                   args.max_values), start=1):
             print(f"farmwatch cycle {i}: {r['up']:.0f}/{args.pdus} up, {r['values']:.0f} values, wall {r['wall']:.2f}s, "
                   f"CPU {r['cpu']:.2f}s = {r['cpu'] / max(r['values'], 1) * 1e6:.1f} us/value, "
-                  f"{r['cpu'] / args.pdus * 1e3:.1f} ms/PDU")
+                  f"{r['cpu'] / args.pdus * 1e3:.1f} ms/PDU, {r['resent']:.0f} resent so far")
         if args.skip_netsnmp:
             return
         n = await netsnmp(pdus, args.port, 16)

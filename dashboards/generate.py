@@ -200,9 +200,24 @@ def site_overview() -> dict[str, Any]:
         target(f"sum by (model) (model:farmwatch_miner_revenue_usd_per_day:sum{{{m}}})", "{{model}} revenue", instant=True),
         target(f"sum by (model) (model:farmwatch_miner_power_cost_usd_per_day:sum{{{m}}})", "{{model}} power cost", "B",
                instant=True)], "currencyUSD", w=8)
+    pools(b)
     attention(b)
     return dashboard("farmwatch-site-overview", "farmwatch / Site overview",
                      "Hashrate, power, efficiency, health and profitability of the site at a glance.", b)
+
+
+def pools(b: Board) -> None:
+    """Where the site's hashrate goes (rules/pools.rules.yml): a foreign pool or account stands out here even
+    before FarmwatchUnknownPool, which needs pools: in site.yaml."""
+    s = 'site=~"$site"'
+    b.bars("Share of hashrate by pool and account", [target(f"pool:farmwatch_miner_hashrate:ratio{{{s}}}",
+                                                            "{{pool_host}} {{account}}", instant=True)],
+           "percentunit", w=12, decimals=1,
+           description="Each pool host and account (the worker's name up to its first dot) with its share of the "
+                       "hashrate of the hashing miners. Developer-fee pools of custom firmwares are not in it: the "
+                       "firmwares do not say which part of the time they mine there (farmwatch_miner_fee_pool_info).")
+    b.bars("Miners by pool and account", [target(f"pool:farmwatch_miners:count{{{s}}}", "{{pool_host}} {{account}}",
+                                                 instant=True)], "none", w=12)
 
 
 LOCATION = "model, container, rack, shelf, slot, pdu, outlet"

@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prom
               pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml")
+RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml", "pools.rules.yml")
 # What the dashboards' variables stand for in the checks: All (".*", as Grafana's allValue) and a rate window.
 VARIABLES = {"$__rate_interval": "15s", "$site": ".*", "$container": ".*", "$rack": ".*", "$model": ".*"}
 # Panels that are empty on a healthy site by design, checked once the faults are in (and on the demo, which has

@@ -2,7 +2,7 @@
 
 Boards and fans are numbered from 1 here, as they are printed on the machine and in the firmwares' own web
 pages (``Chain 1``, ``FAN2``); the metrics label them from 0 (``board="1"`` is board 2). A sleeping miner has no
-board or fan problems (DESIGN.md: sleep is the operator's choice and its boards and fans look dead).
+board or fan problems (docs/architecture.md: sleep is the operator's choice and its boards and fans look dead).
 
 Severity: ``fault`` needs a hand at the machine (down, not hashing, a board or fan dead, too hot, no pool to mine
 on); ``warn`` is a miner that works below par (hashrate under 90 % of expected with every board present, mining
@@ -12,11 +12,14 @@ Alertmanager agree on what is sick.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from collectors.asic.reading import MinerReading
+
+from ..pools import AllowedPool, PoolPolicy, pool_key, worker
+
+__all__ = ["Problem", "down_problem", "hottest", "pool_key", "pool_problem", "reading_problems"]
 
 CHIP_HOT_C = 90.0  # FarmwatchMinerChipTemperatureHigh
 BOARD_HOT_C = 80.0  # FarmwatchMinerBoardTemperatureHigh
@@ -42,35 +45,33 @@ def _fmt_temp(c: float) -> str:
     return f"{c:.0f} °C"
 
 
-_POOL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/\[\]\s]+)(?::(\d+))?(?:/.*)?$", re.I)
+def _policy(site_pools: Collection[str] | PoolPolicy) -> PoolPolicy:
+    if isinstance(site_pools, PoolPolicy):
+        return site_pools
+    return PoolPolicy(tuple(AllowedPool(k, k) for k in site_pools))
 
 
-def pool_key(url: str) -> str | None:
-    """``stratum+tcp://user@Pool.Example:3333/x`` -> ``pool.example:3333``: the pool as the site's list names it
-    (scheme, worker and path differ between firmwares for the same pool). None when it is not a pool address."""
-    m = _POOL.match(url.strip())
-    if m is None:
+def pool_problem(url: str, user: str | None, policy: PoolPolicy) -> Problem | None:
+    """An "unknown pool" entry for a pool the site does not allow: the pool itself, or a worker on an allowed
+    pool that is not the site's (the same hijack: the hashrate is credited to someone else's account)."""
+    if not url or policy.allows(url, user) is not False:
         return None
-    host = m.group(1).lower()
-    return f"{host}:{m.group(2)}" if m.group(2) else host
-
-
-def _known(url: str, site_pools: Collection[str]) -> bool:
     key = pool_key(url)
-    if key is None:
-        return False
-    return key in site_pools or key.rsplit(":", 1)[0] in site_pools  # a listed host without a port: any port
+    if key is not None and any(a.matches_pool(key) for a in policy.allowed):
+        return Problem("unknown_pool", f"unknown worker {worker(url, user)} on {key}", "fault")
+    return Problem("unknown_pool", f"unknown pool {key or url}", "fault")
 
 
 def reading_problems(r: MinerReading, expected_fans: int | None = None,
-                     site_pools: Collection[str] = ()) -> list[Problem]:
-    """The problems one answering miner has, most urgent first. ``site_pools``: the site's pools as
-    :func:`pool_key` gives them; a miner with a pool set that is not one of them has an unknown pool."""
+                     site_pools: Collection[str] | PoolPolicy = ()) -> list[Problem]:
+    """The problems one answering miner has, most urgent first. ``site_pools``: the site's pool policy (or its
+    pools as :func:`pool_key` gives them); a miner with a pool set that it does not allow has an unknown pool."""
     out: list[Problem] = []
-    if site_pools:
+    policy = _policy(site_pools)
+    if policy:
         for p in r.pools:
-            if p.url and not _known(p.url, site_pools):
-                out.append(Problem("unknown_pool", f"unknown pool {pool_key(p.url) or p.url}", "fault"))
+            if (problem := pool_problem(p.url, p.user, policy)) is not None:
+                out.append(problem)
     if r.state == "sleeping":
         return out
     if r.state == "not_hashing":

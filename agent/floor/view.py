@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from collectors.asic.models import lookup
 
+from ..pools import PoolPolicy
 from .history import History, Point
 from .model import Floor, MinerRow, Summary, todo
-from .problems import down_problem, hottest, pool_key, reading_problems
+from .problems import down_problem, hottest, reading_problems
 
 if TYPE_CHECKING:
-    from agent.daemon import Agent
     from agent.store import DeviceState
+
+    from .source import FloorSource as Agent  # what the floor reads of the agent
 
 log = logging.getLogger("farmwatch.floor")
 
@@ -102,7 +104,7 @@ class FloorView:
         outlets = _outlet_power(agent)
         fans_of: dict[str | None, int | None] = {}
         cfg = agent.config
-        pools = frozenset(k for u in (cfg.pools if cfg is not None else ()) if (k := pool_key(u)))
+        pools = cfg.pools if cfg is not None else PoolPolicy()
         rows: list[MinerRow] = []
         by_device: dict[str, MinerRow] = {}
         since: dict[str, tuple[tuple[str, ...], float]] = {}
@@ -144,7 +146,7 @@ class FloorView:
 
 
 def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[str | None, int | None],
-         pools: frozenset[str]) -> MinerRow:
+         pools: PoolPolicy) -> MinerRow:
     ident = dev.identity
     loc = dev.location
     row = MinerRow(device=dev.device, state="unknown", model=ident.model, make=ident.make, firmware=ident.firmware,

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..errors import AuthError, DeviceError, DeviceRefused, LoginNeeded
 from . import api3, http, rpc
@@ -22,9 +22,38 @@ from .reading import Note
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from .driver import Driver
-    from .poll import MinerSession
+
+
+class SessionView(Protocol):
+    """What a fetch reads of the miner's session (a :class:`~.session.MinerSession`). A protocol, not the class:
+    the session holds the driver, whose ``fetch`` takes this context, and naming the class here would make
+    driver, context and session import each other."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+    @property
+    def credentials(self) -> WebCredentials | None: ...
+    @property
+    def identity_interval(self) -> float: ...
+
+
+class DriverView(Protocol):
+    """What the context reads of the driver polling (a :class:`~.driver.Driver`; a protocol for the same reason)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def commands(self) -> tuple[str, ...]: ...
+    @property
+    def single_commands(self) -> tuple[str, ...]: ...
+    @property
+    def identity_commands(self) -> tuple[str, ...]: ...
+    @property
+    def join(self) -> bool: ...
 
 HTTP_PORTS = (80, 443, 8080)
 # What poll and the daemon say when the RPC port is closed and the firmware's web API would answer, but the
@@ -34,8 +63,8 @@ LOGIN_NEEDED = "RPC refused; the web API needs a login"
 
 @dataclass(slots=True)
 class FetchContext:
-    session: MinerSession
-    driver: Driver
+    session: SessionView
+    driver: DriverView
     deadline: float
     # What could not be read this cycle (optional commands and endpoints); poll.py puts them on the reading.
     notes: list[Note] = field(default_factory=list)

@@ -39,7 +39,7 @@ from .driver import Driver
 from .drivers import get, identification_order
 
 if TYPE_CHECKING:
-    from .poll import MinerSession
+    from .session import MinerSession
 
 IDENTIFY_COMMANDS = ("version", "devdetails", "stats")
 SECOND_LOOK = ("devs",)  # asked only of a cgminer that matched no signature

@@ -12,62 +12,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DeviceError, ParseError
 from . import http, rpc
 from .context import FetchContext
-from .driver import Driver
 from .drivers import get, identification_order
 from .http import WebCredentials
 from .identify import IDENTIFY_COMMANDS, identify, match_driver
 from .normalize import finalize
 from .reading import MinerReading
+from .session import MinerSession, address, use_driver
 
 __all__ = ["IDENTIFY_COMMANDS", "MinerSession", "address", "identify", "match_driver", "poll", "poll_once",
            "use_driver"]
-
-
-@dataclass(slots=True)
-class MinerSession:
-    host: str
-    port: int = rpc.DEFAULT_PORT
-    driver_name: str | None = None  # configured driver; None = identify automatically
-    nameplate_power: bool = False
-    identity_interval: float = 3600.0
-    credentials: WebCredentials | None = None  # the group's web login (never logged)
-    driver: Driver | None = None
-    state: dict[str, Any] = field(default_factory=dict)  # the driver's per-miner cache (tokens, identity)
-    # The target named no port (``port`` is a default): once the driver is known, the session moves to the
-    # driver's primary API port, so an HTTP-only miner is polled and keyed as ``host:80`` (DESIGN.md ``device``).
-    auto_port: bool = False
-    configured_port: int = field(init=False, default=0)  # ``port`` as configured, before any such move
-
-    def __post_init__(self) -> None:
-        self.configured_port = self.port
-
-    @property
-    def device(self) -> str:
-        return address(self.host, self.port)
-
-    @property
-    def target(self) -> str:
-        """The device as configured (a config reload matches running sessions by it)."""
-        return address(self.host, self.configured_port)
-
-
-def address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def use_driver(session: MinerSession, driver: Driver) -> None:
-    """Poll ``session`` with ``driver`` from now on: the one place a session learns its driver (poll, scan,
-    rediscovery). A session without a configured port takes the driver's primary API port, so the same miner
-    gets the same ``device`` whether it was polled, scanned or configured by address."""
-    session.driver = driver
-    if session.auto_port and session.port != driver.port:
-        session.port = driver.port
 
 
 async def poll(session: MinerSession, *, deadline: float) -> MinerReading:

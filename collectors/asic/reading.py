@@ -1,4 +1,4 @@
-"""The typed reading of one miner, in base units per key (the ``poll --json`` contract in DESIGN.md).
+"""The typed reading of one miner, in base units per key (the ``poll --json`` contract in docs/architecture.md).
 
 Drivers fill what the firmware says; :func:`collectors.asic.normalize.finalize` then applies the model facts
 (board slots, expected chips, fan slots), efficiency and ``state``. Unknown is ``None``, never 0:
@@ -99,6 +99,9 @@ class MinerReading:
     # notes say the same in words. error_count: errors reported when more than were kept. Not in the JSON.
     truncated: list[str] = field(default_factory=list)
     error_count: int | None = None
+    # The firmware's own developer-fee pools (VNish "DevFee", hidden "*" entries, devFee... users), kept apart from
+    # ``pools`` (they are not the site's pools) so the pool view can show them as such. Not in the JSON.
+    fee_pools: list[Pool] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -106,6 +109,7 @@ class MinerReading:
         out.pop("missing")
         out.pop("truncated")
         out.pop("error_count")
+        out.pop("fee_pools")
         if out["power_limit_w"] is None:
             out.pop("power_limit_w")
         return out

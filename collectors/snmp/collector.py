@@ -11,47 +11,22 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from agent.collector import CycleStats
 from agent.config import Config, SnmpGroup
-from agent.exposition import Families
 from agent.power_domains import PowerDomain
-from agent.scheduler import backoff_seconds
 from agent.targets import shard_of
 
+from ..collector import CycleStats, backoff_seconds
 from ..errors import DeviceError, ParseError
+from ..families import Families
 from .client import Auth, Engine
 from .metrics import snmp_families
 from .poll import SnmpDevice, poll, unwrap_counters
 from .power import domain_member_families
 from .reading import SnmpReading
+from .status import DeviceStatus
 
 log = logging.getLogger("farmwatch.snmp")
-
-
-@dataclass
-class DeviceStatus:
-    """What the exposition needs of one device: identity survives a failure, the reading does not."""
-
-    device: str
-    up: bool = False
-    polled: bool = False
-    last_success: float | None = None
-    error_reason: str | None = None
-    error_message: str | None = None
-    reading: SnmpReading | None = None
-    profile: str | None = None
-    make: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    name: str | None = None
-    firmware: str | None = None
-    device_class: str | None = None
-    sys_object_id: str | None = None  # of an ``unsupported`` device: what to write a profile for
-    duration: float | None = None
-    next_due: float = 0.0  # monotonic
-    failures: int = 0  # in a row: dead devices back off like miners (agent.scheduler.backoff_seconds)
 
 
 def record_success(st: DeviceStatus, r: SnmpReading) -> None:

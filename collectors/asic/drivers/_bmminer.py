@@ -29,7 +29,7 @@ from ..models import lookup
 from ..reading import Board, MinerReading
 from ..rpc import status_of
 from ..units import dash_list, hottest, integer, num, rpm, text, ths
-from ._cgminer import items, pools
+from ._cgminer import fee_pools, items, pools
 
 Reply = Mapping[str, Any]
 
@@ -381,6 +381,7 @@ def build(
         fans_rpm=fan_list,
         boards=chain_boards(data, unit, facts.boards if facts else None),
         pools=pools(sec.pools_reply),
+        fee_pools=fee_pools(sec.pools_reply),
         uptime_s=uptime,
         hostname=text(data.get("hostname")),  # ASICseer builds put it in the stats data block
         sleeping=sleeping,

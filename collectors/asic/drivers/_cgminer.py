@@ -45,6 +45,17 @@ def fee_pool(url: str, user: str | None) -> bool:
     return url.strip() == "*" or u == "*" or u.startswith("devfee")
 
 
+def fee_pools(reply: Reply | None) -> list[Pool]:
+    """The POOLS entries :func:`pools` leaves out as the firmware's own fee pools, for the pool view."""
+    out: list[Pool] = []
+    for p in items(reply, "POOLS"):
+        url = text(p.get("URL")) or ""
+        user = text(p.get("User"))
+        if fee_pool(url, user):
+            out.append(Pool(url=url, user=user, index=integer(p.get("POOL")), active=truthy(p.get("Stratum Active"))))
+    return out
+
+
 def _share_age(value: Any) -> float | None:
     """How long ago the last share was, comparable across pools of one reply: bmminer's "H:MM:SS" string is an
     age; cgminer's integer is an epoch (larger = later, so it is negated); 0 or unreadable is never."""

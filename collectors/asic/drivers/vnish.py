@@ -140,12 +140,11 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
                 chip_temp_c=_max(c.get("chip_temp")),
             )
         )
-    out_pools = []
+    out_pools: list[Pool] = []
+    fee: list[Pool] = []
     for i, p in enumerate(as_dict(x) for x in as_list(miner.get("pools"))):
-        if is_devfee(p.get("url"), p.get("user"), p.get("pool_type")):
-            continue
         st = (text(p.get("status")) or "").lower()
-        out_pools.append(
+        (fee if is_devfee(p.get("url"), p.get("user"), p.get("pool_type")) else out_pools).append(
             Pool(
                 url=text(p.get("url")) or "",
                 user=text(p.get("user")),
@@ -193,6 +192,7 @@ def parse_rest(replies: Replies, device: str) -> MinerReading:
         fans_rpm=[rpm(as_dict(f).get("rpm")) for f in as_list(as_dict(miner.get("cooling")).get("fans"))],
         boards=boards,
         pools=out_pools,
+        fee_pools=fee,
         uptime_s=integer(miner.get("uptime")) if miner.get("uptime") is not None else uptime_text(as_dict(info.get("system")).get("uptime")),
         errors=errors,
         sleeping=state in ("stopped", "paused", "sleeping", "shutting-down"),
@@ -218,6 +218,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
     model, version = split_type(bm.raw_type(sec))
     version = version or text(sec.data.get("build_version")) or text(sec.version.get("VNish"))
     r = bm.build(sec, device, driver=DRIVER.name, firmware="vnish", model=model, firmware_version=version)
+    r.fee_pools += [p for p in r.pools if is_devfee(p.url, p.user)]
     r.pools = [p for p in r.pools if not is_devfee(p.url, p.user)]
     # 1.2.x: per-chain watts; their sum is the firmware's power figure (the RPC cannot say whether the PSU
     # meters it, so it is "estimated" here; the REST API says)
