@@ -14,11 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("agent", "collectors", "simsite", "dashboards")
 
 # Import cycles still to break (sets of modules that import each other, directly or through others).
-ALLOWED_CYCLES: list[frozenset[str]] = [
-    # A simulated firmware renders from a SimMiner, a SimMiner looks its firmware up by name, and the
-    # generic cgminer personality's truth reads both (type-only and late imports).
-    frozenset({"simsite.cgminer", "simsite.firmwares", "simsite.miner", "simsite.truth"}),
-]
+ALLOWED_CYCLES: list[frozenset[str]] = []  # none left; keep it that way
 
 # collectors/ importing agent/ (the collectors should import nothing from the daemon; these remain until
 # the Collector contract of issue 15 moves the generic pieces they use into collectors/).
