@@ -45,7 +45,10 @@ PER_HOST = 4
 CONNECT_S = 3.0
 READ_S = 8.0
 MAX_BODY = 4 * 1024 * 1024
-KEEPALIVE_S = 20.0
+# Idle keep-alive connections to miners are kept only long enough to serve the rest of one poll's requests: a
+# poll interval is 15-60 s, so an idle socket kept 20 s helped no later poll and, on a site of HTTP miners,
+# held one descriptor per miner outside the polling budget (agent/webguard.py).
+KEEPALIVE_S = 2.0
 
 # POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
 _LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token",
