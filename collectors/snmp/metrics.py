@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from agent.exposition import Families, add_health, labels
 from collectors.errors import REASONS
 
+from ..families import Families, add_health, labels
 from .reading import Row, SnmpReading
 
 if TYPE_CHECKING:
