@@ -9,7 +9,7 @@ EOF, close, nothing parsed) as the floor, and the ratio to it; and, with ``--pro
 and one render under cProfile, with their time split into connect, read/write, JSON parse, driver parse, render
 and the rest (event loop, scheduler, store), scaled to the unprofiled CPU per miner.
 
-    .venv/bin/python bench/cycle.py --miners 1000 --cycles 4 --mix mixed --variant no_join=0.3 --profile
+    .venv/bin/python bench/cycle.py --miners 1000 --cycles 4 --mix mixed --variants no_join=0.3 --profile
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def main() -> None:
     ap.add_argument("--base-ip", default="127.60.0.1")
     ap.add_argument("--latency-ms", type=float, nargs=2, default=(5.0, 20.0))
     ap.add_argument("--mix", default=None, help="simsite firmware mix (e.g. mixed)")
-    ap.add_argument("--variant", default=None, help="simsite variant shares (e.g. no_join=0.3)")
+    ap.add_argument("--variants", default=None, help="simsite variant shares (e.g. no_join=0.3)")
     ap.add_argument("--profile", action="store_true", help="profile-backed breakdown of one steady cycle")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -156,7 +156,7 @@ def main() -> None:
         sim = subprocess.Popen(
             [sys.executable, "-m", "simsite", "--count", str(count), "--seed", str(args.seed),
              "--base-ip", args.base_ip, "--latency-ms", str(args.latency_ms[0]), str(args.latency_ms[1]),
-             *(["--mix", args.mix] if args.mix else []), *(["--variant", args.variant] if args.variant else [])],
+             *(["--mix", args.mix] if args.mix else []), *(["--variants", args.variants] if args.variants else [])],
             cwd=ROOT, stdout=subprocess.PIPE,
         )
         try:

@@ -57,7 +57,7 @@ async def _bare_miners(ips: list[str]) -> None:
 async def test_cpu_per_miner_stays_within_twice_todays_ratio_to_a_bare_client() -> None:
     count = 80
     sim = subprocess.Popen([sys.executable, "-m", "simsite", "--count", str(count), "--seed", "16",
-                            "--base-ip", "127.203.0.1", "--latency-ms", "0.2", "0.5", "--variant", "no_join=0.3"],
+                            "--base-ip", "127.203.0.1", "--latency-ms", "0.2", "0.5", "--variants", "no_join=0.3"],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert sim.stdout is not None

@@ -34,7 +34,7 @@ _DECODER = json.JSONDecoder(strict=False)  # firmwares put raw newlines/tabs ins
 
 Reply = dict[str, Any]
 
-# Read commands (DESIGN.md "Read-only"): the transport refuses to send anything else.
+# Read commands (docs/architecture.md, "Read-only"): the transport refuses to send anything else.
 READ_COMMANDS = frozenset(
     "summary stats estats litestats devs edevs devdetails pools version config fans temps power profiles "
     "tunerstatus coin events voltageget healthchipget get_version get_psu get_miner_info get_error_code "

@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pynvml as N
 
-from agent.collector import CycleStats
-from agent.exposition import Families
-
+from ..collector import CycleStats
+from ..families import Families
 from .errors import LIBRARY, LOST, GpuLost, LibraryDown, error_name
 from .events import XidLog, XidWatcher
 from .families import nvml_families

@@ -1,6 +1,6 @@
 """SNMP GET and multi-column GETBULK walks on one shared pysnmp ``SnmpEngine``, failures as typed errors.
 
-Below pysnmp's high-level API on purpose (DESIGN.md allows it): targets are configured in the engine once per
+Below pysnmp's high-level API on purpose (docs/architecture.md, "Decisions the code rests on"): targets are configured in the engine once per
 device, requests go straight to the command generator with pre-built numeric varbinds, and replies are read
 without building MIB-aware ``ObjectType`` objects. That halves pysnmp's CPU per value. Walks fetch several
 columns per GETBULK and stop each column at the end of its subtree (``endOfMibView`` or an OID outside it).

@@ -12,14 +12,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from agent.collector import CycleStats
 from agent.config import Config, SnmpGroup
-from agent.exposition import Families
 from agent.power_domains import PowerDomain
-from agent.scheduler import backoff_seconds
 from agent.targets import shard_of
 
+from ..collector import CycleStats, backoff_seconds
 from ..errors import DeviceError, ParseError
+from ..families import Families
 from .client import Auth, Engine
 from .metrics import snmp_families
 from .poll import SnmpDevice, poll, unwrap_counters
