@@ -36,6 +36,11 @@ def add_health(up: Family, last: Family, error: Family, key: tuple[str, str], is
 
 
 def fmt(value: float) -> str:
+    t = type(value)
+    if t is int:  # the common cases first: this runs once per sample (~1M a cycle at 20,000 miners)
+        return str(value)
+    if t is float and value - value == 0.0:  # finite
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):

@@ -17,6 +17,9 @@ Stock Antminer (bmminer RPC):
 
 Every firmware:
 
+- ``no_join``: the RPC answers a joined request (``summary+stats``) with "Invalid command", as some stock
+  S19j Pro bmminer builds do: every command is asked on its own connection.
+
 - ``no_optional``: each part the firmware's driver treats as optional (``Firmware.optional_parts``: a command
   answered "Invalid command", a web path answered 404) is missing, as on a release without it. The reading
   keeps everything else, with one note per missing part.
@@ -26,7 +29,8 @@ from __future__ import annotations
 
 import random
 
-VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional"))
+VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional",
+                      "no_join"))
 
 
 def check(variant: str | None) -> None:

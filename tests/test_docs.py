@@ -193,3 +193,12 @@ def test_the_readme_layout_matches_the_tree() -> None:
     packages |= {str(p.parent.relative_to(ROOT)) + "/" for p in (ROOT / "agent").glob("*/__init__.py")}
     assert sorted(folders - {n.split("/")[0] + "/" for n in named}) == []  # a folder or something in it
     assert sorted(packages - named) == []
+
+
+def test_every_driver_and_profile_is_documented_in_its_folder() -> None:
+    """collectors/asic/README.md names every registered driver, collectors/snmp/README.md every shipped profile
+    (the how-to in docs/architecture.md asks for both)."""
+    asic = (ROOT / "collectors/asic/README.md").read_text()
+    snmp = (ROOT / "collectors/snmp/README.md").read_text()
+    assert sorted(n for n in registry() if f"`{n}`" not in asic) == []
+    assert sorted(n for n in profile_names() if f"`{n}`" not in snmp) == []

@@ -97,8 +97,8 @@ def _write_the_how_to_files(repo: Path) -> list[str]:
     text = text.replace(comment, "# bitfury, toyminer, cgminer (any other cgminer-API miner)", 1)
     readme.write_text(text)
     asic_readme = repo / "collectors/asic/README.md"
-    asic_readme.write_text(asic_readme.read_text() + "\n## toyminer\n\nThe worked example: the generic reader's "
-                           "values under its own name and model.\n")
+    asic_readme.write_text(asic_readme.read_text() + "\n## Toyminer (`toyminer`)\n\nThe worked example: the "
+                           "generic reader's values under its own name and model.\n")
     return ["README.md", "collectors/asic/README.md", "collectors/asic/drivers/toyminer.py",
             "collectors/asic/models.yaml", "simsite/firmwares/toyminer.py"]
 
