@@ -1,4 +1,4 @@
-"""``farmwatch`` command line: run, poll, demo, check-config (DESIGN.md "Set-up and CLI" contract).
+"""``farmwatch`` command line: run, poll, demo, check-config (docs/architecture.md, "Command line").
 
 Exit codes: 0 success, 1 the device or config could not be read (one line on stderr, no traceback),
 2 usage error.

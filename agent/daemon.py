@@ -21,7 +21,7 @@ from collectors.asic.poll import MinerSession
 
 from . import __version__, webguard
 from .aio import cancel_all
-from .collector import Collector
+from .collector import FAILED_IN_A_ROW, Collector
 from .config import Config, ConfigError, EconomicsConfig
 from .curtailment import CurtailmentFile, curtailment_families
 from .economics import economics_families
@@ -118,12 +118,14 @@ class Agent:
         if self.curtailment is not None:
             self.curtailment.refresh()
             curtailment_families(fams, self.curtailment, self.store.devices.values(), self.power_domains, time.time())
-        collector_families(fams, self.collectors)
         for c in self.collectors:
             try:
                 c.families(fams)
-            except Exception:  # one collector's bug must not take /metrics down for the rest
+                c.stats.families_done(True)
+            except Exception as e:  # one collector's bug must not take /metrics down for the rest
                 log.exception("collector %s failed to build its metric families", c.name)
+                c.stats.families_done(False, f"building its metric families failed: {type(e).__name__}")
+        collector_families(fams, self.collectors)  # after them: their success includes this build
         return [*fams, *self.process.families()]
 
     def _render(self) -> Rendered:
@@ -194,10 +196,13 @@ class Agent:
             try:
                 async with asyncio.timeout(c.interval + c.timeout):
                     await c.run_cycle()
+                c.stats.cycle_done(True)
             except TimeoutError:
                 log.warning("collector %s: cycle cancelled after %.0fs", c.name, c.interval + c.timeout)
-            except Exception:
+                c.stats.cycle_done(False, f"cycle cancelled after {c.interval + c.timeout:.0f}s")
+            except Exception as e:
                 log.exception("collector %s: cycle failed", c.name)
+                c.stats.cycle_done(False, f"cycle failed: {type(e).__name__}")
             c.stats.cycles += 1
             c.stats.last_duration = loop.time() - started
             c.stats.last_completed = time.time()
@@ -227,6 +232,9 @@ class Agent:
                 stale.append(f"{name}: no completed cycle for {now - last:.0f}s")
         if stale:
             return False, "polling is behind: " + "; ".join(stale)
+        failing = [f"{c.name}: {c.stats.last_failure}" for c in self.collectors if c.stats.failing()]
+        if failing:
+            return False, f"collector failing {FAILED_IN_A_ROW} times in a row: " + "; ".join(failing)
         if not any(g.stats.cycles for g in self.groups) and self.groups:
             return True, "starting: first cycle running"
         return True, "ok"

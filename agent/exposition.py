@@ -10,114 +10,21 @@ used here only for the process collector's few series.
 from __future__ import annotations
 
 import gzip
-import math
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
+# The families themselves are built by the collectors too, so they live in collectors/ (imports point one way).
+from collectors.families import CHUNK_LINES, Families, Family, add_health, escape, fmt, labels
+
+__all__ = ["CHUNK_LINES", "OPENMETRICS_CONTENT_TYPE", "TEXT_CONTENT_TYPE", "Families", "Family", "ProcessMetrics",
+           "Rendered", "add_health", "escape", "fmt", "labels", "render"]
+
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-
-_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
-
-
-def escape(value: str) -> str:
-    return value.translate(_ESCAPE)
-
-
-def labels(pairs: Sequence[tuple[str, str]]) -> str:
-    if not pairs:
-        return ""
-    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs) + "}"
-
-
-def add_health(up: Family, last: Family, error: Family, key: tuple[str, str], is_up: bool,
-               last_success: float | None, reason: str | None) -> str:
-    """The lifecycle samples every device kind shares (miner, SNMP device, GPU): ``up``, the time of its last
-    good poll, and, only while it is down, why. A down device keeps these and never its stale values. Returns
-    the device's label set (``{device="..."}``) for its other samples."""
-    d = labels((key,))
-    up.add(d, 1 if is_up else 0)
-    if last_success is not None:
-        last.add(d, round(last_success, 3))
-    if not is_up and reason:
-        error.add(labels((key, ("reason", reason))), 1)
-    return d
-
-
-def fmt(value: float) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-# A family's lines are joined into one string every CHUNK_LINES lines: at 20,000 miners a cycle has ~1M sample
-# lines, and a million small str objects cost ~120 MB where the same text in few large strings costs ~80 MB.
-CHUNK_LINES = 4096
-
-
-@dataclass(slots=True)
-class Family:
-    """One metric family. ``name`` is the family name: for a counter without ``_total``, for info without
-    ``_info``; samples carry the full sample name suffix implied by the type."""
-
-    name: str
-    type: str  # gauge | counter | info
-    help: str
-    lines: list[str] = field(default_factory=list)
-    chunks: list[str] = field(default_factory=list)
-    _sample: str = ""
-
-    @property
-    def sample_name(self) -> str:
-        if not self._sample:
-            self._sample = (self.name + "_total" if self.type == "counter"
-                            else self.name + "_info" if self.type == "info" else self.name)
-        return self._sample
-
-    def add(self, label_str: str, value: float) -> None:
-        lines = self.lines
-        lines.append(f"{self._sample or self.sample_name}{label_str} {fmt(value)}\n")
-        if len(lines) >= CHUNK_LINES:
-            self.chunks.append("".join(lines))
-            lines.clear()
-
-    def __bool__(self) -> bool:
-        return bool(self.lines or self.chunks)
-
-    def body(self) -> str:
-        if self.lines:
-            self.chunks.append("".join(self.lines))
-            self.lines.clear()
-        return "".join(self.chunks)
-
-
-class Families:
-    """An ordered set of families addressed by name, created on first use."""
-
-    def __init__(self) -> None:
-        self._by_name: dict[str, Family] = {}
-
-    def get(self, name: str, type_: str, help_: str) -> Family:
-        fam = self._by_name.get(name)
-        if fam is None:
-            fam = self._by_name[name] = Family(name, type_, help_)
-        return fam
-
-    def __iter__(self) -> Iterator[Family]:
-        return iter(self._by_name.values())
-
 
 # The body of a family (its sample lines) is the same in both formats; only the # HELP/# TYPE lines differ for
 # counters and info. Each body is deflated once into a byte-aligned raw-deflate segment (a fresh compressor,

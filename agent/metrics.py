@@ -1,4 +1,4 @@
-"""Metric families built from the store and the scheduler's statistics (names: DESIGN.md "Metrics")."""
+"""Metric families built from the store and the scheduler's statistics (names: docs/architecture.md, "Metrics")."""
 
 from __future__ import annotations
 
@@ -252,6 +252,15 @@ def collector_families(fams: Families, collectors: Iterable[Collector]) -> None:
         g("farmwatch_cycle_interval_seconds", "gauge", "").add(lab, c.interval)
         g("farmwatch_cycles", "counter", "").add(lab, st.cycles)
         g("farmwatch_cycle_overruns", "counter", "").add(lab, st.overruns)
+        one = labels((("collector", c.name),))
+        if st.success is not None:  # before the first cycle: unknown, so absent (never 0)
+            g("farmwatch_collector_success", "gauge",
+              "1 when the collector's last cycle ran and its metric families were built, 0 when either failed "
+              "(a device that is down is not a collector failure: see farmwatch_poll_errors_total).").add(
+                one, 1 if st.success else 0)
+        g("farmwatch_collector_family_errors", "counter",
+          "Renders in which building the collector's metric families raised (its series were left out).").add(
+            one, st.family_errors)
         for reason in REASONS:
             g("farmwatch_poll_errors", "counter", "").add(
                 labels((("collector", c.name), ("group", c.name), ("reason", reason))), st.errors[reason])

@@ -97,7 +97,7 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 def prober_for_config(cfg: Config) -> Prober:
     """/probe may reach exactly the configured miner and SNMP target ranges (all shards'), nothing else. SNMP
     credentials are read from their files here, as for the collector."""
-    from collectors.snmp.collector import device_factory
+    from .collector_setup import device_factory
 
     snmp_allow = AllowList()
     snmp_groups: list[SnmpProbeGroup] = []
@@ -145,8 +145,7 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     """The agent for a config file. ``shard`` overrides ``shard:``; ``web_config`` is a --web.config.file
     (TLS, basic auth); ``storage`` a --storage.path (overrides ``storage:``). Raises ConfigError (with every
     problem), StorageError or OSError."""
-    from collectors.nvml import gpu_collector_from_config
-    from collectors.snmp.collector import snmp_collectors_from_config
+    from .collector_setup import gpu_collector_from_config, snmp_collectors_from_config
 
     cfg = load_config(path)
     expected = expected_for(cfg, storage)

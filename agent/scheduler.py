@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from collectors.asic.poll import MinerSession, address, poll
+from collectors.collector import backoff_seconds
 from collectors.errors import DeviceError, ParseError
 
 from .aio import cancel_all
@@ -28,16 +29,6 @@ from .collector import CycleStats
 from .store import MinerStore
 
 log = logging.getLogger("farmwatch.scheduler")
-
-MAX_BACKOFF_S = 300.0
-
-
-def backoff_seconds(failures: int, interval: float) -> float:
-    """How long a device that failed ``failures`` times in a row waits: the first failure is retried next
-    cycle, then 2, 4, 8 ... intervals, at most MAX_BACKOFF_S (a dead device must not hold a slot every cycle,
-    and a revived one is seen again within five minutes)."""
-    return 0.0 if failures < 2 else min(interval * 2 ** (failures - 2), MAX_BACKOFF_S)
-
 
 @dataclass
 class MinerGroup:

@@ -24,7 +24,7 @@ import ssl
 import threading
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -36,7 +36,22 @@ from .targets import TargetError
 from .webconfig import WebConfig
 
 if TYPE_CHECKING:
-    from .daemon import Agent
+    from .exposition import Rendered
+    from .probe import Prober
+
+
+class Agent(floor.Agent, Protocol):
+    """What the HTTP server reads of the agent (a protocol: the agent builds the server, so naming the ``Agent``
+    class here would make the two import each other; tests/test_imports.py)."""
+
+    @property
+    def prober(self) -> Prober | None: ...
+    @property
+    def reload_error(self) -> str: ...
+    def rendered(self) -> Rendered: ...
+    def health(self) -> tuple[bool, str]: ...
+    def sd_targets(self) -> list[dict[str, object]]: ...
+    async def reload(self) -> bool: ...
 
 log = logging.getLogger("farmwatch.http")
 
@@ -199,6 +214,9 @@ async def send_body(request: web.Request, gz_body: bytes, headers: dict[str, str
         release = request.get(RELEASE_IN_FLIGHT)
         if release is not None:
             release()
+        if request.method == "HEAD":  # the headers only (a StreamResponse would send what it is given)
+            await resp.write_eof()
+            return resp
         view = memoryview(gz_body)
         inflate = zlib.decompressobj(wbits=31) if gunzip else None
         for at in range(0, len(view), SEND_PIECE):

@@ -1,7 +1,7 @@
 """Latest state of every device: its last good reading while it answers, only identity and why when it doesn't.
 
 The store never serves a value as fresh that was not read in the device's last poll: a failed poll drops the
-reading (its value series disappear) and keeps identity, last success time and the down reason (DESIGN.md).
+reading (its value series disappear) and keeps identity, last success time and the down reason (docs/architecture.md, "Metrics").
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ log = logging.getLogger("farmwatch.http")
 HEADER_TIMEOUT_S = 10.0
 KEEPALIVE_S = 30.0  # an idle keep-alive connection is closed after this (aiohttp's default is an hour)
 GRACE_S = 0.5
+# The kernel's queue of connections not yet accepted (costs no descriptor). Deep, so that a burst of a
+# flood's reconnects does not overflow it and drop a scrape's SYN (TCP retries it only after 1 s, then 3 s).
+BACKLOG = 4096
 SEND_STALL_S = 30.0  # a client that takes no part of a response for this long is dropped
 MAX_CONNECTIONS = 256
 RESERVED_FDS = 64  # log files, the listening sockets, SNMP, NVML, config reads, the render thread
@@ -54,7 +57,7 @@ def budget(limit: int | None = None) -> tuple[int, int]:
     return web, max(16, n - web - RESERVED_FDS)
 
 
-def listen_socket(host: str, port: int, backlog: int = 256) -> socket.socket:
+def listen_socket(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
     """A bound, listening, non-blocking TCP socket for ``host:port`` (the first address ``host`` names)."""
     family, kind, proto, _name, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                           flags=socket.AI_PASSIVE)[0]

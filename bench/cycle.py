@@ -4,17 +4,24 @@ Measures, per fleet size: wall time of a full poll cycle, the agent process's CP
 (the simulator's CPU is not counted: it runs in another process), render time and size of /metrics,
 and resident memory. The first cycle includes firmware identification; later cycles are steady state.
 
-    .venv/bin/python bench/cycle.py --miners 1000 5000 --cycles 3
+Beside it, in the same run on the same fleet: a bare asyncio client (connect, one ``summary`` command, read to
+EOF, close, nothing parsed) as the floor, and the ratio to it; and, with ``--profile``, one more steady cycle
+and one render under cProfile, with their time split into connect, read/write, JSON parse, driver parse, render
+and the rest (event loop, scheduler, store), scaled to the unprofiled CPU per miner.
+
+    .venv/bin/python bench/cycle.py --miners 1000 --cycles 4 --mix mixed --variants no_join=0.3 --profile
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gzip
 import ipaddress
 import os
 import platform
+import pstats
 import resource
 import subprocess
 import sys
@@ -25,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.daemon import Agent  # noqa: E402
+from agent.runtime import run_loop  # noqa: E402
 from agent.scheduler import MinerGroup  # noqa: E402
-from bench.common import wait_listening  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 
 
@@ -48,7 +55,53 @@ def addresses(base: str, count: int) -> list[str]:
     return out
 
 
-async def measure(ips: list[str], cycles: int, interval: float, timeout: float) -> list[dict[str, float]]:
+async def bare_client(ips: list[str], concurrency: int = 500) -> float:
+    """CPU seconds per miner of the floor: connect, send ``summary``, read to EOF, close; nothing parsed."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(ip: str) -> None:
+        async with limit:
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, 4028), 10)
+                writer.write(b'{"command":"summary"}')
+                await asyncio.wait_for(reader.read(), 10)
+                writer.close()
+            except (TimeoutError, OSError):
+                pass
+
+    cpu0 = time.process_time()
+    await asyncio.gather(*(one(ip) for ip in ips))
+    return (time.process_time() - cpu0) / len(ips)
+
+
+# Where a profiled function's own time goes, by its file (or name for the C functions cProfile names by method).
+_PARTS = (
+    # Under uvloop, connect/send/recv run in C inside these Python frames, so they cannot be split further there;
+    # FARMWATCH_LOOP=asyncio splits them (at the standard loop's own higher cost).
+    ("sockets: connect", ("connect", "create_connection", "socket.socket", "_SelectorSocketTransport.__init__",
+                          "collectors/asic/rpc.py:exchange", "collectors/asic/http.py:_open")),
+    ("JSON parse", ("json/", "_json", "scan_once", "collectors/asic/rpc.py:decode", "repair", "raw_decode")),
+    ("driver parse", ("collectors/asic/drivers/", "collectors/asic/normalize", "collectors/asic/reading",
+                      "collectors/asic/units", "collectors/asic/bounds", "collectors/asic/models")),
+    ("render", ("agent/exposition", "agent/metrics", "agent/store", "gzip", "zlib")),
+    ("sockets: read/write", ("selector_events", "streams.py", "recv", "send", "_read_ready", "sock_", "write",
+                             "data_received", "connection_made", "connection_lost", "eof_received")),
+)
+
+
+def breakdown(prof: cProfile.Profile) -> dict[str, float]:
+    """Own time (tottime) per part: the first part whose pattern is in ``file:line(function)`` takes it."""
+    stats = pstats.Stats(prof)
+    out = {name: 0.0 for name, _ in _PARTS} | {"other (loop, scheduler, store)": 0.0}
+    for (file, line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{file}:{func}" if line else func
+        part = next((name for name, pats in _PARTS if any(p in where for p in pats)), "other (loop, scheduler, store)")
+        out[part] += tt
+    return out
+
+
+async def measure(ips: list[str], cycles: int, interval: float, timeout: float,
+                  profile: bool = False) -> tuple[list[dict[str, float]], dict[str, float]]:
     sessions = [MinerSession(host=ip, port=4028) for ip in ips]
     group = MinerGroup(name="bench", sessions=sessions, interval=interval, timeout=timeout,
                        concurrency=2000, per_subnet=256)
@@ -70,7 +123,17 @@ async def measure(ips: list[str], cycles: int, interval: float, timeout: float) 
             "total": total, "render_s": render_s, "gzip_s": gzip_s, "metrics_mb": len(rendered.openmetrics) / 1e6,
             "gzip_mb": len(gz) / 1e6, "rss_mb": rss_mb(),
         })
-    return results
+    parts: dict[str, float] = {}
+    if profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        await agent.scheduler.run_cycle(group)
+        agent._render()
+        prof.disable()
+        parts = breakdown(prof)
+        if os.environ.get("FARMWATCH_PROFILE_TOP"):  # the functions behind the parts, for whoever optimises next
+            pstats.Stats(prof).sort_stats("tottime").print_stats(int(os.environ["FARMWATCH_PROFILE_TOP"]))
+    return results, parts
 
 
 def main() -> None:
@@ -80,21 +143,32 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--base-ip", default="127.60.0.1")
     ap.add_argument("--latency-ms", type=float, nargs=2, default=(5.0, 20.0))
+    ap.add_argument("--mix", default=None, help="simsite firmware mix (e.g. mixed)")
+    ap.add_argument("--variants", default=None, help="simsite variant shares (e.g. no_join=0.3)")
+    ap.add_argument("--profile", action="store_true", help="profile-backed breakdown of one steady cycle")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(f"# farmwatch cycle benchmark  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
-          f"{os.cpu_count()} cores  Python {platform.python_version()}")
+          f"{os.cpu_count()} cores  Python {platform.python_version()}  loop "
+          f"{os.environ.get('FARMWATCH_LOOP', 'auto (uvloop when installed)')}")
     for count in args.miners:
         sim = subprocess.Popen(
             [sys.executable, "-m", "simsite", "--count", str(count), "--seed", str(args.seed),
-             "--base-ip", args.base_ip, "--latency-ms", str(args.latency_ms[0]), str(args.latency_ms[1])],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+             "--base-ip", args.base_ip, "--latency-ms", str(args.latency_ms[0]), str(args.latency_ms[1]),
+             *(["--mix", args.mix] if args.mix else []), *(["--variants", args.variants] if args.variants else [])],
+            cwd=ROOT, stdout=subprocess.PIPE,
         )
         try:
             ips = addresses(args.base_ip, count)
-            wait_listening(ips[-1], 4028, 120)
-            rows = asyncio.run(measure(ips, args.cycles, interval=60.0, timeout=10.0))
+            assert sim.stdout is not None
+            for line in sim.stdout:  # "simsite: N miners ..." is printed once every miner listens
+                if line.startswith(b"simsite:"):
+                    break
+            else:
+                raise SystemExit("the simulated site did not start")
+            bare = min(run_loop(bare_client(ips)) for _ in range(2))  # the same event loop as the agent's
+            rows, parts = run_loop(measure(ips, args.cycles, interval=60.0, timeout=10.0, profile=args.profile))
         finally:
             sim.terminate()
             sim.wait(30)
@@ -103,6 +177,17 @@ def main() -> None:
                   f"cpu/miner={r['cpu_ms_per_miner']:.3f}ms up={r['up']}/{r['total']} "
                   f"render={r['render_s']:.3f}s gzip={r['gzip_s']:.3f}s metrics={r['metrics_mb']:.1f}MB "
                   f"gz={r['gzip_mb']:.2f}MB rss={r['rss_mb']:.0f}MB", flush=True)
+        steady = min(r["cpu_ms_per_miner"] for r in rows[1:] or rows)
+        render_ms = min(r["render_s"] for r in rows[1:] or rows) * 1000 / count
+        print(f"miners={count:<6} first cycle {rows[0]['cpu_ms_per_miner']:.3f} ms/miner, steady {steady:.3f} ms/miner "
+              f"+ render {render_ms:.3f} ms/miner; bare asyncio client {bare * 1000:.3f} ms/miner -> "
+              f"RATIO steady/bare {steady / (bare * 1000):.2f}  (load average {os.getloadavg()[0]:.1f})")
+        if parts:
+            total = sum(parts.values())
+            print(f"miners={count:<6} breakdown of one profiled steady cycle + render (cProfile own time, scaled to "
+                  f"{steady + render_ms:.3f} ms/miner):")
+            for name, t in sorted(parts.items(), key=lambda kv: -kv[1]):
+                print(f"    {name:<32} {100 * t / total:5.1f} %  {(steady + render_ms) * t / total:.3f} ms/miner")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Typed errors raised while reading a device.
 
 Every failure to read one device is a :class:`DeviceError` whose ``reason`` is one of the fixed set exported on
-``farmwatch_miner_error_info{reason}`` (DESIGN.md contract)::
+``farmwatch_miner_error_info{reason}`` (docs/architecture.md, "Failure reasons")::
 
     DeviceError                    (reason)
     ├── DeviceTimeout              timeout      deadline passed, connect or read hung

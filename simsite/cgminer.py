@@ -136,7 +136,7 @@ class Firmware:
             return error(desc, snap.when, *p.error)
         if p.key != "command":
             return error(desc, snap.when, 24, "Missing JSON 'command'")
-        if "+" in p.command and self.joins:
+        if "+" in p.command and self.joins and miner.extra.get("variant") != "no_join":
             return self.join(miner, snap, p.command)
         return self.single(miner, snap, p.command, p.parameter)
 

@@ -10,8 +10,10 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from . import variants
 from .faults import FAULTS
 from .site import SimSite
+from .variants import VARIANTS
 
 
 def _weights(text: str) -> dict[str, float]:
@@ -58,9 +60,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--processes", type=int, default=1, help="split the site over N processes (open-file limit)"
     )
-    p.add_argument("--segment-bytes", type=int, default=0,
+    p.add_argument(
+        "--variants", type=_weights, default=None,
+        help=f"firmware-variant fractions, e.g. fan_gap=0.05,no_optional=0.02; {sorted(VARIANTS)}",
+    )
+    p.add_argument("--segment-bytes", type=int, default=None,
                    help="deliver replies in pieces of this many bytes (1400: a LAN's segments; 0: one write)")
-    p.add_argument("--segment-gap-ms", type=float, default=30.0, help="pause between pieces (default 30)")
+    p.add_argument("--segment-gap-ms", type=float, default=None, help="pause between pieces (default 30)")
     p.add_argument("--shard", type=_shard, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -75,9 +81,16 @@ async def _run(args: argparse.Namespace, shard: tuple[int, int] | None) -> None:
         faults=args.faults,
         port=args.port,
         shard=shard,
-        segment_bytes=args.segment_bytes,
-        segment_gap_s=args.segment_gap_ms / 1000.0,
     )
+    if args.segment_bytes is not None:  # else SimSite took SIMSITE_SEGMENT from the environment, or none
+        site.segment_bytes = args.segment_bytes
+        site.segment_gap_s = (args.segment_gap_ms if args.segment_gap_ms is not None else 30.0) / 1000.0
+    if args.variants:
+        # Same seed, same miners get the same variant (an index-keyed draw, as faults are assigned).
+        chosen = variants.assign(args.count, args.seed, args.variants)
+        for m in site.miners:
+            if chosen[m.index] is not None:
+                site.set_variant(m.ip, chosen[m.index])
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,11 +9,28 @@ poll see one consistent state) or when the site calls :meth:`SimMiner.advance`. 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from . import noise as n
 from .models import ModelSpec
+
+
+class Personality(Protocol):
+    """What a miner asks of its firmware personality (a :class:`simsite.cgminer.Firmware`)."""
+
+    def truth(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]: ...
+
+
+def _not_loaded(name: str) -> Personality:
+    raise LookupError(f"no firmware personality {name!r}: simsite.firmwares is not loaded")
+
+
+# The firmware registry installs its lookup here when it loads (simsite.firmwares imports this module, so this
+# module cannot import it back: tests/test_imports.py). Looked up by name on every call: a fault may re-flash a
+# miner to another firmware.
+personality_of: Callable[[str], Personality] = _not_loaded
 
 
 @dataclass(slots=True)
@@ -219,9 +236,7 @@ class SimMiner:
 
     def truth(self) -> dict[str, Any]:
         """What a correct parser must extract from this miner now, in the ``poll --json`` shape."""
-        from .firmwares import get
-
-        return get(self.firmware).truth(self, self.snapshot())
+        return personality_of(self.firmware).truth(self, self.snapshot())
 
     # Convenience views of the current poll's state.
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import resource
 import socket
 import time
@@ -50,6 +51,17 @@ class Request:
     time: float
 
 
+def _segment_from_env() -> tuple[int, float]:
+    text = os.environ.get("SIMSITE_SEGMENT", "")
+    if not text:
+        return 0, 0.0
+    size, _, gap_ms = text.partition(":")
+    try:
+        return int(size), float(gap_ms or 30) / 1000.0
+    except ValueError:
+        raise ValueError(f"SIMSITE_SEGMENT={text!r}: expected BYTES[:MILLISECONDS], e.g. 1400:30") from None
+
+
 def raise_nofile_limit() -> int:
     """Lift the soft open-files limit to the hard one; return the new soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -74,14 +86,17 @@ class SimSite:
         drip_s: float = 1.0,
         max_requests: int = 200_000,
         backlog: int = 128,
-        segment_bytes: int = 0,
-        segment_gap_s: float = 0.0,
+        segment_bytes: int | None = None,
+        segment_gap_s: float | None = None,
     ) -> None:
         """``segment_bytes``/``segment_gap_s``: deliver every reply in pieces of that many bytes that far apart
-        (0: in one write, as loopback does); see :meth:`Conn.send_paced`."""
+        (0: in one write, as loopback does); see :meth:`Conn.send_paced`. Unset, they come from the environment
+        variable ``SIMSITE_SEGMENT`` ("1400:30" = 1,400 bytes, 30 ms apart), else 0: a whole test run can be
+        made to see the network's delivery (``SIMSITE_SEGMENT=1400:30 make test``)."""
         self.miners = miners
-        self.segment_bytes = int(segment_bytes)
-        self.segment_gap_s = segment_gap_s
+        env_bytes, env_gap = _segment_from_env()
+        self.segment_bytes = int(segment_bytes if segment_bytes is not None else env_bytes)
+        self.segment_gap_s = segment_gap_s if segment_gap_s is not None else env_gap
         self.poll_gap_s = poll_gap_s
         self.slow_ms = slow_ms
         self.huge_bytes = huge_bytes

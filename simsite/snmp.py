@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # snmpsim refuses to answer as root, so it drops to nobody; the interpreter's stdlib may not be readable then
-# (pyenv under /root), so every module it imports lazily is imported before the drop (DESIGN.md).
+# (pyenv under /root), so every module it imports lazily is imported before the drop (docs/architecture.md, "Decisions the code rests on").
 _BOOTSTRAP = (
     "import dbm, dbm.dumb, encodings.latin_1, encodings.ascii, encodings.utf_8, encodings.idna, encodings.hex_codec,"
     " json, hashlib, hmac, random, math, bz2, gzip, ipaddress, uuid, decimal, fractions, secrets, contextlib, "

@@ -1,4 +1,4 @@
-"""Ground truth in the farmwatch ``poll --json`` shape (DESIGN.md), derived from what the firmware prints.
+"""Ground truth in the farmwatch ``poll --json`` shape (docs/architecture.md), derived from what the firmware prints.
 
 Rules: values are exactly those in the replies (after unit conversion to TH/s); a value the reply leaves empty or
 reports as a placeholder (a missing board's ``""`` rate or ``0-0-0-0`` temperatures) is ``None``; a missing board
@@ -7,11 +7,20 @@ is present with ``chips: 0``; a dead fan stays ``0``; ``power_w`` is ``None`` wh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .cgminer import Firmware
     from .miner import BoardState, SimMiner, Snapshot
+
+
+class Firmware(Protocol):
+    """What the generic truth reads of a personality (a :class:`simsite.cgminer.Firmware`, which imports this
+    module: naming the class here would make the two import each other)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]: ...
 
 
 def board(b: BoardState, temp: bool = True, chip_temp: bool = True) -> dict[str, Any]:

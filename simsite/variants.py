@@ -17,6 +17,9 @@ Stock Antminer (bmminer RPC):
 
 Every firmware:
 
+- ``no_join``: the RPC answers a joined request (``summary+stats``) with "Invalid command", as some stock
+  S19j Pro bmminer builds do: every command is asked on its own connection.
+
 - ``no_optional``: each part the firmware's driver treats as optional (``Firmware.optional_parts``: a command
   answered "Invalid command", a web path answered 404) is missing, as on a release without it. The reading
   keeps everything else, with one note per missing part.
@@ -24,9 +27,32 @@ Every firmware:
 
 from __future__ import annotations
 
-VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional"))
+import random
+
+VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional",
+                      "no_join"))
 
 
 def check(variant: str | None) -> None:
     if variant is not None and variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; known: {sorted(VARIANTS)}")
+
+
+def assign(count: int, seed: int, fractions: dict[str, float] | None) -> list[str | None]:
+    """Exactly ``round(fraction * count)`` miners per variant, chosen by a seeded shuffle (the same miners for the
+    same seed, whatever the shard); one variant per miner."""
+    out: list[str | None] = [None] * count
+    if not fractions:
+        return out
+    order = list(range(count))
+    random.Random(seed * 104729 + 29).shuffle(order)
+    pos = 0
+    for name, fraction in fractions.items():
+        check(name)
+        k = round(fraction * count)
+        for idx in order[pos : pos + k]:
+            out[idx] = name
+        pos += k
+    if pos > count:
+        raise ValueError("variant fractions add up to more than the whole site")
+    return out

@@ -152,7 +152,8 @@ def commands(block: str) -> list[str]:
 
 
 def named_files(config: Path) -> list[tuple[str, str]]:
-    """(key, path) for every file site.yaml names: the site map, power-domain files, every ``*_file`` secret."""
+    """(key, path) for every file site.yaml names: the site map, the power-domains file, every ``*_file`` secret,
+    a state directory (``storage: {path}``)."""
     found: list[tuple[str, str]] = []
 
     def walk(node: object, key: str) -> None:
@@ -164,7 +165,7 @@ def named_files(config: Path) -> list[tuple[str, str]]:
                 walk(v, f"{key}[{i}]")
         elif isinstance(node, str):
             leaf = key.rsplit(".", 1)[-1]
-            if leaf in ("sitemap", "file", "path") or leaf.endswith("_file"):
+            if leaf in ("sitemap", "power_domains", "file", "path") or leaf.endswith("_file"):
                 found.append((key, node))
 
     walk(yaml.safe_load(config.read_text()), "")

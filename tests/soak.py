@@ -26,8 +26,9 @@ from dataclasses import asdict, dataclass, field
 import aiohttp
 
 from agent.daemon import Agent, ReloadPlan
-from agent.scheduler import MAX_BACKOFF_S, MinerGroup
+from agent.scheduler import MinerGroup
 from collectors.asic.poll import MinerSession
+from collectors.collector import MAX_BACKOFF_S
 from simsite import SimSite
 from simsite.faults import reboot, reflash
 

@@ -32,8 +32,12 @@ class Service:
         self.mounts: dict[PurePosixPath, Path] = {}
         for volume in spec.get("volumes", []):
             source, target = volume.split(":")[:2]
-            if source.startswith((".", "/")):  # a bind mount (named volumes hold data, not config)
+            if source.startswith((".", "/")):  # a bind mount
                 self.mounts[PurePosixPath(target)] = (compose_dir / source).resolve()
+            else:  # a named volume: a directory docker creates; stood in for by an empty one here
+                stand_in = compose_dir / ".volumes" / source
+                stand_in.mkdir(parents=True, exist_ok=True)
+                self.mounts[PurePosixPath(target)] = stand_in
         for secret in spec.get("secrets", []):
             name_ = secret if isinstance(secret, str) else secret["source"]
             target = secret.get("target", name_) if isinstance(secret, dict) else name_

@@ -1,5 +1,5 @@
 """One miner, one ``device``: an HTTP-only miner configured without a port is identified, then polled and keyed
-at its web port (DESIGN.md ``poll --json``: ``device`` is the HTTP port for HTTP-only firmwares), exactly as
+at its web port (docs/architecture.md, ``poll --json``: ``device`` is the HTTP port for HTTP-only firmwares), exactly as
 ``farmwatch scan --write-targets`` writes it. In the daemon the store entry moves with it: no ``host:4028``
 series is left behind, /sd and /probe agree, and a config reload keeps what was learnt. Real sockets against
 the simulated site."""

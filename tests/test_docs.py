@@ -132,3 +132,73 @@ def test_every_documented_command_is_accepted_by_the_cli(where: str, command: st
         err = capsys.readouterr().err.strip().splitlines()
         pytest.fail(f"{where}: `{command}` is refused by the CLI: {err[-1] if err else e}")
     assert isinstance(parser, argparse.ArgumentParser)
+
+
+def test_the_readme_install_is_the_tested_one_from_docs_deploy() -> None:
+    """The README's install lines are the first lines of docs/deploy.md's systemd install, which
+    tests/test_install_docs.py runs as written."""
+    readme = README[README.index("### Installing, and reproducible installs"):]
+    readme_block = re.search(r"```sh\n(.*?)```", readme, re.DOTALL).group(1).strip().splitlines()  # type: ignore[union-attr]
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    section = deploy[deploy.index("### systemd (Debian/Ubuntu), from a checkout"):]
+    deploy_block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1).strip().splitlines()  # type: ignore[union-attr]
+    assert readme_block == deploy_block[: len(readme_block)]
+
+
+def test_the_repository_explains_itself() -> None:
+    """No file cites a design document that is not in the repository: docs/architecture.md holds the contracts."""
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    hits = [f for f in files if f.endswith((".py", ".md", ".yml", ".yaml", ".toml"))
+            and (ROOT / f).is_file() and "DESIGN" + ".md" in (ROOT / f).read_text(errors="replace")]
+    assert hits == []
+
+
+USER_FILES = {"site.yaml", "web.yml", "sitemap.csv"}  # the operator's files, named in examples
+
+
+def _paths_named(text: str) -> set[str]:
+    """Repository paths in `code spans`: a folder (ending in /) or a file with an extension, no placeholders."""
+    found = set()
+    for span in re.findall(r"`([^`\n]+)`", text):
+        for word in span.replace(",", " ").split():
+            if "<" in word or "*" in word or "://" in word or word.startswith(("../", "-")):
+                continue
+            if re.fullmatch(r"[A-Za-z_.][\w./-]*/", word) or re.fullmatch(r"[\w.-]+(/[\w.-]+)*\.(py|md|yaml|yml|json|txt)", word):
+                found.add(word)
+    return found - USER_FILES
+
+
+def test_the_architecture_doc_names_only_files_that_exist() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    named = _paths_named(doc)
+    # Paths written relative to the folder they are in (``drivers/__init__.py`` in collectors/asic/...).
+    missing = sorted(p for p in named if not (ROOT / p).exists() and not any(ROOT.glob(f"**/{p}")))
+    assert len(named) > 40 and missing == []
+
+
+def test_the_readme_layout_matches_the_tree() -> None:
+    """Every top-level folder and every collector and agent package is in the README's layout table, and every
+    path the table names exists."""
+    section = README[README.index("## What it does today"):]
+    table = section[: section.index("\n\n", section.index("| part |"))]
+    named = _paths_named(table) | set(re.findall(r"`([A-Z.][\w.-]*)`", table))
+    assert sorted(p for p in named if not (ROOT / p).exists()) == []
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    folders = {f.split("/")[0] + "/" for f in tracked if "/" in f}
+    packages = {str(p.parent.relative_to(ROOT)) + "/" for p in (ROOT / "collectors").glob("*/__init__.py")}
+    packages |= {str(p.parent.relative_to(ROOT)) + "/" for p in (ROOT / "agent").glob("*/__init__.py")}
+    assert sorted(folders - {n.split("/")[0] + "/" for n in named}) == []  # a folder or something in it
+    assert sorted(packages - named) == []
+
+
+def test_every_driver_and_profile_is_documented_in_its_folder() -> None:
+    """collectors/asic/README.md names every registered driver, collectors/snmp/README.md every shipped profile
+    (the how-to in docs/architecture.md asks for both)."""
+    asic = (ROOT / "collectors/asic/README.md").read_text()
+    snmp = (ROOT / "collectors/snmp/README.md").read_text()
+    assert sorted(n for n in registry() if f"`{n}`" not in asic) == []
+    assert sorted(n for n in profile_names() if f"`{n}`" not in snmp) == []

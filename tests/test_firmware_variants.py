@@ -30,6 +30,7 @@ from collectors.asic.poll import MinerSession, poll_once
 from collectors.asic.reading import MinerReading
 from collectors.errors import AuthError
 from simsite import SimSite
+from simsite import variants as sim_variants
 from simsite.cgminer import parse_request
 from simsite.firmwares import get as get_firmware
 from simsite.miner import SimMiner
@@ -202,6 +203,8 @@ OPTIONAL_PARTS = {
     "goldshell": {"pools (/mcb/pools)", "identity (/mcb/status)"},
     "epic": {"identity (/network)"},
     "auradine": {"fan (/fan)", "identity (/ipreport)"},
+    "bitaxe": {"identity (/api/system/asic)"},
+    "antminer_web": {"version", "identity (get_system_info.cgi)"},
 }
 
 
@@ -218,7 +221,7 @@ async def test_every_driver_with_optional_parts_reads_the_rest_when_they_are_mis
         # A web login only where the firmware's API needs one (the plain simulated Antminer has no web server).
         login = WebCredentials(use_default_password=True)
         sessions = [MinerSession(host=m.ip, port=m.port,
-                                 credentials=login if m.firmware in ("goldshell", "auradine") else None)
+                                 credentials=login if m.firmware in ("goldshell", "auradine", "antminer_web") else None)
                     for m in site.miners]
         group = MinerGroup(name="t", sessions=sessions, interval=5.0, timeout=5.0)
         agent = Agent(site="test", groups=[group], listen="127.0.0.1:0")
@@ -309,3 +312,31 @@ async def test_whatsminer_hung_devdetails_is_a_note_not_a_dead_miner() -> None:
     assert r.hashrate_ths == approx(m.truth()["hashrate_ths"], rel=1e-6)
     assert r.model is None and r.mac == m.mac  # the summary's MAC; the rest of identity waits for next time
     assert [(n.part, n.reason) for n in r.missing] == [("identity (devdetails+get_version+get_miner_info)", "timeout")]
+
+
+def test_variant_assignment_is_deterministic_and_exact() -> None:
+    chosen = sim_variants.assign(200, 5, {"fan_gap": 0.1, "no_optional": 0.05})
+    assert chosen == sim_variants.assign(200, 5, {"fan_gap": 0.1, "no_optional": 0.05})
+    assert (chosen.count("fan_gap"), chosen.count("no_optional")) == (20, 10)
+    with pytest.raises(ValueError):
+        sim_variants.assign(10, 1, {"no_such_variant": 0.1})
+
+
+async def test_simsite_cli_serves_the_variants_it_is_given() -> None:
+    base = "127.117.100.1"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simsite", "--count", "12", "--seed", "3", "--base-ip", base, "--mix", "antminer=1",
+        "--variants", "fan_gap=0.5", "--latency-ms", "0.5", "1", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert line.startswith(b"simsite: 12 miners")
+        chosen = sim_variants.assign(12, 3, {"fan_gap": 0.5})
+        site = SimSite.build(count=12, seed=3, base_ip=base, mix={"antminer": 1.0})  # the same miners, not started
+        gap = next(m for m in site.miners if chosen[m.index] == "fan_gap" and m.model != "S9")
+        r = await poll_once(gap.ip, gap.port, timeout=5)
+        assert r.fans_rpm[1] is None and r.fans_rpm[0]  # the second slot's key is absent: unknown, in place
+    finally:
+        proc.terminate()
+        await proc.wait()

@@ -67,7 +67,7 @@ async def test_a_technician_finds_the_broken_miners_on_a_phone(tmp_path: Path) -
     sites: list[SimSite] = []
     got: asyncio.Future[Agent] = asyncio.get_running_loop().create_future()
     demo = asyncio.create_task(run_demo(miners=MINERS, seed=7, listen="127.0.0.1:0", interval=3.0,
-                                        base_ip="127.47.0.1", snmp_base_ip="127.47.2.1", snmp_port=16172,
+                                        base_ip="127.151.0.1", snmp_base_ip="127.151.2.1", snmp_port=16172,
                                         faults=FAULTS, on_site=sites.append, on_agent=got.set_result))
     try:
         agent = await started(demo, got)

@@ -361,3 +361,19 @@ async def test_a_wrong_password_flood_does_not_starve_a_good_scrape_and_no_versi
         await agent.stop()
     assert good == 200  # before: 503, every slot held by a wrong password's bcrypt
     assert set(statuses) <= {401, 503} and statuses.count(401) > 0
+
+
+async def test_head_sends_headers_only_and_the_connection_stays_usable(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    await agent.start()
+    try:
+        assert agent.bound is not None
+        url = f"http://127.0.0.1:{agent.bound[1]}/metrics"
+        async with aiohttp.ClientSession() as http:  # one keep-alive connection for both
+            async with http.head(url) as r:
+                assert r.status == 200 and int(r.headers["Content-Length"]) > 0 and await r.read() == b""
+            async with http.get(url) as r:
+                assert r.status == 200 and b"farmwatch_agent_info" in await r.read()
+    finally:
+        await agent.stop()

@@ -14,31 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("agent", "collectors", "simsite", "dashboards")
 
 # Import cycles still to break (sets of modules that import each other, directly or through others).
-ALLOWED_CYCLES: list[frozenset[str]] = [
-    # server and the floor view take the whole Agent as their type, and the agent builds both; breaking it
-    # means a protocol of what they read of the agent (issue 15, left for a session that may touch daemon.py).
-    frozenset({"agent.daemon", "agent.server", "agent.floor.routes", "agent.floor.view"}),
-    # A simulated firmware renders from a SimMiner, a SimMiner looks its firmware up by name, and the
-    # generic cgminer personality's truth reads both (type-only and late imports).
-    frozenset({"simsite.cgminer", "simsite.firmwares", "simsite.miner", "simsite.truth"}),
-]
+ALLOWED_CYCLES: list[frozenset[str]] = []  # none left; keep it that way
 
-# collectors/ importing agent/ (the collectors should import nothing from the daemon; these remain until
-# the Collector contract of issue 15 moves the generic pieces they use into collectors/).
+# collectors/ importing agent/ (the collectors should import nothing from the daemon). The collector contract,
+# cycle statistics, backoff and metric families moved to collectors/, building collectors from site.yaml to
+# agent/collector_setup.py; these remain: secrets for poll snmp:// and the power join inside the SNMP collector.
 ALLOWED_COLLECTOR_TO_AGENT = {
-    ("collectors.nvml.collector", "agent.collector"),
-    ("collectors.nvml.collector", "agent.config"),
-    ("collectors.nvml.collector", "agent.exposition"),
-    ("collectors.nvml.families", "agent.exposition"),
-    ("collectors.snmp.cli", "agent.secret"),
-    ("collectors.snmp.collector", "agent.collector"),
-    ("collectors.snmp.collector", "agent.config"),
-    ("collectors.snmp.collector", "agent.exposition"),
-    ("collectors.snmp.collector", "agent.power_domains"),
-    ("collectors.snmp.collector", "agent.scheduler"),
-    ("collectors.snmp.collector", "agent.targets"),
-    ("collectors.snmp.metrics", "agent.exposition"),
-    ("collectors.snmp.power", "agent.exposition"),
+    ("collectors.snmp.cli", "agent.secret"),  # poll snmp:// reads community and passwords the daemon's way
+    ("collectors.snmp.collector", "agent.power_domains"),  # the power join (issue 14 decides where it goes)
     ("collectors.snmp.power", "agent.power_domains"),
 }
 

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.installs import ROOT, build_context, clean_env, commands, fenced_blocks, python_shim, run
+from tests.installs import (
+    ROOT,
+    build_context,
+    clean_env,
+    commands,
+    fenced_blocks,
+    named_files,
+    python_shim,
+    run,
+)
 
 DOCS = (ROOT / "docs" / "deploy.md").read_text()
 SYSTEMD = "### systemd (Debian/Ubuntu), from a checkout"
@@ -121,3 +130,20 @@ def test_the_wheel_install_works_as_documented(tmp_path: Path) -> None:
                  "import agent, dashboards, simsite; print(agent.__file__)"], cwd=site, env=m.env, timeout=60)
     assert where.returncode == 0 and Path(where.stdout.strip()).is_relative_to(m.moves["/opt/farmwatch"]), (
         where.stdout + where.stderr)
+
+
+@pytest.mark.slow
+def test_the_transient_service_user_can_read_the_installed_config(systemd_install: Machine) -> None:
+    """The unit runs as a DynamicUser: not root, in no group that owns anything. systemd sets /etc/farmwatch to
+    ConfigurationDirectoryMode= at every start and never chowns it, so the directory, site.yaml and every file it
+    names must be readable by others. (With 0750 the documented install could not start: check-config in
+    ExecStartPre was refused the config.)"""
+    m = systemd_install
+    etc = m.moves["/etc/farmwatch"]
+    unit = (m.moves["/etc/systemd/system"] / "farmwatch.service").read_text()
+    assert "DynamicUser=yes" in unit
+    mode = re.search(r"^ConfigurationDirectoryMode=(\d+)", unit, re.MULTILINE)
+    assert mode is not None and int(mode.group(1), 8) & 0o005 == 0o005, "others cannot list/enter the config dir"
+    assert etc.stat().st_mode & 0o005 == 0o005, oct(etc.stat().st_mode)
+    for path in [etc / "site.yaml", *(etc / p for _k, p in named_files(etc / "site.yaml") if not p.startswith("/"))]:
+        assert path.exists() and path.stat().st_mode & 0o004, f"{path.name} is not readable by the service user"

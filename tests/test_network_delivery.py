@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import pytest
@@ -196,3 +197,41 @@ async def test_chunked_reply_in_pieces_reads_whole() -> None:
     finally:
         await close_session()
     assert got == json.loads(body)
+
+
+async def test_idle_keep_alive_sockets_to_miners_are_released_after_the_poll() -> None:
+    """A keep-alive connection left idle after a poll holds a descriptor outside the polling budget: released
+    within seconds, not kept for a later poll it cannot serve (intervals are 15-60 s)."""
+    from tests.conformance.web import ReplayWeb
+
+    def established(port: int) -> int:
+        return sum(1 for fd in os.listdir("/proc/self/fd")
+                   if _peer_port(fd) == port)
+
+    loop = asyncio.get_running_loop()
+    try:
+        async with ReplayWeb({"/x": b'{"a":1}'}, pace=None) as srv:
+            await http.get_json(http.url(srv.host, srv.port, "/x"), deadline=loop.time() + 5)
+            assert established(srv.port) == 1  # kept for the rest of the poll
+            for _ in range(40):
+                if established(srv.port) == 0:
+                    break
+                await asyncio.sleep(0.25)
+            assert established(srv.port) == 0
+    finally:
+        await close_session()
+
+
+def _peer_port(fd: str) -> int | None:
+    import socket as socketmod
+
+    try:
+        s = socketmod.socket(fileno=int(fd))
+    except OSError:
+        return None
+    try:
+        return int(s.getpeername()[1]) if s.family == socketmod.AF_INET else None
+    except OSError:
+        return None
+    finally:
+        s.detach()

@@ -1,4 +1,4 @@
-"""Read-only guarantee (DESIGN.md "Read-only" contract): every request a full `farmwatch demo` run sends to every
+"""Read-only guarantee (docs/architecture.md, "Read-only" contract): every request a full `farmwatch demo` run sends to every
 simulated device — cgminer commands, btminer and Whatsminer API 3 commands, HTTP requests — is on the list of reads.
 """
 
@@ -17,7 +17,7 @@ from collectors.asic.http import GRAPHQL_LOGIN
 from simsite import SimSite
 from simsite.site import Request
 
-# DESIGN.md's reads, as written there.
+# The contract's reads (docs/architecture.md, "Read-only"), written out here on purpose.
 CGMINER_READS = frozenset(
     "summary stats estats litestats devs edevs devdetails pools version config fans temps power profiles "
     "tunerstatus coin events voltageget healthchipget".split()
@@ -33,7 +33,7 @@ _WRITE_WORDS = re.compile(
 
 
 def _graphql_login(body: bytes) -> bool:
-    """The GraphQL login document exactly as DESIGN allows it (a login), with only username/password."""
+    """The GraphQL login document exactly as the contract allows it (a login), with only username/password."""
     try:
         doc = json.loads(body)
     except ValueError:

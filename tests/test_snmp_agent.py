@@ -26,7 +26,29 @@ from simsite.snmp import RawDevice, SimPdu, SimSwitch, SimUps, SnmpSim, _answers
 pytest.importorskip("snmpsim")
 snmpsim_data = pytest.importorskip("snmpsim_data")
 
-PORT = 16171
+
+
+def _free_udp_port(ips: list[str], first: int = 16171) -> int:
+    """A UDP port free on every address this module binds or probes: a second test run on the same host (another
+    CI job, a developer's `make test`) must not find its simulator's port taken and error out."""
+    for port in range(first, first + 500):
+        socks = []
+        try:
+            for ip in ips:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((ip, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP port for the simulated SNMP devices")
+
+
+PORT = _free_udp_port([*(f"127.61.0.{i}" for i in (*range(1, 7), 95, 96, 97, 98, 99)), "127.61.1.4",
+                       *(f"127.62.1.{i}" for i in range(1, 5))])
 V3 = ("fwtest", "authkey-123", "privkey-123")
 AP8641 = Path(snmpsim_data.__file__).parent / "data" / "UPS" / "apc-8641.snmprec"
 LOADS = [3250.0, 3010.0, 0.0, 1500.0] * 6
@@ -146,10 +168,10 @@ async def test_collector_metrics_wrap_and_down_devices(sim: SnmpSim) -> None:
     c = SnmpCollector(devices, interval=1.0)
     try:
         await c.run_cycle()
-        first = c.readings()["127.61.1.4:16171"].rows("ports")[0].num("in_errors")
+        first = c.readings()[f"127.61.1.4:{PORT}"].rows("ports")[0].num("in_errors")
         await asyncio.sleep(3.5)  # the simulated port-1 ifInErrors (Counter32) wraps meanwhile
         await c.run_cycle()
-        second = c.readings()["127.61.1.4:16171"].rows("ports")[0].num("in_errors")
+        second = c.readings()[f"127.61.1.4:{PORT}"].rows("ports")[0].num("in_errors")
         assert first is not None and second is not None and second > first and second > 2**32
         fams = Families()
         c.families(fams)
@@ -158,19 +180,19 @@ async def test_collector_metrics_wrap_and_down_devices(sim: SnmpSim) -> None:
         await c.close()
         await wrap_sim.stop()
     assert c.stats.devices == 3 and c.stats.devices_up == 2 and c.stats.errors["timeout"] == 2
-    assert 'farmwatch_snmp_up{device="127.61.0.98:16171"} 0' in text
-    assert 'farmwatch_snmp_error_info{device="127.61.0.98:16171",reason="timeout"} 1' in text
-    assert 'farmwatch_pdu_outlet_power_watts{device="127.61.0.1:16171",outlet="1"} 3250' in text
-    assert 'farmwatch_pdu_phase_current_amperes{device="127.61.0.1:16171",phase="1"}' in text
+    assert f'farmwatch_snmp_up{{device="127.61.0.98:{PORT}"}} 0' in text
+    assert f'farmwatch_snmp_error_info{{device="127.61.0.98:{PORT}",reason="timeout"}} 1' in text
+    assert f'farmwatch_pdu_outlet_power_watts{{device="127.61.0.1:{PORT}",outlet="1"}} 3250' in text
+    assert f'farmwatch_pdu_phase_current_amperes{{device="127.61.0.1:{PORT}",phase="1"}}' in text
     ratio = round(round(sum(LOADS[0::3]) / 230 * 10) / 10 / 80, 4)  # phase 1 amps (0.1 A) of the 80 A rating
-    assert f'farmwatch_pdu_phase_load_ratio{{device="127.61.0.1:16171",phase="1"}} {ratio}' in text
-    assert 'farmwatch_switch_port_up{device="127.61.1.4:16171",port="8"} 0' in text
+    assert f'farmwatch_pdu_phase_load_ratio{{device="127.61.0.1:{PORT}",phase="1"}} {ratio}' in text
+    assert f'farmwatch_switch_port_up{{device="127.61.1.4:{PORT}",port="8"}} 0' in text
     assert "farmwatch_pdu_outlet_energy_joules_total{" in text
     assert 'profile="apc",class="pdu",make="APC",model="AP8886"' in text
     down_series = [ln for ln in text.splitlines() if "127.61.0.98" in ln]
     assert {ln.split("{")[0] for ln in down_series} == {
         "farmwatch_snmp_up", "farmwatch_snmp_error_info", "farmwatch_snmp_poll_duration_seconds"}
-    assert 'farmwatch_switch_port_speed_bytes_per_second{device="127.61.1.4:16171",port="1"}' in text
+    assert f'farmwatch_switch_port_speed_bytes_per_second{{device="127.61.1.4:{PORT}",port="1"}}' in text
     if shutil.which("promtool"):
         lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
         assert lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(), lint.stdout + lint.stderr
@@ -229,7 +251,7 @@ async def test_dead_device_backs_off_and_a_revived_one_is_polled_again(sim: Snmp
         c.families(fams)
         collector_families(fams, [c])
         text = render(fams).text.decode()
-        assert 'farmwatch_snmp_error_info{device="127.61.0.96:16171",reason="timeout"} 1' in text
+        assert f'farmwatch_snmp_error_info{{device="127.61.0.96:{PORT}",reason="timeout"}} 1' in text
         assert 'farmwatch_devices_backoff{collector="snmp",group="snmp"} 1' in text
         assert st_live.up and st_live.failures == 0 and st_live.next_due - time.monotonic() < 1.5
     finally:

@@ -1,4 +1,4 @@
-"""Unknown is null, never 0 (DESIGN.md ``poll --json``): bytes through the parsers, then the reading, its JSON and
+"""Unknown is null, never 0 (docs/architecture.md, ``poll --json``): bytes through the parsers, then the reading, its JSON and
 its /metrics series. What a device cannot tell (NaN, garbage, a value it never sends) stays unknown all the way:
 
 - an unreadable fan slot is None (no sample), a fan that reads 0 stays 0, and no readable fan at all is ``[]``;

@@ -1,4 +1,4 @@
-"""The read-only guard's logins (DESIGN.md "Read-only": POST only to log in or to read-only queries): the Braiins
+"""The read-only guard's logins (docs/architecture.md, "Read-only": POST only to log in or to read-only queries): the Braiins
 GraphQL login mutation and the LuCI login form pass exactly as written; anything dressed up like them does not."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 
 from .problems import Problem
 
-# The floor's states: the reading's five states (DESIGN.md) plus ``down`` (polled, did not answer).
+# The floor's states: the reading's five states (docs/architecture.md, "`poll --json`") plus ``down`` (polled, did not answer).
 FLOOR_STATES = ("hashing", "degraded", "not_hashing", "sleeping", "down", "unknown")
 FILTER_KEYS = ("container", "rack", "state", "model")
 _DIGITS = re.compile(r"(\d+)")

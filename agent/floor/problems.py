@@ -2,7 +2,7 @@
 
 Boards and fans are numbered from 1 here, as they are printed on the machine and in the firmwares' own web
 pages (``Chain 1``, ``FAN2``); the metrics label them from 0 (``board="1"`` is board 2). A sleeping miner has no
-board or fan problems (DESIGN.md: sleep is the operator's choice and its boards and fans look dead).
+board or fan problems (docs/architecture.md: sleep is the operator's choice and its boards and fans look dead).
 
 Severity: ``fault`` needs a hand at the machine (down, not hashing, a board or fan dead, too hot, no pool to mine
 on); ``warn`` is a miner that works below par (hashrate under 90 % of expected with every board present, mining

@@ -15,17 +15,22 @@ import functools
 import json
 from collections.abc import Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
 from .model import FILTER_KEYS, racks, todo
 from .pages import index_page, miner_page
+from .source import FloorSource
 from .view import FloorView
 
-if TYPE_CHECKING:
-    from agent.daemon import Agent
+
+class Agent(FloorSource, Protocol):
+    """What the floor's routes read of the agent: the floor's own source and the view the agent keeps current."""
+
+    @property
+    def floor(self) -> FloorView: ...
 
 T = TypeVar("T")
 _CSS = resources.files(__package__).joinpath("floor.css").read_bytes()

@@ -25,8 +25,9 @@ from .model import Floor, MinerRow, Summary, todo
 from .problems import down_problem, hottest, reading_problems
 
 if TYPE_CHECKING:
-    from agent.daemon import Agent
     from agent.store import DeviceState
+
+    from .source import FloorSource as Agent  # what the floor reads of the agent
 
 log = logging.getLogger("farmwatch.floor")
 

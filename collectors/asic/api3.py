@@ -2,7 +2,7 @@
 
 Request ``{"cmd": "get.miner.status", "param": "summary"}``; reply ``{"code": 0, "desc": ..., "msg": {...},
 "when": ...}`` (``code`` other than 0 is an error). One request per connection, like the cgminer API. Only
-``get.*`` commands are ever sent (DESIGN.md "Read-only": Whatsminer API 3 ``get.*``); ``set.*`` need a
+``get.*`` commands are ever sent (docs/architecture.md, "Read-only": Whatsminer API 3 ``get.*``); ``set.*`` need a
 salted token this client never computes.
 """
 

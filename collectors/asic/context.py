@@ -215,7 +215,11 @@ class FetchContext:
 
     async def _rpc_noted(self, commands: tuple[str, ...], join: bool) -> dict[str, Any]:
         """Replies to ``commands``; one the firmware rejects (E/F status) is left out, with a note."""
-        got = await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join, keep_errors=True)
+        # A firmware that refused a join is asked command by command until the identity interval runs out (then the
+        # join is tried again: an upgrade may have brought it): the refused join was one wasted connection a cycle.
+        join = join and len(commands) > 1 and self.due("rpc-no-join")
+        got = await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join, keep_errors=True,
+                              join_refused=lambda: self.remember("rpc-no-join", True))
         out: dict[str, Any] = {}
         for command, reply in got.items():
             status, msg = rpc.status_of(reply)

@@ -7,7 +7,7 @@
 - HTTP Digest (Antminer web) through a per-miner :class:`aiohttp.DigestAuthMiddleware` that a session keeps,
   so the nonce is reused and a poll costs one round trip, not a 401 and a retry.
 - Read-only by construction: :func:`check_read_only` refuses any method but GET, and any POST but a login or
-  a read-only query (DESIGN.md "Read-only"). Every request of every driver passes through :func:`request`.
+  a read-only query (docs/architecture.md, "Read-only"). Every request of every driver passes through :func:`request`.
 
 Passwords live in :class:`WebCredentials` and are only ever handed to the request that needs them; no
 message, ``repr`` or exception text here includes one.
@@ -45,7 +45,10 @@ PER_HOST = 4
 CONNECT_S = 3.0
 READ_S = 8.0
 MAX_BODY = 4 * 1024 * 1024
-KEEPALIVE_S = 20.0
+# Idle keep-alive connections to miners are kept only long enough to serve the rest of one poll's requests: a
+# poll interval is 15-60 s, so an idle socket kept 20 s helped no later poll and, on a site of HTTP miners,
+# held one descriptor per miner outside the polling budget (agent/webguard.py).
+KEEPALIVE_S = 2.0
 
 # POSTs a driver may send: logins, and queries that only read (path -> check of query/body).
 _LOGIN_PATHS = frozenset(("/api/v1/auth/login", "/api/v1/unlock", "/user/loginpost", "/token",
@@ -149,7 +152,7 @@ def digest(user: str, password: str) -> aiohttp.DigestAuthMiddleware:
 
 
 def check_read_only(method: str, url: str, body: Any = None) -> None:
-    """Raise ValueError for anything that is not a read (DESIGN.md "Read-only")."""
+    """Raise ValueError for anything that is not a read (docs/architecture.md, "Read-only")."""
     method = method.upper()
     parts = urlsplit(url)
     path = parts.path.rstrip("/") or "/"

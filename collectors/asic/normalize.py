@@ -1,4 +1,4 @@
-"""Apply model facts to a driver's reading and derive efficiency and ``state`` (DESIGN.md definitions)."""
+"""Apply model facts to a driver's reading and derive efficiency and ``state`` (definitions: docs/architecture.md, "`poll --json`")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The typed reading of one miner, in base units per key (the ``poll --json`` contract in DESIGN.md).
+"""The typed reading of one miner, in base units per key (the ``poll --json`` contract in docs/architecture.md).
 
 Drivers fill what the firmware says; :func:`collectors.asic.normalize.finalize` then applies the model facts
 (board slots, expected chips, fan slots), efficiency and ``state``. Unknown is ``None``, never 0:

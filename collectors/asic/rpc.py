@@ -11,9 +11,10 @@ Everything here reads; the only bytes ever sent are ``{"command": <read>}`` requ
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from ..errors import (
@@ -33,7 +34,7 @@ _DECODER = json.JSONDecoder(strict=False)  # firmwares put raw newlines/tabs ins
 
 Reply = dict[str, Any]
 
-# Read commands (DESIGN.md "Read-only"): the transport refuses to send anything else.
+# Read commands (docs/architecture.md, "Read-only"): the transport refuses to send anything else.
 READ_COMMANDS = frozenset(
     "summary stats estats litestats devs edevs devdetails pools version config fans temps power profiles "
     "tunerstatus coin events voltageget healthchipget get_version get_psu get_miner_info get_error_code "
@@ -41,6 +42,7 @@ READ_COMMANDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=256)  # the same few requests every cycle: encoded (and checked read-only) once
 def request(command: str, parameter: str | None = None) -> bytes:
     parts = command.split("+")
     bad = [p for p in parts if p not in READ_COMMANDS]
@@ -251,6 +253,7 @@ async def fetch(
     deadline: float,
     join: bool = True,
     keep_errors: bool = False,
+    join_refused: Callable[[], None] | None = None,
 ) -> dict[str, Reply]:
     """Replies to ``commands`` keyed by command: one joined request when allowed, else one per command.
 
@@ -260,10 +263,12 @@ async def fetch(
     """
     if join and len(commands) > 1:
         raw = await exchange(host, port, request("+".join(commands)), deadline=deadline)
+        refused = join_refused
         try:
             joined = decode_reply(raw)
         except ParseError:
             joined = {}  # a join of replies one of which is broken: the singles may still decode
+            refused = None  # broken this once is not a firmware that refuses joins
         if all(c in joined for c in commands):
             out: dict[str, Reply] = {}
             for c in commands:
@@ -273,7 +278,10 @@ async def fetch(
                 if isinstance(part, dict) and (keep_errors or status_of(part)[0] not in ("E", "F")):
                     out[c] = part
             return out
-        # Not understood as a join (old cgminer, btminer): ask one command per connection.
+        # Not understood as a join (old cgminer, btminer, some stock S19j Pro builds): ask one command per
+        # connection; ``join_refused`` lets the caller skip the doomed join next time.
+        if refused is not None:
+            refused()
     result: dict[str, Reply] = {}
     for c in commands:
         reply = decode_reply(await exchange(host, port, request(c), deadline=deadline))

@@ -6,8 +6,7 @@ Series are keyed by ``gpu`` (the GPU UUID); identity only on ``farmwatch_gpu_inf
 
 from __future__ import annotations
 
-from agent.exposition import Families, add_health, labels
-
+from ..families import Families, add_health, labels
 from .events import XidLog
 from .readings import GpuReading
 from .state import GpuState, NvmlView

@@ -1,6 +1,6 @@
 """SNMP GET and multi-column GETBULK walks on one shared pysnmp ``SnmpEngine``, failures as typed errors.
 
-Below pysnmp's high-level API on purpose (DESIGN.md allows it): targets are configured in the engine once per
+Below pysnmp's high-level API on purpose (docs/architecture.md, "Decisions the code rests on"): targets are configured in the engine once per
 device, requests go straight to the command generator with pre-built numeric varbinds, and replies are read
 without building MIB-aware ``ObjectType`` objects. That halves pysnmp's CPU per value. Walks fetch several
 columns per GETBULK and stop each column at the end of its subtree (``endOfMibView`` or an OID outside it).
@@ -29,7 +29,9 @@ from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from ..errors import AuthError, DeviceError, DeviceTimeout, DeviceUnresolved, ProtocolError
+from . import ber
 from .profile import Oid
+from .udp import UdpClient
 
 AUTH = {
     "MD5": config.USM_AUTH_HMAC96_MD5, "SHA": config.USM_AUTH_HMAC96_SHA,
@@ -104,9 +106,21 @@ class Engine:
         self._bulk = cmdgen.BulkCommandGenerator()
         self._next = cmdgen.NextCommandGenerator()
         self._rcvbuf_set = False
+        self._udp: dict[int, UdpClient] = {}
+        self._udp_lock = asyncio.Lock()
 
     def close(self) -> None:
+        for client in self._udp.values():
+            client.close()
+        self._udp.clear()
         self.engine.close_dispatcher()
+
+    async def _udp_client(self, family: int) -> UdpClient:
+        async with self._udp_lock:
+            client = self._udp.get(family)
+            if client is None or client.transport is None or client.transport.is_closing():
+                client = self._udp[family] = await UdpClient.open(family)
+            return client
 
     def _tune_socket(self) -> None:
         transport = config.get_transport(self.engine, udp.DOMAIN_NAME)
@@ -117,6 +131,8 @@ class Engine:
             self._rcvbuf_set = True
 
     async def target(self, host: str, port: int, auth: Auth, timeout: float, retries: int) -> Target:
+        if auth.user is None:
+            return await self._community_target(host, port, auth, timeout, retries)
         try:
             udp_target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
         except PySnmpError as e:
@@ -127,6 +143,20 @@ class Engine:
             raise ProtocolError(f"{host}:{port}: {e}") from None
         addr_name, _ = LCD.configure(self.engine, auth.pysnmp(), udp_target, auth.context.encode())
         return Target(self, addr_name, auth.context.encode(), f"{host}:{port}", auth.user is not None)
+
+    async def _community_target(self, host: str, port: int, auth: Auth, timeout: float,
+                                retries: int) -> CommunityTarget:
+        """v1/v2c: our own socket and BER (``udp.py``), no pysnmp engine state."""
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except (socket.gaierror, UnicodeError):
+            raise DeviceUnresolved(f"cannot resolve {host}") from None
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)  # IPv4 first, as pysnmp's UDP target did
+        family, _, _, _, sockaddr = infos[0]
+        device = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return CommunityTarget(self, "", b"", device, False, udp=await self._udp_client(family),
+                               addr=(str(sockaddr[0]), int(sockaddr[1])), version=0 if auth.version == 1 else 1,
+                               community=(auth.community or "public").encode(), timeout=timeout, retries=retries)
 
     def send(self, kind: str, target: Target, varbinds: list[tuple[Any, Any]], max_rep: int) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -233,6 +263,38 @@ class Target:
                 finished.update(active[len(vbs):])
             active = [c for c in active if c not in finished]
         raise ProtocolError(f"{self.device}: walk did not end after {MAX_WALK_REQUESTS} requests")
+
+
+_PDU = {"get": ber.GET, "next": ber.GETNEXT, "bulk": ber.GETBULK}
+
+
+@dataclass
+class CommunityTarget(Target):
+    udp: UdpClient | None = None
+    addr: tuple[str, int] = ("", 0)
+    version: int = 1  # 0 = SNMPv1, 1 = v2c
+    community: bytes = b"public"
+    timeout: float = 1.0
+    retries: int = 1
+
+    async def _request(self, kind: str, oids: Sequence[Oid], max_rep: int = 0) -> list[tuple[Oid, Raw]]:
+        assert self.udp is not None
+        asked = tuple(oids)
+        pdu = _PDU[kind]
+        if pdu == ber.GETBULK and self.version == 0:
+            pdu = ber.GETNEXT  # SNMPv1 has no GETBULK: one row per request, the walk still ends the same way
+        reply = await self.udp.request(self.addr, self.version, self.community, pdu, asked, max_rep, self.timeout,
+                                       self.retries, self.device)
+        self.requests += 1
+        if reply.error_status:
+            name = reply.error_name
+            if name == "noSuchName" and (kind == "get" or self.version == 0):
+                # SNMPv1 answers a missing object (GET) or the end of the MIB (GETNEXT) with noSuchName
+                return [(o, None) for o in asked]
+            cls = AuthError if name in _AUTH_STATUS else ProtocolError
+            raise cls(f"{self.device}: agent answered {name} (index {reply.error_index})")
+        self.values += len(reply.varbinds)
+        return reply.varbinds
 
 
 def error_from_indication(ind: Any, device: str, v3: bool) -> DeviceError:

@@ -1,4 +1,4 @@
-"""Metric families of SNMP devices (naming: DESIGN.md "Metrics"; the full list: collectors/snmp/README.md).
+"""Metric families of SNMP devices (naming: docs/architecture.md, "Metrics"; the full list: collectors/snmp/README.md).
 
 Value series are named by the device class the profile declares (``farmwatch_pdu_*``, ``farmwatch_ups_*``,
 ``farmwatch_sensor_*``, ``farmwatch_switch_*``) and keyed by ``device`` plus the table's own index label
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from agent.exposition import Families, add_health, labels
 from collectors.errors import REASONS
 
+from ..families import Families, add_health, labels
 from .reading import Row, SnmpReading
 
 if TYPE_CHECKING:

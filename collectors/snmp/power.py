@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from agent.exposition import Families, labels
 from agent.power_domains import PowerDomain, ancestors
 
+from ..families import Families, labels
 from .reading import SnmpReading
 
 

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from typing import TypeVar
 
+from .. import miner
 from ..cgminer import Firmware
 
 _REGISTRY: dict[str, Firmware] = {}
@@ -23,6 +24,9 @@ def get(name: str) -> Firmware:
 
 def names() -> list[str]:
     return sorted(_REGISTRY)
+
+
+miner.personality_of = get  # a miner's truth() finds its personality by name without importing this package
 
 
 for _mod in pkgutil.iter_modules(__path__):

@@ -4,7 +4,7 @@ next to the bmminer RPC on 4028: ``get_system_info.cgi``, ``get_miner_conf.cgi``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import http as h
 from ..miner import SimMiner, Snapshot
@@ -44,12 +44,15 @@ def cgi(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
 @register
 class AntminerWeb(Antminer):
     name = "antminer_web"
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("version", "/cgi-bin/get_system_info.cgi"))
 
     def extra_ports(self, miner: SimMiner) -> tuple[int, ...]:
         return (80,)
 
     def answer_raw(self, miner: SimMiner, snap: Snapshot, raw: bytes) -> bytes | None:
         req = h.parse(raw) if h.is_http(raw) else None
+        if req is not None and self.lacks(miner, req.path):
+            return h.response(404, "not found", content_type="text/plain")
         return cgi(miner, snap, req) if req is not None else None
 
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:

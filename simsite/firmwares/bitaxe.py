@@ -1,4 +1,5 @@
-"""Bitaxe / ESP-Miner (AxeOS): ``GET /api/system/info`` on port 80, no login (GH/s, W, mV, mA)."""
+"""Bitaxe / ESP-Miner (AxeOS): ``GET /api/system/info`` on port 80, no login (GH/s, W, mV, mA), and
+``GET /api/system/asic`` naming the device model ("Ultra", "Gamma"), which is not the ASIC chip ("BM1366")."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from ..models import ModelSpec
 from . import register
 from ._web import Route, WebFirmware, add_models, dashed_mac
 
-add_models(ModelSpec("BM1366", "Bitaxe", 1, 1, 1, 0.5, 12.0), ModelSpec("BM1370", "Bitaxe", 1, 1, 1, 1.2, 17.0))
+add_models(ModelSpec("Ultra", "Bitaxe", 1, 1, 1, 0.5, 12.0), ModelSpec("Gamma", "Bitaxe", 1, 1, 1, 1.2, 17.0))
+CHIP = {"Ultra": "BM1366", "Gamma": "BM1370"}  # the one ASIC on each board
 
 
 def info(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
@@ -22,21 +24,28 @@ def info(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
         "temp": max(b.chip), "vrTemp": max(b.pcb), "hashRate": snap.ghs, "expectedHashrate": snap.expected_ghs,
         "coreVoltage": 1200, "frequency": 525, "macAddr": dashed_mac(m), "hostname": m.hostname,
         "sharesAccepted": pool.accepted, "sharesRejected": pool.rejected, "uptimeSeconds": snap.elapsed,
-        "asicCount": b.chips, "smallCoreCount": 894, "ASICModel": m.model, "stratumURL": host,
+        "asicCount": b.chips, "smallCoreCount": 894, "ASICModel": CHIP[m.model], "stratumURL": host,
         "stratumPort": int(port), "stratumUser": pool.user, "isUsingFallbackStratum": 0,
-        "version": "v2.6.0", "axeOSVersion": "v2.6.0", "fanspeed": 60, "fanrpm": snap.fans[0],
+        "version": "v2.9.0", "axeOSVersion": "v2.9.0", "fanspeed": 60, "fanrpm": snap.fans[0],
     }
     return h.response(200, body)
+
+
+def asic(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
+    return h.response(200, {"ASICModel": CHIP[m.model], "deviceModel": m.model, "swarmColor": "blue",
+                            "asicCount": snap.boards[0].chips, "defaultFrequency": 525, "frequencyOptions": [525],
+                            "defaultVoltage": 1200, "voltageOptions": [1200]})
 
 
 @register
 class Bitaxe(WebFirmware):
     name = "bitaxe"
-    models: ClassVar[dict[str, float]] = {"BM1366": 0.5, "BM1370": 0.5}
+    models: ClassVar[dict[str, float]] = {"Ultra": 0.5, "Gamma": 0.5}
+    optional_parts: ClassVar[frozenset[str]] = frozenset(("/api/system/asic",))  # AxeOS before it: the chip name
     page = "<html><head><title>AxeOS</title></head><body>AxeOS</body></html>"
 
     def routes(self) -> dict[tuple[str, str], Route]:
-        return {("GET", "/api/system/info"): info}
+        return {("GET", "/api/system/info"): info, ("GET", "/api/system/asic"): asic}
 
     def truth_hooks(self, miner: SimMiner, snap: Snapshot) -> dict[str, Any]:
         b = snap.boards[0]

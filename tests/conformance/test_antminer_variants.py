@@ -146,6 +146,7 @@ def test_msk_s9pro_one_fan_of_two_and_hidden_fee_pool() -> None:
     (S17PRO, "S17 Pro", "stock", 54.99701),
     (MSK19, "S19-88", "mskminer", 99.98959),
     (MSK9, "S9 Pro", "mskminer", 9.039731),
+    ("antminer_dr5-cgminer-2018", "DR5", "stock", 35.56822),  # Blake256: GH/s, NUL-terminated `}{` join
 ])
 async def test_over_loopback_with_automatic_identification(prefix: str, model: str, firmware: str,
                                                            hashrate: float) -> None:

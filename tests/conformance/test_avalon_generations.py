@@ -39,6 +39,9 @@ def test_741_auc_chain_of_ten_modules() -> None:
     assert all(b.chips is None and b.hashrate_ths is None for b in r.boards)  # unknown, never 0
     assert [b.chip_temp_c for b in r.boards][:5] == [89.0, 80.0, 92.0, 87.0, 88.0]  # TMax
     assert r.power_w is None and r.uptime_s == 118
+    # ECHU of module 0 is [16 0 512 0]: its boards 0 and 2, named by module (the rows are modules here).
+    assert r.errors is not None and [e.message for e in r.errors[:2]] == [
+        "module 0 hash board 0 error bits 0x10", "module 0 hash board 2 error bits 0x200"]
     assert [(p.url, p.user, p.active, p.accepted, p.rejected) for p in r.pools] == [
         ("stratum+tcp://stratum.antpool.com:3333", "Yop yop", True, 19, 1),
         ("stratum+tcp://stratum.antpool.com:443", "Yop yop", False, 0, 0),

@@ -12,7 +12,7 @@ import pytest
 from .server import FIXTURES
 
 # Replies to a write (`*ascset*`) or to a malformed request (`*multicommand-error*`) are protocol facts, not poll
-# cases (DESIGN.md, conformance suite).
+# cases (docs/architecture.md, "Conformance suite").
 PROTOCOL_FACTS = ("ascset", "multicommand-error")
 
 NOT_POLLED = {

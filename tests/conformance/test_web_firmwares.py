@@ -130,7 +130,7 @@ def test_braiins_rest() -> None:
     r = finalize(braiins.parse(replies, DEV))
     assert (r.model, r.firmware, r.firmware_version) == ("S19 XP", "braiins", "2025-08-06-0-3881c51d-25.07-plus")
     assert r.mac == "02:EE:DA:A9:B6:4A" and r.serial is None and r.uptime_s == 69685
-    assert r.hashrate_ths == approx(144.00907569)  # last_1m (DESIGN: the ~1-minute figure)
+    assert r.hashrate_ths == approx(144.00907569)  # last_1m (the ~1-minute figure: docs/architecture.md)
     assert r.expected_hashrate_ths == approx(142.8766, abs=1e-4)
     assert (r.power_w, r.power_source, r.power_limit_w) == (3137, "estimated", 3031)
     assert r.fans_rpm == [5904, 5874, 5874, 5904]
@@ -295,7 +295,7 @@ AURA = "auradine_fluxos-v1"
 def test_auradine() -> None:
     replies = {k: json.loads(v) for k, v in fixture_set(AURA).items()}
     r = finalize(auradine.parse(replies, DEV))
-    assert r.hashrate_ths == approx(10.25684455)  # MHS 1m (DESIGN: the ~1-minute figure; MHS 5s is 20.6)
+    assert r.hashrate_ths == approx(10.25684455)  # MHS 1m (the ~1-minute figure: docs/architecture.md; MHS 5s is 20.6)
     assert [b.hashrate_ths for b in r.boards] == [approx(6.8), approx(6.9), approx(7.0)]
     assert [b.chip_temp_c for b in r.boards] == [approx(45.8273, abs=1e-3), approx(48.2209, abs=1e-3),
                                                  approx(51.4123, abs=1e-3)]

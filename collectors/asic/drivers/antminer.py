@@ -146,26 +146,29 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
         replies, rpc_ok = await _web_values(ctx), False
     if not use_web:
         return replies
-    try:
-        if ctx.due("system_info"):
-            ctx.remember("system_info", await _cgi(ctx, web.SYSTEM_INFO))
-        replies["web:system_info"] = ctx.state["system_info"]
-        if rpc_ok:
-            try:
-                idle = not _parse_rpc(replies, "-").hashrate_ths
-            except DeviceError:
-                idle = True
+    # The web identity and work-mode pages are optional parts: one that fails (404, a timeout, a login the web
+    # refuses while the RPC answers) leaves the reading with that part null and a note, never a down miner.
+    if ctx.due("system_info"):
+        info = await ctx.optional("identity (get_system_info.cgi)", _cgi(ctx, web.SYSTEM_INFO))
+        if info is not None:
+            ctx.remember("system_info", info)
         else:
-            idle = not web.parse_stats(replies["web:stats"], "-", DRIVER.name).hashrate_ths if (
-                "web:stats" in replies
-            ) else False
-        if idle:
-            replies["web:miner_conf"] = await _cgi(ctx, web.MINER_CONF)
-    except DeviceError as e:
-        if not rpc_ok:
-            raise
-        ctx.forget("digest")  # keep the RPC reading; log in afresh next time
-        ctx.note("identity (web CGI)", e.reason, e.message)
+            ctx.forget("digest")  # log in afresh next time
+    if ctx.state.get("system_info") is not None:
+        replies["web:system_info"] = ctx.state["system_info"]
+    if rpc_ok:
+        try:
+            idle = not _parse_rpc(replies, "-").hashrate_ths
+        except DeviceError:
+            idle = True
+    else:
+        idle = not web.parse_stats(replies["web:stats"], "-", DRIVER.name).hashrate_ths if (
+            "web:stats" in replies
+        ) else False
+    if idle:
+        conf = await ctx.optional("work mode (get_miner_conf.cgi)", _cgi(ctx, web.MINER_CONF))
+        if conf is not None:
+            replies["web:miner_conf"] = conf
     return replies
 
 

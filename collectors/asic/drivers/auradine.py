@@ -5,7 +5,7 @@ when a login is configured: ``POST /token {"command":"token","user":..,"password
 sent as the ``Token`` header on ``GET /psu``, ``/fan``, ``/mode``, ``/temperature`` every cycle and
 ``GET /ipreport`` as identity. Without a login only the RPC part is read (no power, fans or MAC).
 
-- hashrate: ``summary`` "MHS 1m" (MH/s; the ~1-minute figure, DESIGN.md), else "MHS 5s"; never "MHS av".
+- hashrate: ``summary`` "MHS 1m" (MH/s; the ~1-minute figure, docs/architecture.md), else "MHS 5s"; never "MHS av".
 - boards: ``devs`` by ``ID`` (1-based -> index 0..): "MHS 1m"/"MHS 5s", ``Temperature`` (board); the HTTP
   ``temperature`` "Hash Board N" entries add the hottest ``BoardTemp`` and ``ChipTemp``.
 - power: ``psu.PSU[0].PowerIn`` "58.94W" (string with unit; "reported"); power limit ``mode.Mode[0].Power``.

@@ -231,16 +231,17 @@ class _Module:
         if "ECHU" not in self.mm and "ECMM" not in self.mm:
             return None
         out: list[MinerErrorEntry] = []
+        # A 7xx-9xx module is one row of the reading: its ECHU entries are the boards inside that module.
+        where = f"module {first_index} " if self.board_count() == 0 else ""
         for b, code in enumerate(numbers(self.mm.get("ECHU"))):
             if code:
                 c = int(code)
-                out.append(
-                    MinerErrorEntry(code=c, message=f"hash board {first_index + b} error bits 0x{c:x}")
-                )
+                board = b if where else first_index + b
+                out.append(MinerErrorEntry(code=c, message=f"{where}hash board {board} error bits 0x{c:x}"))
         ecmm = _scalar(self.mm, "ECMM")
         if ecmm:
             c = int(ecmm)
-            out.append(MinerErrorEntry(code=c, message=f"controller error bits 0x{c:x}"))
+            out.append(MinerErrorEntry(code=c, message=f"{where}controller error bits 0x{c:x}"))
         return out
 
 

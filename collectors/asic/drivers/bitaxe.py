@@ -126,7 +126,7 @@ def parse(replies: Replies, device: str) -> MinerReading:
 DRIVER = Driver(
     name=NAME,
     signatures=("AXEOS", "ESP-MINER"),
-    web_signatures=("axeos", "bitaxe"),
+    web_signatures=("axeos", "bitaxe", "nerdqaxe", "nerdaxe"),  # ESP-Miner forks serve the same API
     commands=(),
     parse=parse,
     fetch=fetch,

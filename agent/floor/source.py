@@ -1,0 +1,29 @@
+"""What the floor view reads of the running agent. A protocol rather than the ``Agent`` class: the agent builds
+the floor view, so naming the class here would make the two import each other (tests/test_imports.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from agent.collector import Collector
+    from agent.config import Config
+    from agent.scheduler import MinerGroup
+    from agent.store import MinerStore
+
+
+class FloorSource(Protocol):
+    @property
+    def site(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def shard(self) -> tuple[int, int] | None: ...
+    @property
+    def groups(self) -> list[MinerGroup]: ...
+    @property
+    def collectors(self) -> list[Collector]: ...
+    @property
+    def store(self) -> MinerStore: ...
+    @property
+    def config(self) -> Config | None: ...

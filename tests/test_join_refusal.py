@@ -1,0 +1,31 @@
+"""A stock Antminer whose RPC refuses joined commands (simsite variant ``no_join``, as some S19j Pro bmminer builds
+answer "summary+stats" with "Invalid command") is read exactly, and from its second poll on without the doomed
+join: one connection per command instead of one more each cycle (issue 16: CPU per miner on such fleets)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from collectors.asic.poll import MinerSession, poll
+from simsite import SimSite
+
+
+async def test_a_join_refusing_antminer_is_read_and_not_asked_to_join_again() -> None:
+    site = SimSite.build(count=6, seed=13, base_ip="127.118.16.1", mix={"antminer": 1.0}, latency_ms=(0.5, 1.0))
+    m = next(x for x in site.miners if x.model != "S9")
+    site.set_variant(m.ip, "no_join")
+    async with site:
+        session = MinerSession(host=m.ip, port=m.port)
+        loop = asyncio.get_running_loop()
+        first = await poll(session, deadline=loop.time() + 5)
+        served = site.served
+        second = await poll(session, deadline=loop.time() + 5)
+        asked_second = site.served - served
+        truth = m.truth()
+    for r in (first, second):
+        assert r.driver == "antminer" and r.notes == []
+        assert r.hashrate_ths == pytest.approx(truth["hashrate_ths"], rel=1e-6)
+        assert [b.chips for b in r.boards] == [b["chips"] for b in truth["boards"]]
+    assert asked_second == len(session.driver.commands) + len(session.driver.single_commands)  # type: ignore[union-attr]
