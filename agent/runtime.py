@@ -16,6 +16,7 @@ from collectors.asic.poll import MinerSession
 from .collector import Collector
 from .config import Config, load_config
 from .config import MinerGroup as ConfigMinerGroup
+from .curtailment import CurtailmentFile
 from .daemon import Agent, ReloadPlan
 from .expected import Expected
 from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
@@ -168,6 +169,8 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     if discovery is not None:
         discovery.store = agent.store
     agent.power_domains = tuple(cfg.power_domains)
+    if cfg.curtailment_path is not None:
+        agent.curtailment = CurtailmentFile(cfg.curtailment_path)
     for c in snmp:
         c.power_domains = tuple(cfg.power_domains)
     return agent
