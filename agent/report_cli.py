@@ -40,6 +40,28 @@ def cmd_curtailment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_energy(args: argparse.Namespace) -> int:
+    from .report_curtailment import ReportError, parse_time
+    from .report_energy import energy_report, render
+
+    try:
+        t_from, t_to = parse_time(args.t_from), parse_time(args.t_to)
+        step, bucket = parse_duration(args.step), parse_duration(args.bucket)
+    except ValueError as exc:
+        print(f"farmwatch: {exc}", file=sys.stderr)
+        return 2
+    if t_to <= t_from:
+        print("farmwatch: --to must be after --from", file=sys.stderr)
+        return 2
+    try:
+        rows = energy_report(args.prometheus, t_from, t_to, bucket=bucket, step=step)
+    except ReportError as exc:
+        print(f"farmwatch: {exc}", file=sys.stderr)
+        return 1
+    emit(render(rows, args.format).rstrip("\n"))
+    return 0
+
+
 def add_cli(subparsers: Any) -> None:
     report = subparsers.add_parser("report", allow_abbrev=False, help="settlement and energy records from Prometheus")
     sub = report.add_subparsers(dest="report_command", required=True)
@@ -50,3 +72,9 @@ def add_cli(subparsers: Any) -> None:
     c.add_argument("--residual-w", type=float, default=100.0,
                    help="a sleeping miner drawing more than this (median while asleep, W) is listed as a finding (default 100)")
     c.set_defaults(func=cmd_curtailment)
+    e = sub.add_parser("energy", allow_abbrev=False,
+                       help="kWh per day by energy source, rack and model, hashing vs curtailed vs idle (docs/energy.md)")
+    _window_args(e)
+    e.set_defaults(step="60s")
+    e.add_argument("--bucket", default="1d", help="length of each row's period (default 1d, from --from)")
+    e.set_defaults(func=cmd_energy)
