@@ -276,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_cli(sub)
 
     add_dashboards_cli(sub)
+    from .report_cli import add_cli as add_report_cli
+
+    add_report_cli(sub)
 
     check = sub.add_parser("check-config", help="report every problem in a config, with file, line and key")
     check.add_argument("config")

@@ -166,6 +166,8 @@ class Config:
     # floor view's to-do list as "unknown pool", and farmwatch_miner_pool_allowed says it to the alert rules (a
     # hijacked or misconfigured miner hashes for someone else). Empty: not checked.
     pools: PoolPolicy = field(default_factory=PoolPolicy)
+    # The operator's curtailment windows (``curtailment: {file: ...}``, agent/curtailment.py), re-read on change.
+    curtailment_path: Path | None = None
 
     @property
     def listen_host(self) -> str:
@@ -195,7 +197,7 @@ def split_listen(text: str) -> tuple[str, int]:
 
 _TOP_KEYS = (
     "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
-    "identity_interval", "rescan_interval", "shard", "storage", "pools",
+    "identity_interval", "rescan_interval", "shard", "storage", "pools", "curtailment",
 )
 _MINER_KEYS = (
     "targets",
@@ -275,6 +277,7 @@ class _SiteReader:
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
         pools = self._pools(top["pools"]) if "pools" in top else PoolPolicy()
+        curtailment = self._curtailment(top["curtailment"]) if "curtailment" in top else None
         if y.problems or site is None:
             return None
         return Config(
@@ -295,6 +298,7 @@ class _SiteReader:
             shard=shard,
             storage_path=storage,
             pools=pools,
+            curtailment_path=curtailment,
         )
 
     def _listen(self, node: yaml.Node) -> str | None:
@@ -629,6 +633,26 @@ class _SiteReader:
                 return PoolPolicy()
             return PoolPolicy(tuple(self._allowed(m["allowed"], "pools.allowed")))
         return PoolPolicy(tuple(self._allowed(node, "pools")))
+
+    def _curtailment(self, node: yaml.Node) -> Path | None:
+        """``curtailment: {file: PATH}``: the windows file, checked now (its problems are the config's)."""
+        from .curtailment import (
+            parse_windows,  # late: curtailment.py imports the YAML helpers this module uses
+        )
+
+        m = self.y.mapping(node, "curtailment", ("file",)) or {}
+        if "file" not in m:
+            self.y.add(node, "curtailment", "expected file: PATH")
+            return None
+        text = self.y.string(m["file"], "curtailment.file")
+        if not text:
+            return None
+        path = self.base / text
+        try:
+            parse_windows(path)
+        except ConfigError as exc:
+            self.y.problems.extend(exc.problems)
+        return path
 
     def _allowed(self, node: yaml.Node, key: str) -> list[AllowedPool]:
         out = []

@@ -23,7 +23,9 @@ from . import __version__, webguard
 from .aio import cancel_all
 from .collector import FAILED_IN_A_ROW, Collector
 from .config import Config, ConfigError, EconomicsConfig
+from .curtailment import CurtailmentFile, curtailment_families
 from .economics import economics_families
+from .energy import EnergyMeters, source_families
 from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
@@ -75,6 +77,8 @@ class Agent:
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
         self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
+        self.curtailment: CurtailmentFile | None = None  # the operator's curtailment windows (agent/curtailment.py)
+        self.energy = EnergyMeters()  # each miner's own power integrated between polls (agent/energy.py)
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
         self.store = MinerStore(expected)
@@ -113,6 +117,13 @@ class Agent:
                  "Unix time of the last successful config load (start or reload).").add(
             "", round(self.reload_success_at, 3))
         domain_families(fams, self.power_domains, self.store)
+        devices = self.store.devices.values()
+        self.energy.update(devices)
+        self.energy.families(fams, devices)
+        source_families(fams, self.power_domains, devices)
+        if self.curtailment is not None:
+            self.curtailment.refresh()
+            curtailment_families(fams, self.curtailment, self.store.devices.values(), self.power_domains, time.time())
         for c in self.collectors:
             try:
                 c.families(fams)
@@ -343,6 +354,11 @@ class Agent:
         if plan.config is not None:
             self.economics = plan.config.economics
             self.power_domains = tuple(plan.config.power_domains)
+            path = plan.config.curtailment_path
+            if path is None:
+                self.curtailment = None
+            elif self.curtailment is None or self.curtailment.path != path:
+                self.curtailment = CurtailmentFile(path)
             for c in self.collectors:
                 if hasattr(c, "power_domains"):
                     c.power_domains = self.power_domains

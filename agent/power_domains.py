@@ -30,7 +30,7 @@ from .store import MinerStore
 from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
 
 _DOMAIN_KEYS = ("name", "parent", "budget_kw", "budget_amps", "voltage", "phases", "pdus", "racks", "miners",
-                "gpu_servers")
+                "gpu_servers", "source", "price_usd_per_kwh")
 _GPU_KEYS = ("name", "pdu", "outlets")
 
 
@@ -52,6 +52,10 @@ class PowerDomain:
     racks: tuple[tuple[str, str], ...] = ()  # (container, rack); container "" when the site has none
     miners: tuple[str, ...] = ()
     gpu_servers: tuple[GpuServer, ...] = ()
+    # Where the domain's energy comes from (grid, ppa, solar, generator, ...) and what it costs; a child without
+    # its own inherits its parent's (energy_sources below). Issue 18.2: energy accounted by source.
+    source: str | None = None
+    price_usd_per_kwh: float | None = None
 
 
 def _number(y: YamlReader, node: yaml.Node, key: str) -> float | None:
@@ -135,8 +139,40 @@ def _domain(y: YamlReader, node: yaml.Node, key: str) -> PowerDomain | None:
         racks=tuple(_racks(y, m["racks"], f"{key}.racks")) if "racks" in m else (),
         miners=tuple(_strings(y, m["miners"], f"{key}.miners")) if "miners" in m else (),
         gpu_servers=tuple(_gpu_servers(y, m["gpu_servers"], f"{key}.gpu_servers")) if "gpu_servers" in m else (),
+        source=y.string(m["source"], f"{key}.source") if "source" in m else None,
+        price_usd_per_kwh=_price(y, m["price_usd_per_kwh"], f"{key}.price_usd_per_kwh")
+        if "price_usd_per_kwh" in m else None,
     )
     return domain if len(y.problems) == before else None
+
+
+def _price(y: YamlReader, node: yaml.Node, key: str) -> float | None:
+    value = y.scalar(node)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == float("inf"):
+        y.add(node, key, "expected a price per kWh, at least 0")
+        return None
+    return float(value)
+
+
+def energy_sources(domains: Sequence[PowerDomain]) -> dict[str, tuple[str, float | None]]:
+    """The source roots: each domain that names a source and has no ancestor that does, with its source and price.
+    Energy by source sums these roots only, so a breaker under a feed is not counted twice."""
+    by_name = {d.name: d for d in domains}
+    out: dict[str, tuple[str, float | None]] = {}
+    for d in domains:
+        if d.source is None:
+            continue
+        parent, shadowed = d.parent, False
+        seen: set[str] = set()
+        while parent is not None and parent in by_name and parent not in seen:
+            seen.add(parent)
+            if by_name[parent].source is not None:
+                shadowed = True
+                break
+            parent = by_name[parent].parent
+        if not shadowed:
+            out[d.name] = (d.source, d.price_usd_per_kwh)
+    return out
 
 
 def read_power_domains(path: str | os.PathLike[str]) -> tuple[tuple[PowerDomain, ...], list[Problem]]:
@@ -264,3 +300,13 @@ def domain_families(fams: Families, domains: Sequence[PowerDomain], store: Miner
                     miner_f.add(labels((("domain", a), ("member", f"miner:{m}"), ("device", device))), 1)
     for name, keyset in members.items():
         count_f.add(labels((("domain", name),)), len(keyset))
+    roots = energy_sources(domains)
+    if roots:
+        src = g("farmwatch_power_domain_source", "info", "The energy source of a source-root domain (value 1): a "
+                "domain that names its source and has no ancestor that does; energy by source sums these.")
+        price = g("farmwatch_power_domain_energy_price_usd_per_kilowatt_hour", "gauge",
+                  "Price of the source-root domain's energy (power_domains file), USD per kWh.")
+        for name, (source, usd) in roots.items():
+            src.add(labels((("domain", name), ("source", source))), 1)
+            if usd is not None:
+                price.add(labels((("domain", name),)), usd)

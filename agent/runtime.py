@@ -16,6 +16,7 @@ from collectors.asic.poll import MinerSession
 from .collector import Collector
 from .config import Config, load_config
 from .config import MinerGroup as ConfigMinerGroup
+from .curtailment import CurtailmentFile
 from .daemon import Agent, ReloadPlan
 from .expected import Expected
 from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
@@ -96,7 +97,7 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 def prober_for_config(cfg: Config) -> Prober:
     """/probe may reach exactly the configured miner and SNMP target ranges (all shards'), nothing else. SNMP
     credentials are read from their files here, as for the collector."""
-    from collectors.snmp.collector import device_factory
+    from .collector_setup import device_factory
 
     snmp_allow = AllowList()
     snmp_groups: list[SnmpProbeGroup] = []
@@ -144,8 +145,7 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     """The agent for a config file. ``shard`` overrides ``shard:``; ``web_config`` is a --web.config.file
     (TLS, basic auth); ``storage`` a --storage.path (overrides ``storage:``). Raises ConfigError (with every
     problem), StorageError or OSError."""
-    from collectors.nvml import gpu_collector_from_config
-    from collectors.snmp.collector import snmp_collectors_from_config
+    from .collector_setup import gpu_collector_from_config, snmp_collectors_from_config
 
     cfg = load_config(path)
     expected = expected_for(cfg, storage)
@@ -169,6 +169,8 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     if discovery is not None:
         discovery.store = agent.store
     agent.power_domains = tuple(cfg.power_domains)
+    if cfg.curtailment_path is not None:
+        agent.curtailment = CurtailmentFile(cfg.curtailment_path)
     for c in snmp:
         c.power_domains = tuple(cfg.power_domains)
     return agent

@@ -99,10 +99,11 @@ class ConnectionGuard:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _victim(self, peers: Callable[[str], bool], grace: float = GRACE_S) -> GuardedProtocol | None:
-        """The oldest connection of a peer ``peers`` accepts that has waited over ``grace`` for a request head."""
+        """The oldest connection of a peer ``peers`` accepts that is idle: waiting over ``grace`` for a request
+        head, or a keep-alive connection with no request in progress and nothing received for ``grace``."""
         now = time.monotonic()
         for c in self.open:
-            if c.waiting_since is not None and now - c.waiting_since > grace and peers(c.peer):
+            if c.idle(now, grace) and peers(c.peer):
                 return c
         return None
 
@@ -183,7 +184,8 @@ class GuardedProtocol(asyncio.Protocol):
     """aiohttp's protocol for one connection, with the head deadline (which starts at accept, so a TLS
     handshake that never finishes is held to it too)."""
 
-    __slots__ = ("guard", "inner", "peer", "transport", "waiting_since", "_timer", "_tail", "_made", "_doomed")
+    __slots__ = ("guard", "inner", "peer", "transport", "waiting_since", "last_data", "_timer", "_tail", "_made",
+                 "_doomed")
 
     def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol, peer: str) -> None:
         self.guard = guard
@@ -195,6 +197,7 @@ class GuardedProtocol(asyncio.Protocol):
         self._tail = b""
         self._made = False
         self._doomed = False
+        self.last_data = time.monotonic()
         self._wait_for_head()
 
     # -- the head deadline ---------------------------------------------------------------------------
@@ -207,6 +210,15 @@ class GuardedProtocol(asyncio.Protocol):
         self._timer = None
         self.guard.header_timeouts += 1
         self.drop()
+
+    def idle(self, now: float, grace: float) -> bool:
+        if self.waiting_since is not None:
+            return now - self.waiting_since > grace
+        # Between requests on a keep-alive connection (aiohttp's handler says whether one is being served;
+        # unknown counts as busy): 128 clients that each sent one request and kept the connection open must not
+        # hold every slot for the keep-alive time.
+        busy = getattr(self.inner, "_request_in_progress", True)
+        return not busy and now - self.last_data > grace
 
     def cancel_timer(self) -> None:
         self.waiting_since = None
@@ -235,6 +247,7 @@ class GuardedProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self._made:
             return
+        self.last_data = time.monotonic()
         if self.waiting_since is None:  # bytes after a complete head: the next request (or a refused body)
             self._wait_for_head()
         # Find the blank line that ends the head; a head split across reads is found through the kept tail.

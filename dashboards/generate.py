@@ -402,8 +402,37 @@ def power() -> dict[str, Any]:
     b.stat("UPS battery charge", [target(f"farmwatch_ups_battery_charge_ratio{{{s}}}", "{{device}}")], "percentunit",
            w=8, thresholds=[(None, "red"), (0.5, "orange"), (0.9, "green")])
     b.stat("UPS runtime left", [target(f"farmwatch_ups_runtime_seconds{{{s}}}", "{{device}}")], "s", w=8)
+    curtailment(b)
     return dashboard("farmwatch-power", "farmwatch / Power",
                      "Site power against its limit, PDU phases and outlets, UPS, and measured against reported power.", b)
+
+
+# The curtailment row's panels: empty while no window is declared (the tests exempt them on sites without one and
+# check them during a window, tests/test_curtailment.py).
+CURTAILMENT_PANELS = ("Curtailment: load, baseline and target", "Curtailment: shed", "Curtailment: miners awake",
+                      "Curtailment: sleeping miners' draw", "Curtailment: load by power source")
+
+
+def curtailment(b: Board) -> None:
+    """rules/curtailment.rules.yml: each declared window's load from the miners' best power source."""
+    s = 'site=~"$site"'
+    b.row("Curtailment")
+    load, shed, awake, residual, sources = CURTAILMENT_PANELS
+    b.series(load, [
+        target(f"window:farmwatch_curtailment_load_watts:sum{{{s}}}", "{{window}} load"),
+        target(f"window:farmwatch_curtailment_baseline_watts{{{s}}}", "{{window}} baseline", "B"),
+        target(f"max by (site, window) (farmwatch_curtailment_target_watts{{{s}}})", "{{window}} target", "C")],
+        "watt", w=12, h=8, description="The window's scope: PDU-measured power first, then reported, estimated, "
+                                       "nameplate (load by power source shows the mix).")
+    b.series(shed, [target(f"window:farmwatch_curtailment_shed_watts{{{s}}}", "{{window}}")], "watt", w=12, h=8,
+             description="Baseline (mean load over the baseline period before start) minus the load now.")
+    b.series(awake, [
+        target(f"window:farmwatch_curtailment_miners_awake:count{{{s}}}", "{{window}} awake"),
+        target(f"window:farmwatch_curtailment_miners:count{{{s}}}", "{{window}} covered", "B")], "none", w=8)
+    b.series(residual, [target(f"window:farmwatch_curtailment_sleeping_power_watts:sum{{{s}}}", "{{window}}")],
+             "watt", w=8, description="What the sleeping miners of the window still draw.")
+    b.series(sources, [target(f"window_source:farmwatch_curtailment_load_watts:sum{{{s}}}", "{{window}} {{source}}")],
+             "watt", w=8)
 
 
 # --- GPU hall -----------------------------------------------------------------------------------------------

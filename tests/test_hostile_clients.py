@@ -377,3 +377,29 @@ async def test_head_sends_headers_only_and_the_connection_stays_usable(tmp_path:
                 assert r.status == 200 and b"farmwatch_agent_info" in await r.read()
     finally:
         await agent.stop()
+
+
+async def test_clients_idling_on_keep_alive_cannot_hold_every_slot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each attacker connection sends one valid request, reads the answer and keeps the connection open: not a
+    slow head, yet it holds a slot for the keep-alive time. A scrape from another host still gets in."""
+    monkeypatch.setattr(webguard, "MAX_CONNECTIONS", 16)
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    await agent.start()
+    held: list[asyncio.StreamWriter] = []
+    try:
+        assert agent.bound is not None and agent._web is not None and agent._web.max_connections == 16
+        port = agent.bound[1]
+        for _ in range(16):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 ")
+            held.append(writer)
+        await asyncio.sleep(1.0)  # idle past the grace period, well inside the 30 s keep-alive
+        status, _text = await _get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200  # before: reset, every slot held by an idle keep-alive connection
+    finally:
+        for w in held:
+            w.close()
+        await agent.stop()

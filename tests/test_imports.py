@@ -17,14 +17,11 @@ PACKAGES = ("agent", "collectors", "simsite", "dashboards")
 ALLOWED_CYCLES: list[frozenset[str]] = []  # none left; keep it that way
 
 # collectors/ importing agent/ (the collectors should import nothing from the daemon). The collector contract,
-# cycle statistics, backoff and metric families moved to collectors/; these remain: config types (each collector
-# configuring itself from its own section would end them), secrets, targets and the power join.
+# cycle statistics, backoff and metric families moved to collectors/, building collectors from site.yaml to
+# agent/collector_setup.py; these remain: secrets for poll snmp:// and the power join inside the SNMP collector.
 ALLOWED_COLLECTOR_TO_AGENT = {
-    ("collectors.nvml.collector", "agent.config"),  # its config section's type
     ("collectors.snmp.cli", "agent.secret"),  # poll snmp:// reads community and passwords the daemon's way
-    ("collectors.snmp.collector", "agent.config"),  # its config groups' types
     ("collectors.snmp.collector", "agent.power_domains"),  # the power join (issue 14 decides where it goes)
-    ("collectors.snmp.collector", "agent.targets"),  # shard_of and the Target type
     ("collectors.snmp.power", "agent.power_domains"),
 }
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pynvml as N
 import pytest
 
+from agent.collector_setup import gpu_collector_from_config
 from agent.config import Config, GpuConfig
-from collectors.nvml import NvmlCollector, gpu_collector_from_config
+from collectors.nvml import NvmlCollector
 from collectors.nvml.fields import FIELDS
 from simsite.gpus import FakeNvml
 from tests.nvml_helpers import FakeClock, nvml_threads, samples, value, wait_for

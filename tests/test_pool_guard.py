@@ -91,7 +91,7 @@ def test_both_forms_load_and_a_bad_entry_names_file_line_key(tmp_path: Path) -> 
 
 @pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed")
 async def test_a_hijacked_miner_pages_and_the_pool_view_shows_where_the_hashrate_goes(tmp_path: Path) -> None:
-    site = SimSite.build(count=6, seed=23, base_ip="127.45.0.1", latency_ms=(1.0, 2.0))
+    site = SimSite.build(count=6, seed=23, base_ip="127.182.0.1", latency_ms=(1.0, 2.0))
     await site.start()
     foreign, stranger = site.miners[1], site.miners[4]
     foreign.pool_specs[0] = dataclasses.replace(foreign.pool_specs[0], url="stratum+tcp://evil.example:3333")

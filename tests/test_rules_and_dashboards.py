@@ -22,7 +22,8 @@ AMTOOL = shutil.which("amtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian package prometheus) not installed")
 needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="amtool (Debian package prometheus-alertmanager) not installed")
 RULE_FILES = [RULES / "farmwatch.rules.yml", RULES / "farmwatch.alerts.yml", RULES / "power.rules.yml",
-              RULES / "pools.rules.yml"]
+              RULES / "pools.rules.yml", RULES / "curtailment.rules.yml",
+              RULES / "energy.rules.yml"]
 
 
 def run(*cmd: str | Path) -> str:

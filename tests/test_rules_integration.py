@@ -39,6 +39,7 @@ from agent.scheduler import MinerGroup
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
 from collectors.snmp.demo import DemoSnmp, start_demo_snmp
+from dashboards.generate import CURTAILMENT_PANELS
 from simsite import SimSite
 from simsite.gpus import FakeNvml
 from simsite.snmp import SimPdu
@@ -53,7 +54,7 @@ RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml", "pools.rules.yml")
 VARIABLES = {"$__rate_interval": "15s", "$site": ".*", "$container": ".*", "$rack": ".*", "$model": ".*"}
 # Panels that are empty on a healthy site by design, checked once the faults are in (and on the demo, which has
 # faults from the start: tests/test_demo_dashboards.py).
-NEEDS_A_FAULT = {"Needs attention"}
+NEEDS_A_FAULT = {"Needs attention", *CURTAILMENT_PANELS}  # curtailment: checked during a window (test_curtailment)
 OVERLOAD = 0.95  # of the rated current, on the overloaded PDU phase (the alert's threshold is 0.8)
 
 Key = tuple[str, str, str]  # alert name, what it is about (device, GPU, pool URL, rack), detail (phase, XID)

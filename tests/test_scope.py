@@ -47,7 +47,7 @@ def write_config(tmp_path: Path, *, storage: bool = True, sitemap: str | None = 
     cfg: dict[str, object] = {
         "site": "scope-test",
         "listen": "127.0.0.1:10999",  # never bound: the test drives cycles
-        "miners": [{"targets": [SCOPE, LONE], "interval": "60s", "timeout": "3s"}],
+        "miners": [{"targets": [SCOPE, LONE], "interval": "60s", "timeout": "20s"}],
     }
     if storage:
         cfg["storage"] = {"path": "state"}

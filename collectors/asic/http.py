@@ -2,7 +2,9 @@
 
 - A bounded connection pool (``POOL_LIMIT`` connections in all, ``PER_HOST`` per miner), keep-alive for the
   miners that allow it; DNS is not involved (miners are addressed by IP).
-- Explicit timeouts per phase, each cut to the poll's deadline: connect, then each socket read.
+- Explicit timeouts per phase, each cut to the poll's deadline: connect, then each socket read; the body is
+  read to its Content-Length, last chunk or EOF (:func:`read_body`), never taken from the first read, since on
+  a LAN a reply arrives in 1,460-byte segments (docs/hostile-network.md).
 - No TLS verification: miners serve self-signed certificates (and most only plain HTTP).
 - HTTP Digest (Antminer web) through a per-miner :class:`aiohttp.DigestAuthMiddleware` that a session keeps,
   so the nonce is reused and a poll costs one round trip, not a 401 and a retry.

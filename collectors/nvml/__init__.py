@@ -1,8 +1,9 @@
-"""NVIDIA GPUs through NVML (nvidia-ml-py): the collector, its config hook and ``poll nvml://``."""
+"""NVIDIA GPUs through NVML (nvidia-ml-py): the collector and ``poll nvml://`` (built from site.yaml by
+``agent/collector_setup.py``)."""
 
-from .collector import NvmlCollector, gpu_collector_from_config
+from .collector import NvmlCollector
 from .poll import poll_nvml
 from .state import NvmlView
 from .xid import XID_DESCRIPTIONS
 
-__all__ = ["XID_DESCRIPTIONS", "NvmlCollector", "NvmlView", "gpu_collector_from_config", "poll_nvml"]
+__all__ = ["XID_DESCRIPTIONS", "NvmlCollector", "NvmlView", "poll_nvml"]

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pynvml as N
 
@@ -31,9 +31,6 @@ from .events import XidLog, XidWatcher
 from .families import nvml_families
 from .reader import GpuReader, as_str
 from .state import GpuState, NvmlView
-
-if TYPE_CHECKING:
-    from agent.config import Config
 
 log = logging.getLogger("farmwatch.nvml")
 
@@ -286,19 +283,3 @@ class NvmlCollector:
             gpus=tuple(dataclasses.replace(st) for st in sorted(self._gpus.values(), key=lambda s: s.identity.index)),
             call_errors=dict(self._call_errors), init_attempts=self._init_attempts,
         )
-
-
-def gpu_collector_from_config(cfg: Config, *, nvml: Any = None) -> NvmlCollector | None:
-    """The GPU collector for ``gpus:`` in site.yaml. ``enabled: auto`` keeps it only when NVML initialises here
-    (the attempt runs on the collector's worker thread); ``true`` keeps it regardless, and a host without NVML
-    then shows ``farmwatch_nvml_up 0``; ``false`` returns None."""
-    gpus = cfg.gpus
-    if gpus.enabled is False:
-        return None
-    collector = NvmlCollector(interval=gpus.interval, nvml=nvml)
-    if gpus.enabled == "auto" and not collector.start_sync(probe=True):
-        v = collector.view
-        log.info("GPUs: NVML not available here (%s); GPU collector off (gpus.enabled: auto)", v.reason)
-        collector.close_sync()
-        return None
-    return collector

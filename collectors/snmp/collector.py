@@ -2,7 +2,7 @@
 
 Each device is polled when its own interval is due, under a global limit of in-flight devices (one engine is
 one UDP socket: hundreds of concurrent walks only queue in its buffer and cost retransmits). Implements
-:class:`agent.collector.Collector`.
+:class:`collectors.collector.Collector`.
 """
 
 from __future__ import annotations
@@ -10,16 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 
-from agent.config import Config, SnmpGroup
 from agent.power_domains import PowerDomain
-from agent.targets import shard_of
 
 from ..collector import CycleStats, backoff_seconds
 from ..errors import DeviceError, ParseError
 from ..families import Families
-from .client import Auth, Engine
+from .client import Engine
 from .metrics import snmp_families
 from .poll import SnmpDevice, poll, unwrap_counters
 from .power import domain_member_families
@@ -113,46 +110,3 @@ class SnmpCollector:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
-
-
-def auth_from_group(g: SnmpGroup) -> Auth:
-    """Credentials of a config group (secrets are read here; raises agent.config.SecretError)."""
-    if g.v3 is not None:
-        v = g.v3
-        return Auth(user=v.user, auth_protocol=v.auth_protocol,
-                    auth_key=v.auth_password.reveal() if v.auth_password else None,
-                    priv_protocol=v.priv_protocol,
-                    priv_key=v.priv_password.reveal() if v.priv_password else None)
-    return Auth(community=g.community.reveal() if g.community is not None else "public")
-
-
-def device_factory(g: SnmpGroup, identity_interval: float = 3600.0) -> Callable[[str, int], SnmpDevice]:
-    """Devices of one config group (for /probe): its credentials, profile, timeout and retries."""
-    auth = auth_from_group(g)
-
-    def make(host: str, port: int) -> SnmpDevice:
-        return SnmpDevice(host=host, port=port, auth=auth, profile_name=None if g.profile == "auto" else g.profile,
-                          timeout=g.timeout, retries=g.retries, interval=g.interval,
-                          identity_interval=identity_interval)
-
-    return make
-
-
-def snmp_collectors_from_config(cfg: Config, shard: tuple[int, int] | None = None) -> list[SnmpCollector]:
-    """One collector for every ``snmp:`` group of the config (empty when there is none). With a shard
-    (``--shard`` wins over ``shard:``) only the devices whose stable hash falls in it, exactly as the miners are
-    split: n shards poll each PDU and UPS once between them."""
-    shard = shard or cfg.shard
-    devices: list[SnmpDevice] = []
-    concurrency = 32
-    for g in cfg.snmp:
-        auth = auth_from_group(g)
-        concurrency = min(max(concurrency, g.concurrency), 64)
-        for t in g.targets:
-            if shard is not None and shard_of(t, shard[1]) != shard[0]:
-                continue
-            devices.append(SnmpDevice(host=t.host, port=t.port, auth=auth,
-                                      profile_name=None if g.profile == "auto" else g.profile,
-                                      timeout=g.timeout, retries=g.retries, interval=g.interval,
-                                      identity_interval=cfg.identity_interval))
-    return [SnmpCollector(devices, concurrency=concurrency)] if devices else []
