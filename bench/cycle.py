@@ -37,10 +37,11 @@ from agent.scheduler import MinerGroup  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory now, or its high-water mark with ``VmHWM`` (the peak, identification included)."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -121,7 +122,7 @@ async def measure(ips: list[str], cycles: int, interval: float, timeout: float,
         results.append({
             "cycle": i + 1, "wall_s": wall, "cpu_ms_per_miner": 1000 * poll_cpu / len(ips), "up": up,
             "total": total, "render_s": render_s, "gzip_s": gzip_s, "metrics_mb": len(rendered.openmetrics) / 1e6,
-            "gzip_mb": len(gz) / 1e6, "rss_mb": rss_mb(),
+            "gzip_mb": len(gz) / 1e6, "rss_mb": rss_mb(), "peak_mb": rss_mb("VmHWM"),
         })
     parts: dict[str, float] = {}
     if profile:
@@ -176,7 +177,7 @@ def main() -> None:
             print(f"miners={count:<6} cycle={r['cycle']} wall={r['wall_s']:.2f}s "
                   f"cpu/miner={r['cpu_ms_per_miner']:.3f}ms up={r['up']}/{r['total']} "
                   f"render={r['render_s']:.3f}s gzip={r['gzip_s']:.3f}s metrics={r['metrics_mb']:.1f}MB "
-                  f"gz={r['gzip_mb']:.2f}MB rss={r['rss_mb']:.0f}MB", flush=True)
+                  f"gz={r['gzip_mb']:.2f}MB rss={r['rss_mb']:.0f}MB peak={r['peak_mb']:.0f}MB", flush=True)
         steady = min(r["cpu_ms_per_miner"] for r in rows[1:] or rows)
         render_ms = min(r["render_s"] for r in rows[1:] or rows) * 1000 / count
         print(f"miners={count:<6} first cycle {rows[0]['cpu_ms_per_miner']:.3f} ms/miner, steady {steady:.3f} ms/miner "
