@@ -56,7 +56,7 @@ class EnergyMeters:
                        "integrated by the agent between polls (method integrated), joules since the agent started.")
         for dev in devices:
             m = self._meters.get(dev.device)
-            if m is not None and dev.up:  # a down miner keeps only its health series (DESIGN.md)
+            if m is not None and dev.up:  # a down miner keeps only its health series (docs/architecture.md)
                 fam.add(labels((("device", dev.device), ("method", "integrated"))), round(m.joules, 1))
 
 

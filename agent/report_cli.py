@@ -24,7 +24,7 @@ def cmd_curtailment(args: argparse.Namespace) -> int:
 
     try:
         t_from, t_to = parse_time(args.t_from), parse_time(args.t_to)
-        step = parse_duration(args.step)
+        step, baseline = parse_duration(args.step), parse_duration(args.baseline)
     except ValueError as exc:
         print(f"farmwatch: {exc}", file=sys.stderr)
         return 2
@@ -32,7 +32,8 @@ def cmd_curtailment(args: argparse.Namespace) -> int:
         print("farmwatch: --to must be after --from", file=sys.stderr)
         return 2
     try:
-        records = curtailment_report(args.prometheus, t_from, t_to, step=step, residual_w=args.residual_w)
+        records = curtailment_report(args.prometheus, t_from, t_to, step=step, residual_w=args.residual_w,
+                                     infer_share=args.infer_share, baseline_s=baseline)
     except ReportError as exc:
         print(f"farmwatch: {exc}", file=sys.stderr)
         return 1
@@ -71,6 +72,10 @@ def add_cli(subparsers: Any) -> None:
     _window_args(c)
     c.add_argument("--residual-w", type=float, default=100.0,
                    help="a sleeping miner drawing more than this (median while asleep, W) is listed as a finding (default 100)")
+    c.add_argument("--infer-share", type=float, default=None,
+                   help="also report periods in which at least this share (0-1) of the miners slept together, as "
+                   "site-wide windows nobody declared (scope_kind inferred, no target)")
+    c.add_argument("--baseline", default="30m", help="baseline period before an inferred window (default 30m)")
     c.set_defaults(func=cmd_curtailment)
     e = sub.add_parser("energy", allow_abbrev=False,
                        help="kWh per day by energy source, rack and model, hashing vs curtailed vs idle (docs/energy.md)")

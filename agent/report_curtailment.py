@@ -96,7 +96,7 @@ class WindowRecord:
     scope: str
     start: str
     end: str
-    target_kw: float
+    target_kw: float | None
     baseline_kw: float | None
     during_kw: float | None
     shed_kw: float | None
@@ -157,41 +157,42 @@ def windows(api: PromApi, t_from: float, t_to: float) -> list[dict[str, Any]]:
     return out
 
 
-def settle(api: PromApi, w: dict[str, Any], step: float, residual_w: float) -> WindowRecord:
-    start, end, target = w["start"], w["end"], w["target"]
+PREFERRED = "device:farmwatch_miner_power_watts:preferred"
+JOIN = "on(site, instance, device) group_left()"
+
+
+def settle(api: PromApi, w: dict[str, Any], step: float, residual_w: float, member: str | None = None) -> WindowRecord:
+    """One window's record. ``member``: the covered miners as a vector keyed (site, instance, device); by default
+    the agent's scope of the declared window."""
+    start, end, target = w["start"], w["end"], w.get("target")
     ramp, baseline_s = w.get("ramp", 0.0), w.get("baseline", 1800.0)
-    sel = _q(w["window"])
+    m = member or f'max by (site, instance, device) (farmwatch_miner_curtailment_scope_info{{{_q(w["window"])}}})'
     load: list[tuple[float, float]] = []
-    for s in api.range(f"sum(window:farmwatch_curtailment_load_watts:sum{{{sel}}})", start - baseline_s, end, step):
+    for s in api.range(f"sum(max without(source) ({PREFERRED}) * {JOIN} {m})", start - baseline_s, end, step):
         load = _points(s)
     before = [v for t, v in load if t < start]
     during = [(t, v) for t, v in load if start <= t < end]
     baseline = _mean(before)
     enforced = [v for t, v in during if t >= start + ramp]
     mean_during = _mean(enforced)
-    reached = next((t - start for t, v in during if v <= target), None)
-    held = (sum(1 for v in enforced if v <= target) / len(enforced)) if enforced else None
+    reached = next((t - start for t, v in during if v <= target), None) if target is not None else None
+    held = (sum(1 for v in enforced if v <= target) / len(enforced)) if enforced and target is not None else None
     sources: dict[str, float] = {}
-    for s in api.range(f"sum by (source) (window_source:farmwatch_curtailment_load_watts:sum{{{sel}}})",
-                       start + ramp, end - 1e-3, step):
-        m = _mean([v for _t, v in _points(s)])
-        if m is not None:
-            sources[s["metric"].get("source", "")] = round(m / 1000.0, 3)
+    for s in api.range(f"sum by (source) ({PREFERRED} * {JOIN} {m})", start + ramp, end - 1e-3, step):
+        mean = _mean([v for _t, v in _points(s)])
+        if mean is not None:
+            sources[s["metric"].get("source", "")] = round(mean / 1000.0, 3)
     # Per miner: its state and best-source power at each step of the window.
-    covered = {s["metric"]["device"] for s in api.range(
-        f"max by (device) (farmwatch_miner_curtailment_scope_info{{{sel}}})", start, end - 1e-3, step)}
+    covered = {s["metric"]["device"] for s in api.range(f"max by (device) ({m})", start, end - 1e-3, step)}
     states: dict[str, dict[float, str]] = {}
-    for s in api.range(f"max by (device, state) (farmwatch_miner_state * on(instance, device) group_left() "
-                       f"farmwatch_miner_curtailment_scope_info{{{sel}}}) == 1", start, end - 1e-3, step):
+    for s in api.range(f"max by (device, state) (farmwatch_miner_state * {JOIN} {m}) == 1", start, end - 1e-3, step):
         timeline = states.setdefault(s["metric"]["device"], {})
         for t, _v in _points(s):
             timeline[t] = s["metric"].get("state", "unknown")
     asleep_power: dict[str, list[float]] = {}
     residual_sum: dict[float, float] = {}
-    for s in api.range(f"max by (device) (max without(source) (device:farmwatch_miner_power_watts:preferred) "
-                       f'and on(instance, device) farmwatch_miner_state{{state="sleeping"}} == 1) '
-                       f"* on(device) group_left() max by (device) (farmwatch_miner_curtailment_scope_info{{{sel}}})",
-                       start, end - 1e-3, step):
+    for s in api.range(f"max by (device) ((max without(source) ({PREFERRED}) and on(site, instance, device) "
+                       f'farmwatch_miner_state{{state="sleeping"}} == 1) * {JOIN} {m})', start, end - 1e-3, step):
         pts = _points(s)
         asleep_power[s["metric"]["device"]] = [v for _t, v in pts]
         for t, v in pts:
@@ -214,17 +215,46 @@ def settle(api: PromApi, w: dict[str, Any], step: float, residual_w: float) -> W
                    if during_samples and residual_sum else None)
     return WindowRecord(
         window=w["window"], scope_kind=w.get("scope_kind", ""), scope=w.get("scope", ""), start=_iso(start),
-        end=_iso(end), target_kw=round(target / 1000.0, 3), baseline_kw=_r(baseline and baseline / 1000.0),
+        end=_iso(end), target_kw=round(target / 1000.0, 3) if target is not None else None, baseline_kw=_r(baseline and baseline / 1000.0),
         during_kw=_r(mean_during and mean_during / 1000.0),
         shed_kw=_r((baseline - mean_during) / 1000.0) if baseline is not None and mean_during is not None else None,
         time_to_target_s=_r(reached, 1), target_held_ratio=_r(held), sources_kw=sources, miners=len(covered),
         did_not_sleep=did_not_sleep, woke_early=woke_early, residual_kw=_r(residual_kw), residual=residual)
 
 
-def curtailment_report(url: str, t_from: float, t_to: float, *, step: float = 15.0,
-                       residual_w: float = 100.0) -> list[WindowRecord]:
+SLEEPING_SHARE = ('sum(farmwatch_miner_state{state="sleeping"} == 1) / count(farmwatch_miner_state == 1)')
+
+
+def inferred(api: PromApi, t_from: float, t_to: float, step: float, share: float) -> list[tuple[float, float]]:
+    """Periods in which at least ``share`` of the answering miners were asleep together: curtailment nobody
+    declared (start: the first sample at or over the share; end: the first one under it)."""
+    out: list[tuple[float, float]] = []
+    for s in api.range(f"({SLEEPING_SHARE}) or vector(0)", t_from, t_to, step):
+        begin: float | None = None
+        for t, v in _points(s):
+            if v >= share and begin is None:
+                begin = t
+            elif v < share and begin is not None:
+                out.append((begin, t))
+                begin = None
+        if begin is not None:
+            out.append((begin, t_to))
+    return out
+
+
+def curtailment_report(url: str, t_from: float, t_to: float, *, step: float = 15.0, residual_w: float = 100.0,
+                       infer_share: float | None = None, baseline_s: float = 1800.0) -> list[WindowRecord]:
+    """The declared windows in [from, to]; with ``infer_share``, also one site-wide record per period in which
+    that share of the miners slept together (scope_kind "inferred", no target)."""
     api = PromApi(url)
-    return [settle(api, w, step, residual_w) for w in windows(api, t_from, t_to)]
+    records = [settle(api, w, step, residual_w) for w in windows(api, t_from, t_to)]
+    if infer_share is not None:
+        everyone = "max by (site, instance, device) (farmwatch_miner_state)"
+        for n, (a, b) in enumerate(inferred(api, t_from, t_to, step, infer_share), start=1):
+            w = {"window": f"inferred-{n}", "scope_kind": "inferred", "scope": "site", "start": a, "end": b,
+                 "target": None, "ramp": 0.0, "baseline": baseline_s}
+            records.append(settle(api, w, step, residual_w, member=everyone))
+    return records
 
 
 CSV_COLUMNS = ("window", "scope_kind", "scope", "start", "end", "target_kw", "baseline_kw", "during_kw", "shed_kw",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import json
 import time
@@ -152,6 +153,18 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         header, row = csv_text.strip().splitlines()
         assert header.startswith("window,scope_kind,scope,start,end,target_kw,baseline_kw")
         assert row.startswith("drill-1,rack,R01,") and dev[refuser.ip] in row
+        # Nobody declared it, but five of twelve miners slept together from S+2 s to the early wake at S+32 s:
+        # with --infer-share 0.4 the same drop is a site-wide inferred window.
+        records = json.loads(report(p, start - 60, end + 5, "--format", "json", "--infer-share", "0.4",
+                                    "--baseline", "20s"))
+        (guess,) = [r for r in records if r["scope_kind"] == "inferred"]
+        began, ended = (dt.datetime.fromisoformat(guess[k].replace("Z", "+00:00")).timestamp() for k in ("start", "end"))
+        assert start + 2.0 <= began <= start + 2.0 + LAG_S and start + 32.0 <= ended <= start + 32.0 + LAG_S
+        assert guess["target_kw"] is None and guess["miners"] == 12
+        # Its shed: the five sleepers' full load less what they draw asleep; the meters lag the miners' own word
+        # (which opens the window) by up to LAG_S of the window's ~30 s, and the window has no ramp to absorb it.
+        shed = (sum(script.full_w[m.ip] for m in [*sleepy, heavy, waker]) - 3 * residual - 300.0 - residual) / 1000
+        assert shed * (1 - LAG_S / 30.0) <= guess["shed_kw"] <= shed + 0.01, (guess, shed)
     finally:
         if prom is not None:
             await asyncio.to_thread(prom.stop)
