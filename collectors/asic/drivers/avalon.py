@@ -53,6 +53,26 @@ WARMUP_S = 300  # seconds after a (re)start while cgminer's 1-minute average sti
 # ----------------------------------------------------------------------------------------------- bracket strings
 
 
+def _closing(text_: str, p: int, open_ch: str, close_ch: str) -> int:
+    """Index just past the ``close_ch`` that closes an ``open_ch`` just before ``p`` (nesting counted), -1 when
+    it never closes. Jumps bracket to bracket with str.find: a character loop here was ~0.5 ms per Avalon poll,
+    its largest single cost."""
+    depth = 1
+    while True:
+        close = text_.find(close_ch, p)
+        if close < 0:
+            return -1
+        nested = text_.find(open_ch, p, close)
+        if nested >= 0:
+            depth += 1
+            p = nested + 1
+        else:
+            depth -= 1
+            p = close + 1
+            if depth == 0:
+                return p
+
+
 def parse_brackets(text_: str) -> dict[str, str]:
     """``Ver[1246-83] SYSTEMSTATU[Work: In Work, Hash Board: 3 ] MGHS[1 2 3]`` -> {"Ver": "1246-83", ...}.
 
@@ -67,15 +87,9 @@ def parse_brackets(text_: str) -> dict[str, str]:
         if open_at < 0:
             break
         key = text_[i:open_at].split("{")[-1].strip().strip("}'\",: ")
-        depth, p = 1, open_at + 1
-        while p < n and depth:
-            ch = text_[p]
-            if ch == "[":
-                depth += 1
-            elif ch == "]":
-                depth -= 1
-            p += 1
-        value = text_[open_at + 1 : p - 1] if depth == 0 else text_[open_at + 1 :]
+        p = _closing(text_, open_at + 1, "[", "]")
+        value = text_[open_at + 1 : p - 1] if p >= 0 else text_[open_at + 1 :]
+        p = p if p >= 0 else n
         if key and key not in out:
             out[key] = value.strip()
         i = p
@@ -90,16 +104,9 @@ def split_blocks(text_: str) -> dict[str, str]:
         m = _BLOCK.search(text_, pos)
         if m is None:
             break
-        depth, p = 1, m.end()
-        while p < len(text_) and depth:
-            ch = text_[p]
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-            p += 1
-        out.setdefault(m.group(1), text_[m.end() : p - 1 if depth == 0 else p])
-        pos = p
+        p = _closing(text_, m.end(), "{", "}")
+        out.setdefault(m.group(1), text_[m.end() : p - 1] if p >= 0 else text_[m.end() :])
+        pos = p if p >= 0 else len(text_)
     return out
 
 
