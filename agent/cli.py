@@ -63,6 +63,17 @@ def _table(r: MinerReading) -> str:
     return "\n".join(lines)
 
 
+def _flag_secret(path: str | None, env: str | None) -> str | None:
+    """The secret a --*-file/--*-env flag pair names, by the daemon's rules (agent.secret); None when neither."""
+    from pathlib import Path
+
+    from .secret import Secret
+
+    if path is None and env is None:
+        return None
+    return Secret(path=Path(path) if path else None, env=env).reveal()
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     from collectors.asic.drivers import registry
 
@@ -78,8 +89,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if target.startswith("snmp://"):
         from collectors.snmp.cli import poll_snmp_url
 
-        return asyncio.run(poll_snmp_url(target, driver=args.driver, as_json=args.json, timeout=args.timeout,
-                                         args=args))
+        try:
+            return asyncio.run(poll_snmp_url(target, driver=args.driver, as_json=args.json, timeout=args.timeout,
+                                             args=args, read_secret=_flag_secret))
+        except SecretError as e:
+            return _fail(str(e), EXIT_USAGE)
     if args.driver and args.driver not in registry():
         return _fail(f"unknown driver {args.driver!r}; known: {', '.join(sorted(registry()))}", EXIT_USAGE)
     try:

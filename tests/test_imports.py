@@ -18,9 +18,9 @@ ALLOWED_CYCLES: list[frozenset[str]] = []  # none left; keep it that way
 
 # collectors/ importing agent/ (the collectors should import nothing from the daemon). The collector contract,
 # cycle statistics, backoff and metric families moved to collectors/, building collectors from site.yaml to
-# agent/collector_setup.py; these remain: secrets for poll snmp:// and the power join inside the SNMP collector.
+# agent/collector_setup.py, poll snmp:// gets its secret reader from the agent's CLI; the power join inside the
+# SNMP collector remains (issue 14 decides where it goes).
 ALLOWED_COLLECTOR_TO_AGENT = {
-    ("collectors.snmp.cli", "agent.secret"),  # poll snmp:// reads community and passwords the daemon's way
     ("collectors.snmp.collector", "agent.power_domains"),  # the power join (issue 14 decides where it goes)
     ("collectors.snmp.power", "agent.power_domains"),
 }

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from ..errors import DeviceError
@@ -96,23 +96,27 @@ def add_snmp_flags(parser: argparse.ArgumentParser) -> None:
     pr.add_argument("--priv-password-env", metavar="VAR")
 
 
-def _secret(path: str | None, env: str | None) -> str | None:
-    from agent.secret import Secret
+# Reads the secret a --*-file/--*-env flag pair names (None when neither is given). The agent's CLI passes its
+# own reader (agent.secret: the daemon's rules for secret files), so this module does not import the agent.
+SecretReader = Callable[[str | None, str | None], str | None]
 
+
+def no_secret_flags(path: str | None, env: str | None) -> str | None:
     if path is None and env is None:
         return None
-    return Secret(path=Path(path) if path else None, env=env).reveal()
+    raise ValueError("secret flags are read by `farmwatch poll` only")
 
 
-def auth_from_args(args: argparse.Namespace, url_community: str | None) -> Auth:
-    """The credentials the flags and the URL give; raises ValueError (usage) or agent.secret.SecretError."""
+def auth_from_args(args: argparse.Namespace, url_community: str | None,
+                   read_secret: SecretReader = no_secret_flags) -> Auth:
+    """The credentials the flags and the URL give; raises ValueError (usage) or what ``read_secret`` raises."""
     user = getattr(args, "snmp_user", None)
-    community = _secret(getattr(args, "community_file", None), getattr(args, "community_env", None))
+    community = read_secret(getattr(args, "community_file", None), getattr(args, "community_env", None))
     if user is not None:
         if url_community is not None or community is not None:
             raise ValueError("--snmp-user (v3) takes no community")
-        auth_key = _secret(args.auth_password_file, args.auth_password_env)
-        priv_key = _secret(args.priv_password_file, args.priv_password_env)
+        auth_key = read_secret(args.auth_password_file, args.auth_password_env)
+        priv_key = read_secret(args.priv_password_file, args.priv_password_env)
         if (args.auth_protocol is None) != (auth_key is None):
             raise ValueError("--auth-protocol and --auth-password-file/-env go together")
         if (args.priv_protocol is None) != (priv_key is None):
@@ -130,17 +134,13 @@ def auth_from_args(args: argparse.Namespace, url_community: str | None) -> Auth:
 
 
 async def poll_snmp_url(url: str, *, driver: str | None, as_json: bool, timeout: float,
-                        args: argparse.Namespace | None = None) -> int:
-    """Poll one device and print it; 0 read, 1 unreadable (one line on stderr), 2 usage error."""
-    from agent.secret import SecretError
-
+                        args: argparse.Namespace | None = None, read_secret: SecretReader = no_secret_flags) -> int:
+    """Poll one device and print it; 0 read, 1 unreadable (one line on stderr), 2 usage error. An error of
+    ``read_secret`` (an unreadable secret file) propagates: the caller words it (agent/cli.py: exit 2)."""
     try:
         community, host, port = parse_url(url)
-        auth = auth_from_args(args or argparse.Namespace(), community if "@" in url else None)
+        auth = auth_from_args(args or argparse.Namespace(), community if "@" in url else None, read_secret)
     except ValueError as e:
-        print(f"farmwatch: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except SecretError as e:
         print(f"farmwatch: {e}", file=sys.stderr)
         return EXIT_USAGE
     if driver is not None and driver not in profiles():
