@@ -106,7 +106,7 @@ def location(i: int) -> dict[str, str]:
 
 def make_agent(site: SimSite, web_config: Path | None = None) -> tuple[Agent, MinerGroup]:
     sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
-    group = MinerGroup(name="floor", sessions=sessions, interval=5.0, timeout=1.0)
+    group = MinerGroup(name="floor", sessions=sessions, interval=10.0, timeout=3.0)
     rows = {m.ip: location(i) for i, m in enumerate(site.miners)}
     agent = Agent(site="floor-test", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows),
                   web_config=load_web_config(web_config) if web_config else None)
@@ -324,7 +324,7 @@ async def test_miners_on_pools_the_site_does_not_list_are_on_the_todo_list(site:
 async def test_without_a_site_map_the_miners_are_a_list_and_nothing_a_miner_says_becomes_markup(
         site: SimSite) -> None:
     sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners[:6]]
-    group = MinerGroup(name="plain", sessions=sessions, interval=5.0, timeout=1.0)
+    group = MinerGroup(name="plain", sessions=sessions, interval=30.0, timeout=10.0)
     agent = Agent(site="<b>site</b>", groups=[group], listen="127.0.0.1:0")
     await agent.scheduler.run_cycle(group)
     state = agent.store.devices[sessions[0].device]
