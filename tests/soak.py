@@ -150,6 +150,10 @@ async def soak(
                 await out
         result.cycles += 1
         _churn(result.cycles)
+        # The floor view rebuilds its model in its own thread after each cycle; a sample taken while that build
+        # holds its transient rows counted them as heap (hundreds of blocks of noise either way). Finish the
+        # build first, so every sample sees the same quiescent heap: one model, no build in flight.
+        agent.floor.current()
         gc.collect()
         up = sum(1 for d in agent.store.devices.values() if d.up)
         result.samples.append(Sample(loop.time() - t0, result.cycles, sys.getallocatedblocks(), _rss(),
