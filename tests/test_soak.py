@@ -1,4 +1,4 @@
-"""A short soak (about 40 s, with config reloads) in `make test`; `make soak` runs tests/soak.py for an hour.
+"""A short soak (about 75 s, with config reloads) in `make test`; `make soak` runs tests/soak.py for an hour.
 
 It runs in its own interpreter, as the daemon does: heap, fd and task counts sampled inside the test process
 would also see what earlier tests left behind (closing sockets, collected loops), which is not the agent's.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_short_soak_memory_fds_tasks_flat_and_no_device_lost(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     run = subprocess.run(
-        [sys.executable, "-m", "tests.soak", "--duration", "36", "--miners", "100", "--spares", "20",
+        [sys.executable, "-m", "tests.soak", "--duration", "72", "--miners", "100", "--spares", "20",
          "--interval", "2", "--churn-every", "3", "--reload-every", "5", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, (run.stderr[-3000:], run.stdout[-3000:])
