@@ -200,8 +200,9 @@ def split_listen(text: str) -> tuple[str, int]:
 
 # --- site.yaml ------------------------------------------------------------------------------------------------
 
-_TOP_KEYS = (
-    "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
+# The agent's own top-level keys; each collector's section comes from the collector registry (top_keys()).
+_AGENT_KEYS = (
+    "site", "listen", "miners", "sitemap", "power_domains", "power", "economics",
     "identity_interval", "rescan_interval", "shard", "storage", "pools", "curtailment",
 )
 _MINER_KEYS = (
@@ -241,6 +242,17 @@ _POWER_KEYS = ("nameplate_fallback",)
 _ECONOMICS_KEYS = ("hashprice_usd_per_th_day", "energy_price_usd_per_kwh", "site_power_limit_watts")
 
 
+def top_keys() -> frozenset[str]:
+    """Every top-level key site.yaml may have: the agent's own and each registered collector's section (a
+    collector that is not registered is not configurable; one registered without a reader here fails at once)."""
+    from collectors.registry import sections
+
+    missing = set(sections()) - set(_SECTION_READERS)
+    if missing:
+        raise RuntimeError(f"collector sections without a config reader in agent/config.py: {sorted(missing)}")
+    return frozenset(_AGENT_KEYS) | frozenset(sections())
+
+
 def _driver_port(driver: str) -> int:
     """A driver's primary API port (HTTP-only firmwares are not on 4028), from the driver registry itself."""
     if driver == "auto":
@@ -261,16 +273,16 @@ class _SiteReader:
 
     def read(self, root: yaml.Node) -> Config | None:
         y = self.y
-        top = y.mapping(root, "", _TOP_KEYS)
+        top = y.mapping(root, "", top_keys())
         if top is None:
             return None
         site = y.string(top["site"], "site") if "site" in top else _default_site()
         listen = DEFAULT_LISTEN
         if "listen" in top:
             listen = self._listen(top["listen"]) or DEFAULT_LISTEN
-        miners = tuple(self._groups(top.get("miners"), "miners", self._miner_group))
-        snmp = tuple(self._groups(top.get("snmp"), "snmp", self._snmp_group))
-        gpus = self._gpus(top["gpus"]) if "gpus" in top else GpuConfig()
+        # The collectors' sections (miners:, snmp:, gpus:): each read by its reader, or its default when absent.
+        sections = {name: reader(self, top[name]) if name in top else absent()
+                    for name, (reader, absent) in _SECTION_READERS.items()}
         power = self._power(top["power"]) if "power" in top else PowerConfig()
         economics = self._economics(top["economics"]) if "economics" in top else EconomicsConfig()
         identity = (
@@ -289,9 +301,7 @@ class _SiteReader:
             path=self.path,
             site=site,
             listen=listen,
-            miners=miners,
-            snmp=snmp,
-            gpus=gpus,
+            **sections,  # type: ignore[arg-type]  # each reader's type is its Config field's
             power=power,
             economics=economics,
             sitemap_path=sitemap_path,
@@ -764,6 +774,15 @@ class _SiteReader:
         loaded, problems = power_domains.read_power_domains(path)
         self.y.problems.extend(problems)
         return path, loaded
+
+
+# Readers of the collectors' sections (collectors/registry.py) and each one's value when the section is absent;
+# top_keys() fails when a registered collector's section has none, tests/test_docs.py checks both ways.
+_SECTION_READERS: dict[str, tuple[Callable[[_SiteReader, yaml.Node], object], Callable[[], object]]] = {
+    "miners": (lambda r, node: tuple(r._groups(node, "miners", r._miner_group)), tuple),
+    "snmp": (lambda r, node: tuple(r._groups(node, "snmp", r._snmp_group)), tuple),
+    "gpus": (lambda r, node: r._gpus(node), GpuConfig),
+}
 
 
 def _is_file(path: Path) -> bool:

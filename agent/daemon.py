@@ -34,7 +34,7 @@ from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_fa
 from .pools import PoolPolicy
 from .power_domains import PowerDomain, domain_families
 from .probe import Prober, sd_snmp_targets, sd_targets
-from .reloading import restart_needed
+from .reloading import restart_needed, restart_sections
 from .scheduler import MinerGroup, Scheduler
 from .secret import Secret
 from .server import WebServer
@@ -378,9 +378,10 @@ class Agent:
                 for change in restart_needed(self.config, plan.config, listen_from_flag=self.listen_from_flag):
                     log.warning("reload: %s needs a restart; still running with the old value", change)
                 # What runs now: the restart-only keys keep their old values, so the next reload compares with them.
-                plan.config = dataclasses.replace(plan.config, listen=self.config.listen, snmp=self.config.snmp,
-                                                  gpus=self.config.gpus, rescan_interval=self.config.rescan_interval,
-                                                  storage_path=self.config.storage_path)
+                kept_sections = {name: getattr(self.config, name) for name in restart_sections()}
+                plan.config = dataclasses.replace(plan.config, listen=self.config.listen,  # type: ignore[arg-type]
+                                                  rescan_interval=self.config.rescan_interval,
+                                                  storage_path=self.config.storage_path, **kept_sections)
             self.config = plan.config
         for g in groups:
             self._apply_locations(g)
