@@ -55,23 +55,27 @@ def call(url: str, method: str = "GET", body: Any = None, auth: str | None = Non
 
 @contextmanager
 def running(cfg: Path, storage: Path, log: Path, *extra: str) -> Iterator[str]:
-    port = free_port()
-    with open(log, "a") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--config", str(cfg), "--web.listen-address",
-                                 f"127.0.0.1:{port}", "--storage.path", str(storage), *extra], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=out, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    base = f"http://127.0.0.1:{port}"
-    try:
+    for _attempt in range(3):  # a free port can be taken by another process before the agent binds it
+        port = free_port()
+        with open(log, "a") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--config", str(cfg),
+                                     "--web.listen-address", f"127.0.0.1:{port}", "--storage.path", str(storage),
+                                     *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=out,
+                                    env={**os.environ, "PYTHONPATH": str(ROOT)})
+        base = f"http://127.0.0.1:{port}"
         end = time.monotonic() + 60
-        while True:
+        while proc.poll() is None:
             try:
                 if call(f"{base}/healthz")[0] in (200, 401, 503):
                     break
             except OSError:
                 pass
-            assert proc.poll() is None, log.read_text()
             assert time.monotonic() < end, "agent did not start"
             time.sleep(0.2)
+        if proc.poll() is None:
+            break
+        assert "cannot listen" in log.read_text(), log.read_text()
+    try:
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)
