@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from collectors.asic.poll import MinerSession
+from collectors.power.families import power_domain_families
+from collectors.power.meters import meter_readings
 
 from . import __version__, webguard
 from .aio import cancel_all
@@ -32,7 +34,7 @@ from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .pools import PoolPolicy
-from .power_domains import PowerDomain, domain_families
+from .power_domains import PowerDomain
 from .probe import Prober, sd_snmp_targets, sd_targets
 from .reloading import restart_needed, restart_sections
 from .scheduler import MinerGroup, Scheduler
@@ -121,7 +123,7 @@ class Agent:
         fams.get("farmwatch_config_last_reload_success_timestamp_seconds", "gauge",
                  "Unix time of the last successful config load (start or reload).").add(
             "", round(self.reload_success_at, 3))
-        domain_families(fams, self.power_domains, self.store)
+        power_domain_families(fams, self.power_domains, self.store.devices.values(), meter_readings(self.collectors))
         devices = self.store.devices.values()
         self.energy.update(devices)
         self.energy.families(fams, devices)
@@ -371,9 +373,6 @@ class Agent:
                 self.curtailment = None
             elif self.curtailment is None or self.curtailment.path != path:
                 self.curtailment = CurtailmentFile(path)
-            for c in self.collectors:
-                if hasattr(c, "power_domains"):
-                    c.power_domains = self.power_domains
             if self.config is not None:
                 for change in restart_needed(self.config, plan.config, listen_from_flag=self.listen_from_flag):
                     log.warning("reload: %s needs a restart; still running with the old value", change)
