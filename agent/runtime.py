@@ -166,9 +166,6 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     agent.power_domains = tuple(cfg.power_domains)
     if cfg.curtailment_path is not None:
         agent.curtailment = CurtailmentFile(cfg.curtailment_path)
-    for c in collectors:
-        if hasattr(c, "power_domains"):
-            c.power_domains = tuple(cfg.power_domains)
     return agent
 
 
