@@ -168,6 +168,11 @@ class Config:
     pools: PoolPolicy = field(default_factory=PoolPolicy)
     # The operator's curtailment windows (``curtailment: {file: ...}``, agent/curtailment.py), re-read on change.
     curtailment_path: Path | None = None
+    # The bearer token for POST /api/v1/curtailment (``curtailment: {api_token_file}``, agent/curtailment_api.py).
+    curtailment_token: Secret | None = None
+    # The share of the answering miners asleep together that counts as a curtailment nobody declared
+    # (``curtailment: {infer_share}``, exported for the rules and the report; None: not inferred).
+    curtailment_infer_share: float | None = None
 
     @property
     def listen_host(self) -> str:
@@ -289,7 +294,7 @@ class _SiteReader:
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
         pools = self._pools(top["pools"]) if "pools" in top else PoolPolicy()
-        curtailment = self._curtailment(top["curtailment"]) if "curtailment" in top else None
+        curtailment, token, infer = self._curtailment(top["curtailment"]) if "curtailment" in top else (None, None, None)
         if y.problems or site is None:
             return None
         return Config(
@@ -309,6 +314,8 @@ class _SiteReader:
             storage_path=storage,
             pools=pools,
             curtailment_path=curtailment,
+            curtailment_token=token,
+            curtailment_infer_share=infer,
         )
 
     def _listen(self, node: yaml.Node) -> str | None:
@@ -644,25 +651,40 @@ class _SiteReader:
             return PoolPolicy(tuple(self._allowed(m["allowed"], "pools.allowed")))
         return PoolPolicy(tuple(self._allowed(node, "pools")))
 
-    def _curtailment(self, node: yaml.Node) -> Path | None:
-        """``curtailment: {file: PATH}``: the windows file, checked now (its problems are the config's)."""
+    def _curtailment(self, node: yaml.Node) -> tuple[Path | None, Secret | None, float | None]:
+        """``curtailment: {file, api_token_file | api_token_env, infer_share}``: the windows file, checked now (its
+        problems are the config's); the API's bearer token; the share of miners asleep together that is an
+        inferred window."""
         from .curtailment import (
             parse_windows,  # late: curtailment.py imports the YAML helpers this module uses
         )
 
-        m = self.y.mapping(node, "curtailment", ("file",)) or {}
+        keys = ("file", "api_token_file", "api_token_env", "infer_share")
+        m = self.y.mapping(node, "curtailment", keys)
+        if not m:
+            if m is not None:
+                self.y.add(node, "curtailment", "expected one or more of " + ", ".join(keys))
+            return None, None, None
+        token = self._secret(m, "curtailment", "api_token")
+        share = None
+        if "infer_share" in m:
+            value = self.y.scalar(m["infer_share"])
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                self.y.add(m["infer_share"], "curtailment.infer_share", "expected a share above 0 and at most 1 "
+                           "(0.5: half the answering miners asleep together)")
+            else:
+                share = float(value)
         if "file" not in m:
-            self.y.add(node, "curtailment", "expected file: PATH")
-            return None
+            return None, token, share
         text = self.y.string(m["file"], "curtailment.file")
         if not text:
-            return None
+            return None, token, share
         path = self.base / text
         try:
             parse_windows(path)
         except ConfigError as exc:
             self.y.problems.extend(exc.problems)
-        return path
+        return path, token, share
 
     def _allowed(self, node: yaml.Node, key: str) -> list[AllowedPool]:
         out = []

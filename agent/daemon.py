@@ -26,6 +26,7 @@ from .aio import cancel_all
 from .collector import FAILED_IN_A_ROW, Collector
 from .config import Config, ConfigError, EconomicsConfig
 from .curtailment import CurtailmentFile, curtailment_families
+from .curtailment_api import ApiWindows
 from .economics import economics_families
 from .energy import EnergyMeters, source_families
 from .expected import Expected
@@ -37,6 +38,7 @@ from .power_domains import PowerDomain
 from .probe import Prober, sd_snmp_targets, sd_targets
 from .reloading import restart_needed, restart_sections
 from .scheduler import MinerGroup, Scheduler
+from .secret import Secret
 from .server import WebServer
 from .store import MinerStore
 from .webconfig import WebConfig
@@ -80,6 +82,9 @@ class Agent:
         self.economics = economics
         self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
         self.curtailment: CurtailmentFile | None = None  # the operator's curtailment windows (agent/curtailment.py)
+        # Windows POSTed to /api/v1/curtailment, kept in the state directory (agent/curtailment_api.py).
+        self.curtailment_api = ApiWindows(expected.directory if expected is not None else None)
+        self.curtailment_api.load()
         self.energy = EnergyMeters()  # each miner's own power integrated between polls (agent/energy.py)
         self._collector_tasks: list[asyncio.Task[None]] = []
         self._collectors_stopping = asyncio.Event()
@@ -125,7 +130,9 @@ class Agent:
         source_families(fams, self.power_domains, devices)
         if self.curtailment is not None:
             self.curtailment.refresh()
-            curtailment_families(fams, self.curtailment, self.store.devices.values(), self.power_domains, time.time())
+        curtailment_families(fams, self.curtailment, self.curtailment_api.windows, self.store.devices.values(),
+                             self.power_domains, time.time(),
+                             self.config.curtailment_infer_share if self.config is not None else None)
         for c in self.collectors:
             try:
                 c.families(fams)
@@ -157,6 +164,11 @@ class Agent:
 
     def rendered(self) -> Rendered:
         return self._rendered
+
+    @property
+    def curtailment_token(self) -> Secret | None:
+        """The bearer token of POST /api/v1/curtailment, from the config running now."""
+        return self.config.curtailment_token if self.config is not None else None
 
     def sd_targets(self) -> list[dict[str, object]]:
         return [*sd_targets(self.site, self.groups, self.store, self.shard),
