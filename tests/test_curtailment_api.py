@@ -103,7 +103,7 @@ def site_yaml(tmp_path: Path, site: SimSite, curtailment: str) -> Path:
 
 
 async def test_no_authentication_configured_means_no_window_is_accepted(tmp_path: Path) -> None:
-    site = SimSite.build(count=1, seed=5, base_ip="127.183.0.1", latency_ms=(1.0, 2.0))
+    site = SimSite.build(count=1, seed=5, base_ip="127.197.0.1", latency_ms=(1.0, 2.0))
     await site.start()
     try:
         cfg = site_yaml(tmp_path, site, "")
@@ -123,7 +123,7 @@ async def test_no_authentication_configured_means_no_window_is_accepted(tmp_path
 
 async def test_a_window_posted_with_a_token_is_validated_exported_audited_and_survives_a_restart(
         tmp_path: Path) -> None:
-    site = SimSite.build(count=3, seed=6, base_ip="127.183.1.1", latency_ms=(1.0, 2.0))
+    site = SimSite.build(count=3, seed=6, base_ip="127.197.1.1", latency_ms=(1.0, 2.0))
     await site.start()
     (tmp_path / "token").write_text(TOKEN + "\n")
     (tmp_path / "file.yaml").write_text("windows:\n  - {id: from-file, start: 1800000000, end: 1800003600, "
@@ -224,7 +224,7 @@ async def test_a_window_posted_with_a_token_is_validated_exported_audited_and_su
 
 
 async def test_basic_auth_users_of_the_web_config_may_declare_windows(tmp_path: Path) -> None:
-    site = SimSite.build(count=1, seed=7, base_ip="127.183.2.1", latency_ms=(1.0, 2.0))
+    site = SimSite.build(count=1, seed=7, base_ip="127.197.2.1", latency_ms=(1.0, 2.0))
     await site.start()
     hashed = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
     (tmp_path / "web.yml").write_text(f"basic_auth_users:\n  noc: '{hashed}'\n")
