@@ -77,7 +77,7 @@ def _flag_secret(path: str | None, env: str | None) -> str | None:
 def cmd_poll(args: argparse.Namespace) -> int:
     from collectors.asic.drivers import registry
 
-    from .scan import web_login
+    from .scan.cli import web_login
     from .secret import SecretError
     from .targets import MINER_PORT, TargetError, parse_target
 
@@ -241,7 +241,7 @@ class _RegistryHelp(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .scan import add_web_login_flags
+    from .scan.cli import add_web_login_flags
 
     p = argparse.ArgumentParser(prog="farmwatch", description="Telemetry for ASIC mining and GPU fleets.")
     p.add_argument("--version", action="version", version=f"farmwatch {__version__}")
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     from .dashboards import add_cli as add_dashboards_cli
-    from .scan import add_cli as add_scan_cli
+    from .scan.cli import add_cli as add_scan_cli
 
     add_scan_cli(sub)
 

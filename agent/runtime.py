@@ -25,7 +25,7 @@ from .targets import expand_spec, is_scope, shard_of
 from .webconfig import load_web_config
 
 if TYPE_CHECKING:
-    from .scan import Discovery
+    from .scan.discovery import Discovery
 
 log = logging.getLogger("farmwatch.agent")
 T = TypeVar("T")
@@ -85,7 +85,7 @@ def explicit_targets(specs: tuple[str, ...], port: int) -> frozenset[str]:
 def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] | None) -> Discovery:
     """Slow rescans of the groups' CIDR and range specs: new miners join, a miner that moved (DHCP) is found
     again by its MAC. A SIGHUP reload rebuilds the groups; the rescans then keep to the groups of the start."""
-    from .scan import Discovery
+    from .scan.discovery import Discovery
 
     assert cfg.rescan_interval is not None
     ranges = [[spec for spec in g.specs if "/" in spec or "-" in spec] for g in cfg.miners]
