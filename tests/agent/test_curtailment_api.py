@@ -29,9 +29,9 @@ import bcrypt
 from agent.curtailment import parse_windows
 from agent.curtailment_api import dump, parse_body
 from simsite import SimSite
-from tests.prom import free_port
+from tests.support.prom import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "t0ken-for-the-controller"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.cli import main
-from tests.prom import free_port
+from tests.support.prom import free_port
 
 
 @pytest.mark.parametrize("command", ["curtailment", "energy"])

@@ -20,7 +20,7 @@ from collectors.registry import kinds
 from collectors.snmp.collector import SnmpCollector
 from simsite.gpus import FakeNvml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
 
