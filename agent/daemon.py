@@ -30,7 +30,7 @@ from .curtailment_api import ApiWindows
 from .economics import economics_families
 from .energy import EnergyMeters, source_families
 from .expected import Expected
-from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .exposition import Families, Family, ProcessMetrics, Rendered, StreamingRender, render
 from .floor.view import FloorView
 from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
 from .pools import PoolPolicy
@@ -111,8 +111,8 @@ class Agent:
         self.floor = FloorView(self)  # the floor view's model, rebuilt off this loop after each render
 
     # -- exposition -----------------------------------------------------------------------------------
-    def _families(self) -> list[Family]:
-        fams = Families()
+    def _families(self, sink: StreamingRender | None = None) -> list[Family]:
+        fams = Families(sink)
         agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
                        render_seconds=self._render_seconds)
         miner_families(fams, self.store, self.config.pools if self.config is not None else PoolPolicy())
@@ -155,10 +155,13 @@ class Agent:
         store), then joined and compressed in the render thread, off the loop and off the request path."""
         async with self._render_lock:
             t0 = time.perf_counter()
-            fams = self._families()
+            # Each family's lines are compressed in the render thread while the loop builds the rest (memory: the
+            # exposition is never all text at once), and the render, queued behind them, joins the segments.
+            streams = StreamingRender(self._render_pool)
+            fams = self._families(streams)
             loop = asyncio.get_running_loop()
-            self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
-            del fams
+            self._rendered = await loop.run_in_executor(self._render_pool, render, fams, streams)
+            del fams, streams
             self._render_seconds = time.perf_counter() - t0
         self.floor.changed()
 
