@@ -77,7 +77,7 @@ def _flag_secret(path: str | None, env: str | None) -> str | None:
 def cmd_poll(args: argparse.Namespace) -> int:
     from collectors.asic.drivers import registry
 
-    from .scan import web_login
+    from .scan.cli import web_login
     from .secret import SecretError
     from .targets import MINER_PORT, TargetError, parse_target
 
@@ -221,8 +221,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 class _RegistryHelp(argparse.HelpFormatter):
-    """Fills ``{drivers}`` and ``{profiles}`` in a help text from the registries when help is printed (loading every
-    driver costs most of a second, which a command that is not asking for help should not pay)."""
+    """Fills ``{drivers}``, ``{profiles}`` and ``{collectors}`` in a help text from the registries when help is
+    printed (loading every driver costs most of a second, which a command that is not asking for help should not
+    pay)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help
@@ -231,11 +232,16 @@ class _RegistryHelp(argparse.HelpFormatter):
 
             text = text.replace("{drivers}", ", ".join(driver_names()))
             text = text.replace("{profiles}", ", ".join(profile_names()))
+        if text and "{collectors}" in text:
+            from collectors.registry import kinds
+
+            text = text.replace("{collectors}", "; ".join(
+                f"{k.section}: the {k.name} collector ({k.summary})" for k in kinds().values()))
         return text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .scan import add_web_login_flags
+    from .scan.cli import add_web_login_flags
 
     p = argparse.ArgumentParser(prog="farmwatch", description="Telemetry for ASIC mining and GPU fleets.")
     p.add_argument("--version", action="version", version=f"farmwatch {__version__}")
@@ -246,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["debug", "info", "warning", "error"])
         sp.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
 
-    run = sub.add_parser("run", help="run the site agent")
-    run.add_argument("--config", required=True, help="site.yaml")
+    run = sub.add_parser("run", help="run the site agent", formatter_class=_RegistryHelp)
+    run.add_argument("--config", required=True, help="site.yaml: the miners, and a section for each collector: "
+                     "{collectors}")
     run.add_argument("--web.listen-address", dest="listen", default=None, help="overrides listen: (default :10428)")
     run.add_argument("--web.config.file", dest="web_config", default=None,
                      help="TLS and basic auth for the endpoints (Prometheus exporter-toolkit format)")
@@ -285,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     from .dashboards import add_cli as add_dashboards_cli
-    from .scan import add_cli as add_scan_cli
+    from .scan.cli import add_cli as add_scan_cli
 
     add_scan_cli(sub)
 

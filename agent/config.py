@@ -168,6 +168,11 @@ class Config:
     pools: PoolPolicy = field(default_factory=PoolPolicy)
     # The operator's curtailment windows (``curtailment: {file: ...}``, agent/curtailment.py), re-read on change.
     curtailment_path: Path | None = None
+    # The bearer token for POST /api/v1/curtailment (``curtailment: {api_token_file}``, agent/curtailment_api.py).
+    curtailment_token: Secret | None = None
+    # The share of the answering miners asleep together that counts as a curtailment nobody declared
+    # (``curtailment: {infer_share}``, exported for the rules and the report; None: not inferred).
+    curtailment_infer_share: float | None = None
 
     @property
     def listen_host(self) -> str:
@@ -195,8 +200,9 @@ def split_listen(text: str) -> tuple[str, int]:
 
 # --- site.yaml ------------------------------------------------------------------------------------------------
 
-_TOP_KEYS = (
-    "site", "listen", "miners", "snmp", "gpus", "sitemap", "power_domains", "power", "economics",
+# The agent's own top-level keys; each collector's section comes from the collector registry (top_keys()).
+_AGENT_KEYS = (
+    "site", "listen", "miners", "sitemap", "power_domains", "power", "economics",
     "identity_interval", "rescan_interval", "shard", "storage", "pools", "curtailment",
 )
 _MINER_KEYS = (
@@ -236,6 +242,17 @@ _POWER_KEYS = ("nameplate_fallback",)
 _ECONOMICS_KEYS = ("hashprice_usd_per_th_day", "energy_price_usd_per_kwh", "site_power_limit_watts")
 
 
+def top_keys() -> frozenset[str]:
+    """Every top-level key site.yaml may have: the agent's own and each registered collector's section (a
+    collector that is not registered is not configurable; one registered without a reader here fails at once)."""
+    from collectors.registry import sections
+
+    missing = set(sections()) - set(_SECTION_READERS)
+    if missing:
+        raise RuntimeError(f"collector sections without a config reader in agent/config.py: {sorted(missing)}")
+    return frozenset(_AGENT_KEYS) | frozenset(sections())
+
+
 def _driver_port(driver: str) -> int:
     """A driver's primary API port (HTTP-only firmwares are not on 4028), from the driver registry itself."""
     if driver == "auto":
@@ -256,16 +273,16 @@ class _SiteReader:
 
     def read(self, root: yaml.Node) -> Config | None:
         y = self.y
-        top = y.mapping(root, "", _TOP_KEYS)
+        top = y.mapping(root, "", top_keys())
         if top is None:
             return None
         site = y.string(top["site"], "site") if "site" in top else _default_site()
         listen = DEFAULT_LISTEN
         if "listen" in top:
             listen = self._listen(top["listen"]) or DEFAULT_LISTEN
-        miners = tuple(self._groups(top.get("miners"), "miners", self._miner_group))
-        snmp = tuple(self._groups(top.get("snmp"), "snmp", self._snmp_group))
-        gpus = self._gpus(top["gpus"]) if "gpus" in top else GpuConfig()
+        # The collectors' sections (miners:, snmp:, gpus:): each read by its reader, or its default when absent.
+        sections = {name: reader(self, top[name]) if name in top else absent()
+                    for name, (reader, absent) in _SECTION_READERS.items()}
         power = self._power(top["power"]) if "power" in top else PowerConfig()
         economics = self._economics(top["economics"]) if "economics" in top else EconomicsConfig()
         identity = (
@@ -277,16 +294,14 @@ class _SiteReader:
         domains_path, domains = self._power_domains(top["power_domains"]) if "power_domains" in top else (None, ())
         storage = self._storage(top["storage"]) if "storage" in top else None
         pools = self._pools(top["pools"]) if "pools" in top else PoolPolicy()
-        curtailment = self._curtailment(top["curtailment"]) if "curtailment" in top else None
+        curtailment, token, infer = self._curtailment(top["curtailment"]) if "curtailment" in top else (None, None, None)
         if y.problems or site is None:
             return None
         return Config(
             path=self.path,
             site=site,
             listen=listen,
-            miners=miners,
-            snmp=snmp,
-            gpus=gpus,
+            **sections,  # type: ignore[arg-type]  # each reader's type is its Config field's
             power=power,
             economics=economics,
             sitemap_path=sitemap_path,
@@ -299,6 +314,8 @@ class _SiteReader:
             storage_path=storage,
             pools=pools,
             curtailment_path=curtailment,
+            curtailment_token=token,
+            curtailment_infer_share=infer,
         )
 
     def _listen(self, node: yaml.Node) -> str | None:
@@ -634,25 +651,40 @@ class _SiteReader:
             return PoolPolicy(tuple(self._allowed(m["allowed"], "pools.allowed")))
         return PoolPolicy(tuple(self._allowed(node, "pools")))
 
-    def _curtailment(self, node: yaml.Node) -> Path | None:
-        """``curtailment: {file: PATH}``: the windows file, checked now (its problems are the config's)."""
+    def _curtailment(self, node: yaml.Node) -> tuple[Path | None, Secret | None, float | None]:
+        """``curtailment: {file, api_token_file | api_token_env, infer_share}``: the windows file, checked now (its
+        problems are the config's); the API's bearer token; the share of miners asleep together that is an
+        inferred window."""
         from .curtailment import (
             parse_windows,  # late: curtailment.py imports the YAML helpers this module uses
         )
 
-        m = self.y.mapping(node, "curtailment", ("file",)) or {}
+        keys = ("file", "api_token_file", "api_token_env", "infer_share")
+        m = self.y.mapping(node, "curtailment", keys)
+        if not m:
+            if m is not None:
+                self.y.add(node, "curtailment", "expected one or more of " + ", ".join(keys))
+            return None, None, None
+        token = self._secret(m, "curtailment", "api_token")
+        share = None
+        if "infer_share" in m:
+            value = self.y.scalar(m["infer_share"])
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                self.y.add(m["infer_share"], "curtailment.infer_share", "expected a share above 0 and at most 1 "
+                           "(0.5: half the answering miners asleep together)")
+            else:
+                share = float(value)
         if "file" not in m:
-            self.y.add(node, "curtailment", "expected file: PATH")
-            return None
+            return None, token, share
         text = self.y.string(m["file"], "curtailment.file")
         if not text:
-            return None
+            return None, token, share
         path = self.base / text
         try:
             parse_windows(path)
         except ConfigError as exc:
             self.y.problems.extend(exc.problems)
-        return path
+        return path, token, share
 
     def _allowed(self, node: yaml.Node, key: str) -> list[AllowedPool]:
         out = []
@@ -742,6 +774,15 @@ class _SiteReader:
         loaded, problems = power_domains.read_power_domains(path)
         self.y.problems.extend(problems)
         return path, loaded
+
+
+# Readers of the collectors' sections (collectors/registry.py) and each one's value when the section is absent;
+# top_keys() fails when a registered collector's section has none, tests/test_docs.py checks both ways.
+_SECTION_READERS: dict[str, tuple[Callable[[_SiteReader, yaml.Node], object], Callable[[], object]]] = {
+    "miners": (lambda r, node: tuple(r._groups(node, "miners", r._miner_group)), tuple),
+    "snmp": (lambda r, node: tuple(r._groups(node, "snmp", r._snmp_group)), tuple),
+    "gpus": (lambda r, node: r._gpus(node), GpuConfig),
+}
 
 
 def _is_file(path: Path) -> bool:

@@ -56,6 +56,7 @@ class Window:
     target_w: float
     ramp_s: float = 600.0
     baseline_s: float = 1800.0
+    origin: str = "file"  # file (the operator's file) or api (POST /api/v1/curtailment, agent/curtailment_api.py)
 
     def exported(self, now: float) -> bool:
         return self.start - self.baseline_s <= now <= self.end + AFTER_END
@@ -108,7 +109,7 @@ def parse_windows(path: Path) -> tuple[Window, ...]:
         top = y.mapping(root, "", ("windows",)) or {}
         nodes = (y.sequence(top["windows"], "windows") or []) if "windows" in top else []
         for i, node in enumerate(nodes):
-            w = _window(y, node, f"windows[{i}]")
+            w = read_window(y, node, f"windows[{i}]")
             if w is None:
                 continue
             if w.id in seen:
@@ -121,7 +122,13 @@ def parse_windows(path: Path) -> tuple[Window, ...]:
     return tuple(out)
 
 
-def _window(y: YamlReader, node: yaml.Node, where: str) -> Window | None:
+def _key(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def read_window(y: YamlReader, node: yaml.Node, where: str) -> Window | None:
+    """One window from its YAML node (the file's entry, or a POST's JSON body, agent/curtailment_api.py); its
+    problems go to ``y`` under keys below ``where`` (none: the bare key names)."""
     m = y.mapping(node, where, _WINDOW_KEYS)
     if m is None:
         return None
@@ -129,18 +136,18 @@ def _window(y: YamlReader, node: yaml.Node, where: str) -> Window | None:
     if missing:
         y.add(node, where, "missing " + ", ".join(missing))
         return None
-    wid = y.string(m["id"], f"{where}.id")
-    start = _time(y, m["start"], f"{where}.start")
-    end = _time(y, m["end"], f"{where}.end")
+    wid = y.string(m["id"], _key(where, "id"))
+    start = _time(y, m["start"], _key(where, "start"))
+    end = _time(y, m["end"], _key(where, "end"))
     target = y.scalar(m["target_kw"])
     if isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target) or target < 0:
-        y.add(m["target_kw"], f"{where}.target_kw", "expected a number of kW, at least 0")
+        y.add(m["target_kw"], _key(where, "target_kw"), "expected a number of kW, at least 0")
         target = None
-    ramp = y.duration(m["ramp"], f"{where}.ramp") if "ramp" in m else 600.0
-    baseline = y.duration(m["baseline"], f"{where}.baseline") if "baseline" in m else 1800.0
-    scope = _scope(y, m["scope"], f"{where}.scope")
+    ramp = y.duration(m["ramp"], _key(where, "ramp")) if "ramp" in m else 600.0
+    baseline = y.duration(m["baseline"], _key(where, "baseline")) if "baseline" in m else 1800.0
+    scope = _scope(y, m["scope"], _key(where, "scope"))
     if start is not None and end is not None and end <= start:
-        y.add(m["end"], f"{where}.end", "must be after start")
+        y.add(m["end"], _key(where, "end"), "must be after start")
         return None
     if None in (wid, start, end, target, ramp, baseline, scope) or not wid:
         return None
@@ -201,16 +208,31 @@ class CurtailmentFile:
         log.info("curtailment file %s: %d window(s)", self.path, len(self.windows))
 
 
-def curtailment_families(fams: Families, cfile: CurtailmentFile, devices: Iterable[DeviceState],
-                         domains: Iterable[PowerDomain], now: float) -> None:
+def declared(cfile: CurtailmentFile | None, posted: Iterable[Window]) -> list[Window]:
+    """Every declared window: the file's, then those POSTed to the API (an id the file uses wins: the API
+    refuses such an id, so this happens only when the file takes it up later)."""
+    out = list(cfile.windows) if cfile is not None else []
+    ids = {w.id for w in out}
+    out.extend(w for w in posted if w.id not in ids)
+    return out
+
+
+def curtailment_families(fams: Families, cfile: CurtailmentFile | None, posted: Iterable[Window],
+                         devices: Iterable[DeviceState], domains: Iterable[PowerDomain], now: float,
+                         infer_share: float | None = None) -> None:
     g = fams.get
-    g("farmwatch_curtailment_file_ok", "gauge", "1 when the curtailment file was last read without problems, "
-      "0 when not (the windows read before stay).").add("", 1 if cfile.ok else 0)
-    windows = [w for w in cfile.windows if w.exported(now)]
+    if infer_share is not None:
+        g("farmwatch_curtailment_infer_share", "gauge", "The share of the site's answering miners asleep together "
+          "that counts as a curtailment nobody declared (curtailment: {infer_share}).").add("", infer_share)
+    if cfile is not None:
+        g("farmwatch_curtailment_file_ok", "gauge", "1 when the curtailment file was last read without problems, "
+          "0 when not (the windows read before stay).").add("", 1 if cfile.ok else 0)
+    windows = [w for w in declared(cfile, posted) if w.exported(now)]
     if not windows:
         return
     info = g("farmwatch_curtailment_window", "info", "A declared curtailment window (value 1), exported from its "
-             "baseline period to 15 minutes after its end: scope_kind site, domain, container or rack.")
+             "baseline period to 15 minutes after its end: scope_kind site, domain, container or rack; origin "
+             "file or api.")
     start = g("farmwatch_curtailment_window_start_timestamp_seconds", "gauge", "Start of the window, Unix time.")
     end = g("farmwatch_curtailment_window_end_timestamp_seconds", "gauge", "End of the window, Unix time.")
     target = g("farmwatch_curtailment_target_watts", "gauge", "The load the window's scope must stay at or under.")
@@ -219,7 +241,7 @@ def curtailment_families(fams: Families, cfile: CurtailmentFile, devices: Iterab
     for w in windows:
         k = labels((("window", w.id),))
         info.add(labels((("window", w.id), ("scope_kind", w.scope_kind), ("scope", w.scope),
-                         ("container", w.container or ""))), 1)
+                         ("container", w.container or ""), ("origin", w.origin))), 1)
         start.add(k, w.start)
         end.add(k, w.end)
         target.add(k, w.target_w)

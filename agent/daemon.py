@@ -22,21 +22,25 @@ from collectors.asic.metrics import LOCATION_KEYS
 from collectors.asic.poll import MinerSession
 from collectors.asic.store import MinerStore
 from collectors.collector import failure, timers
+from collectors.power.families import power_domain_families
+from collectors.power.meters import meter_readings
 
 from . import __version__, webguard
 from .collector import FAILED_IN_A_ROW, Collector
 from .config import Config, ConfigError, EconomicsConfig
 from .curtailment import CurtailmentFile, curtailment_families
+from .curtailment_api import ApiWindows
 from .economics import economics_families
 from .energy import EnergyMeters, source_families
 from .expected import Expected
 from .exposition import Families, Family, ProcessMetrics, Rendered, render
 from .floor.view import FloorView
 from .metrics import agent_families, collector_families
-from .power_domains import PowerDomain, domain_families
+from .power_domains import PowerDomain
 from .probe import Prober, sd_snmp_targets, sd_targets
-from .reloading import restart_needed
+from .reloading import restart_needed, restart_sections
 from .scheduler import MinerGroup, Scheduler
+from .secret import Secret
 from .server import WebServer
 from .webconfig import WebConfig
 
@@ -80,6 +84,9 @@ class Agent:
         self.economics = economics
         self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
         self.curtailment: CurtailmentFile | None = None  # the operator's curtailment windows (agent/curtailment.py)
+        # Windows POSTed to /api/v1/curtailment, kept in the state directory (agent/curtailment_api.py).
+        self.curtailment_api = ApiWindows(expected.directory if expected is not None else None)
+        self.curtailment_api.load()
         self.energy = EnergyMeters()  # each miner's own power integrated between polls (agent/energy.py)
         self.store.expected.listed = listed_ips(sitemap)
         self.scheduler = Scheduler(on_cycle=self._on_cycle, on_progress=self._on_progress)
@@ -134,14 +141,16 @@ class Agent:
                  "Unix time of the last successful config load (start or reload).").add(
             "", round(self.reload_success_at, 3))
         # The joins of the miners' readings with the site's facts (power domains, energy, curtailment).
-        domain_families(fams, self.power_domains, self.store)
         devices = self.store.states()
+        power_domain_families(fams, self.power_domains, devices, meter_readings(self.collectors))
         self.energy.update(devices)
         self.energy.families(fams, devices)
         source_families(fams, self.power_domains, devices)
         if self.curtailment is not None:
             self.curtailment.refresh()
-            curtailment_families(fams, self.curtailment, devices, self.power_domains, time.time())
+        curtailment_families(fams, self.curtailment, self.curtailment_api.windows, devices,
+                             self.power_domains, time.time(),
+                             self.config.curtailment_infer_share if self.config is not None else None)
         for c in self.collectors:
             self._collector_families(fams, c)
         collector_families(fams, collectors)  # after them: their success includes this build
@@ -177,6 +186,11 @@ class Agent:
 
     def rendered(self) -> Rendered:
         return self._rendered
+
+    @property
+    def curtailment_token(self) -> Secret | None:
+        """The bearer token of POST /api/v1/curtailment, from the config running now."""
+        return self.config.curtailment_token if self.config is not None else None
 
     def sd_targets(self) -> list[dict[str, object]]:
         return [*sd_targets(self.site, self.groups, self.store, self.shard),
@@ -343,16 +357,14 @@ class Agent:
                 self.curtailment = None
             elif self.curtailment is None or self.curtailment.path != path:
                 self.curtailment = CurtailmentFile(path)
-            for c in self.collectors:
-                if hasattr(c, "power_domains"):
-                    c.power_domains = self.power_domains
             if self.config is not None:
                 for change in restart_needed(self.config, plan.config, listen_from_flag=self.listen_from_flag):
                     log.warning("reload: %s needs a restart; still running with the old value", change)
                 # What runs now: the restart-only keys keep their old values, so the next reload compares with them.
-                plan.config = dataclasses.replace(plan.config, listen=self.config.listen, snmp=self.config.snmp,
-                                                  gpus=self.config.gpus, rescan_interval=self.config.rescan_interval,
-                                                  storage_path=self.config.storage_path)
+                kept_sections = {name: getattr(self.config, name) for name in restart_sections()}
+                plan.config = dataclasses.replace(plan.config, listen=self.config.listen,  # type: ignore[arg-type]
+                                                  rescan_interval=self.config.rescan_interval,
+                                                  storage_path=self.config.storage_path, **kept_sections)
             self.config = plan.config
         for g in groups:
             self._apply_locations(g)

@@ -155,7 +155,7 @@ async def run_demo(
     agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
                   sitemap=DemoSiteMap(locations), economics=DEMO_ECONOMICS)
     if snmp is not None and snmp_sim is not None:
-        agent.power_domains = snmp.power_domains = demo_power_domains(locations, snmp_sim.pdus)
+        agent.power_domains = demo_power_domains(locations, snmp_sim.pdus)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

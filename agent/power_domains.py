@@ -13,49 +13,28 @@
         miners: [10.0.1.17, "AA:BB:CC:DD:EE:FF"]   # IP, IP:port, MAC or serial
         gpu_servers: [{name: gpu01, pdu: pdu-gpu-1, outlets: [1, 2]}]
 
-Problems are reported with file, line and key like the rest of the config.
+Problems are reported with file, line and key like the rest of the config. The model the file is read into,
+and the metric families of the domains, are ``collectors/power/`` (the collectors' power readings join it there).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from .exposition import Families, labels
-from .store import MinerStore
+from collectors.power.domains import GpuServer, PowerDomain, ancestors, energy_sources, member_keys
+
 from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
 
 _DOMAIN_KEYS = ("name", "parent", "budget_kw", "budget_amps", "voltage", "phases", "pdus", "racks", "miners",
                 "gpu_servers", "source", "price_usd_per_kwh")
 _GPU_KEYS = ("name", "pdu", "outlets")
 
-
-@dataclass(frozen=True)
-class GpuServer:
-    name: str
-    pdu: str
-    outlets: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PowerDomain:
-    name: str
-    parent: str | None = None
-    budget_w: float | None = None
-    budget_amps: float | None = None  # per phase
-    phases: int = 1
-    pdus: tuple[str, ...] = ()
-    racks: tuple[tuple[str, str], ...] = ()  # (container, rack); container "" when the site has none
-    miners: tuple[str, ...] = ()
-    gpu_servers: tuple[GpuServer, ...] = ()
-    # Where the domain's energy comes from (grid, ppa, solar, generator, ...) and what it costs; a child without
-    # its own inherits its parent's (energy_sources below). Issue 18.2: energy accounted by source.
-    source: str | None = None
-    price_usd_per_kwh: float | None = None
+# The model moved to collectors/power/domains.py; the agent's modules still import it from here.
+__all__ = ["GpuServer", "PowerDomain", "ancestors", "energy_sources", "load_power_domains", "member_keys",
+           "read_power_domains"]
 
 
 def _number(y: YamlReader, node: yaml.Node, key: str) -> float | None:
@@ -154,27 +133,6 @@ def _price(y: YamlReader, node: yaml.Node, key: str) -> float | None:
     return float(value)
 
 
-def energy_sources(domains: Sequence[PowerDomain]) -> dict[str, tuple[str, float | None]]:
-    """The source roots: each domain that names a source and has no ancestor that does, with its source and price.
-    Energy by source sums these roots only, so a breaker under a feed is not counted twice."""
-    by_name = {d.name: d for d in domains}
-    out: dict[str, tuple[str, float | None]] = {}
-    for d in domains:
-        if d.source is None:
-            continue
-        parent, shadowed = d.parent, False
-        seen: set[str] = set()
-        while parent is not None and parent in by_name and parent not in seen:
-            seen.add(parent)
-            if by_name[parent].source is not None:
-                shadowed = True
-                break
-            parent = by_name[parent].parent
-        if not shadowed:
-            out[d.name] = (d.source, d.price_usd_per_kwh)
-    return out
-
-
 def read_power_domains(path: str | os.PathLike[str]) -> tuple[tuple[PowerDomain, ...], list[Problem]]:
     """The domains and every problem in the file (unknown keys, bad budgets, unknown or cyclic parents)."""
     path = Path(path)
@@ -225,88 +183,3 @@ def load_power_domains(path: str | os.PathLike[str]) -> tuple[PowerDomain, ...]:
     if problems:
         raise ConfigError(problems)
     return domains
-
-
-# --- exposition: what each agent can say about the domains on its own ------------------------------------------
-# The sums (rack power, domain load, headroom) are recording rules in rules/power.rules.yml, so that they come out
-# the same whether one agent polls the site or n shards do (docs/power.md). Each agent exports the domain file's
-# facts (identical on every shard) and the members it can resolve from what it polls itself: the PDUs' members on
-# the PDU's shard (collectors/snmp/power.py), the miners' on the miner's shard (here).
-
-def ancestors(domains: Sequence[PowerDomain]) -> dict[str, tuple[str, ...]]:
-    """Each domain, then its parent, grandparent...: a member of a domain counts in all of them."""
-    parents = {d.name: d.parent for d in domains}
-    out: dict[str, tuple[str, ...]] = {}
-    for d in domains:
-        chain: list[str] = []
-        cur: str | None = d.name
-        while cur is not None and cur in parents and cur not in chain:  # the config rejects cycles; bounded anyway
-            chain.append(cur)
-            cur = parents[cur]
-        out[d.name] = tuple(chain)
-    return out
-
-
-def member_keys(d: PowerDomain) -> list[str]:
-    """The ``member`` label of each member of one domain (its own members, not its children's)."""
-    return ([f"pdu:{p}" for p in d.pdus] + [f"rack:{c}/{r}" if c else f"rack:{r}" for c, r in d.racks]
-            + [f"miner:{m}" for m in d.miners] + [f"gpu:{s.name}" for s in d.gpu_servers])
-
-
-def _miner_keys(store: MinerStore) -> dict[str, str]:
-    """ip, ip:port, MAC, serial (upper case) -> miner ``device``, as the site map and domain file may name it."""
-    out: dict[str, str] = {}
-    for dev in store.devices.values():
-        out[dev.device] = dev.device
-        out.setdefault(dev.device.rsplit(":", 1)[0], dev.device)
-        for ident in (dev.identity.mac, dev.identity.serial):
-            if ident:
-                out.setdefault(ident.upper(), dev.device)
-    return out
-
-
-def domain_families(fams: Families, domains: Sequence[PowerDomain], store: MinerStore | None) -> None:
-    """Domain facts from the file and the miner members this agent polls (see the comment above)."""
-    if not domains:
-        return
-    g = fams.get
-    info = g("farmwatch_power_domain", "info", "A power domain (feed, breaker, PDU) and its parent (value 1).")
-    budget_f = g("farmwatch_power_domain_budget_watts", "gauge", "Power budget of the domain.")
-    amps_b = g("farmwatch_power_domain_phase_budget_amperes", "gauge", "Current budget per phase.")
-    count_f = g("farmwatch_power_domain_members", "gauge", "Members of the domain and of its child domains in the "
-                "power_domains file (the rules subtract those measured: farmwatch_power_domain_unmeasured_members).")
-    rack_f = g("farmwatch_power_domain_rack_member", "info", "A rack that counts in the domain (value 1; the "
-               "domain's own and its children's); its power is summed by the rules.")
-    miner_f = g("farmwatch_power_domain_miner_member", "info", "A miner this agent polls that counts in the domain "
-                "(value 1), with the key the file names it by and its device.")
-    up = ancestors(domains)
-    members: dict[str, set[str]] = {d.name: set() for d in domains}
-    keys = _miner_keys(store) if store is not None else {}
-    for d in domains:
-        info.add(labels((("domain", d.name), ("parent", d.parent or ""))), 1)
-        if d.budget_w is not None:
-            budget_f.add(labels((("domain", d.name),)), d.budget_w)
-        if d.budget_amps is not None:
-            for p in range(1, d.phases + 1):
-                amps_b.add(labels((("domain", d.name), ("phase", str(p)))), d.budget_amps)
-        for a in up[d.name]:
-            members[a].update(member_keys(d))
-            for container, rack in d.racks:
-                rack_f.add(labels((("domain", a), ("member", f"rack:{container}/{rack}" if container else f"rack:{rack}"),
-                                   ("container", container), ("rack", rack))), 1)
-            for m in d.miners:
-                device = keys.get(m) or keys.get(m.upper())
-                if device is not None:
-                    miner_f.add(labels((("domain", a), ("member", f"miner:{m}"), ("device", device))), 1)
-    for name, keyset in members.items():
-        count_f.add(labels((("domain", name),)), len(keyset))
-    roots = energy_sources(domains)
-    if roots:
-        src = g("farmwatch_power_domain_source", "info", "The energy source of a source-root domain (value 1): a "
-                "domain that names its source and has no ancestor that does; energy by source sums these.")
-        price = g("farmwatch_power_domain_energy_price_usd_per_kilowatt_hour", "gauge",
-                  "Price of the source-root domain's energy (power_domains file), USD per kWh.")
-        for name, (source, usd) in roots.items():
-            src.add(labels((("domain", name), ("source", source))), 1)
-            if usd is not None:
-                price.add(labels((("domain", name),)), usd)

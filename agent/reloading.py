@@ -2,7 +2,8 @@
 
 A reload (SIGHUP or ``POST /-/reload``) replaces the miner groups, site, site map, probe ranges, economics,
 power domains and the web config's users and certificates. The keys below are read once at start: the HTTP
-socket (``listen``), the collectors with their own engines and threads (``snmp``, ``gpus``), the rediscovery
+socket (``listen``), the collectors with their own engines and threads (each registered collector's section
+that is not ``reloadable``, collectors/registry.py: ``snmp``, ``gpus``), the rediscovery
 timer (``rescan_interval``) and the state directory (``storage``). Changing one of them and reloading used to
 be silently ignored; now each is logged as a warning with its old and new value, so the operator knows to
 restart (docs/reload.md).
@@ -14,6 +15,13 @@ import dataclasses
 from typing import Any
 
 from .config import Config
+
+
+def restart_sections() -> list[str]:
+    """The collectors' sections a reload cannot apply (the registry's kinds that are not ``reloadable``)."""
+    from collectors.registry import kinds
+
+    return sorted(k.section for k in kinds().values() if not k.reloadable)
 
 
 def _show(value: Any) -> str:
@@ -44,12 +52,15 @@ def restart_needed(old: Config, new: Config, *, listen_from_flag: bool = False) 
     changes: list[str] = []
     if old.listen != new.listen and not listen_from_flag:
         changes.append(f"listen ({old.listen!r} -> {new.listen!r})")
-    if len(old.snmp) != len(new.snmp):
-        changes.append(f"snmp ({len(old.snmp)} -> {len(new.snmp)} groups)")
-    for i, (a, b) in enumerate(zip(old.snmp, new.snmp, strict=False)):
-        changes.extend(_fields(a, b, f"snmp[{i}]"))
-    if old.gpus != new.gpus:
-        changes.extend(_fields(old.gpus, new.gpus, "gpus"))
+    for section in restart_sections():
+        a, b = getattr(old, section), getattr(new, section)
+        if isinstance(a, tuple):  # a list of groups
+            if len(a) != len(b):
+                changes.append(f"{section} ({len(a)} -> {len(b)} groups)")
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
+                changes.extend(_fields(x, y, f"{section}[{i}]"))
+        elif a != b:
+            changes.extend(_fields(a, b, section))
     if old.rescan_interval != new.rescan_interval:
         changes.append(f"rescan_interval ({_show(old.rescan_interval)} -> {_show(new.rescan_interval)})")
     if old.storage_path != new.storage_path:

@@ -242,12 +242,22 @@ def inferred(api: PromApi, t_from: float, t_to: float, step: float, share: float
     return out
 
 
+def configured_share(api: PromApi, t_from: float, t_to: float) -> float | None:
+    """The site's ``curtailment: {infer_share}`` as Prometheus recorded it over the period (the largest, where it
+    changed or shards disagree); None where none was configured."""
+    span = max(1, math.ceil(t_to - t_from))
+    got = api.instant(f"max(max_over_time(farmwatch_curtailment_infer_share[{span}s]))", t_to)
+    return float(got[0]["value"][1]) if got else None
+
+
 def curtailment_report(url: str, t_from: float, t_to: float, *, step: float = 15.0, residual_w: float = 100.0,
                        infer_share: float | None = None, baseline_s: float = 1800.0) -> list[WindowRecord]:
     """The declared windows in [from, to]; with ``infer_share``, also one site-wide record per period in which
     that share of the miners slept together (scope_kind "inferred", no target)."""
     api = PromApi(url)
     records = [settle(api, w, step, residual_w) for w in windows(api, t_from, t_to)]
+    if infer_share is None:
+        infer_share = configured_share(api, t_from, t_to)
     if infer_share is not None:
         everyone = "max by (site, instance, device) (farmwatch_miner_state)"
         for n, (a, b) in enumerate(inferred(api, t_from, t_to, step, infer_share), start=1):

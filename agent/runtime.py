@@ -25,7 +25,7 @@ from .targets import expand_spec, is_scope, shard_of
 from .webconfig import load_web_config
 
 if TYPE_CHECKING:
-    from .scan import Discovery
+    from .scan.discovery import Discovery
 
 log = logging.getLogger("farmwatch.agent")
 T = TypeVar("T")
@@ -85,7 +85,7 @@ def explicit_targets(specs: tuple[str, ...], port: int) -> frozenset[str]:
 def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] | None) -> Discovery:
     """Slow rescans of the groups' CIDR and range specs: new miners join, a miner that moved (DHCP) is found
     again by its MAC. A SIGHUP reload rebuilds the groups; the rescans then keep to the groups of the start."""
-    from .scan import Discovery
+    from .scan.discovery import Discovery
 
     assert cfg.rescan_interval is not None
     ranges = [[spec for spec in g.specs if "/" in spec or "-" in spec] for g in cfg.miners]
@@ -97,7 +97,7 @@ def discovery_for(cfg: Config, groups: list[MinerGroup], shard: tuple[int, int] 
 def prober_for_config(cfg: Config) -> Prober:
     """/probe may reach exactly the configured miner and SNMP target ranges (all shards'), nothing else. SNMP
     credentials are read from their files here, as for the collector."""
-    from .collector_setup import device_factory
+    from collectors.snmp.configure import device_factory
 
     snmp_allow = AllowList()
     snmp_groups: list[SnmpProbeGroup] = []
@@ -145,17 +145,12 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     """The agent for a config file. ``shard`` overrides ``shard:``; ``web_config`` is a --web.config.file
     (TLS, basic auth); ``storage`` a --storage.path (overrides ``storage:``). Raises ConfigError (with every
     problem), StorageError or OSError."""
-    from .collector_setup import gpu_collector_from_config, snmp_collectors_from_config
+    from .collector_setup import collectors_from_config
 
     cfg = load_config(path)
     expected = expected_for(cfg, storage)
     web = load_web_config(web_config) if web_config else None
-    collectors: list[Collector] = []
-    gpus = gpu_collector_from_config(cfg)  # blocks briefly on NVML init: before the event loop runs
-    if gpus is not None:
-        collectors.append(gpus)
-    snmp = snmp_collectors_from_config(cfg, shard)
-    collectors.extend(snmp)
+    collectors: list[Collector] = collectors_from_config(cfg, shard)  # NVML init blocks: before the loop runs
     groups = miner_groups(cfg, shard)
     discovery = discovery_for(cfg, groups, shard or cfg.shard) if cfg.rescan_interval else None
     if discovery is not None:
@@ -171,8 +166,6 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
     agent.power_domains = tuple(cfg.power_domains)
     if cfg.curtailment_path is not None:
         agent.curtailment = CurtailmentFile(cfg.curtailment_path)
-    for c in snmp:
-        c.power_domains = tuple(cfg.power_domains)
     return agent
 
 

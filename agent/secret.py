@@ -49,6 +49,11 @@ class Secret:
             )
         return self._value
 
+    def reveal_fresh(self) -> str:
+        """The value read again now (a token rotated on disk takes effect without a reload)."""
+        self._value = None
+        return self.reveal()
+
     def __repr__(self) -> str:
         return f"Secret(<{self.source}>)"
 

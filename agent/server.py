@@ -8,7 +8,8 @@ and run as coroutines on the agent's loop; the floor view (/, /miner/, /api/v1/:
 from the server's worker threads and never waits for the agent's loop.
 
 Protection (issue 8): optional TLS and basic auth from ``--web.config.file`` (exporter-toolkit format), request
-line and header sizes bounded, bodies refused (every endpoint is GET, or ``POST /-/reload`` without a body), at most ``MAX_IN_FLIGHT`` requests at
+line and header sizes bounded, bodies refused (every endpoint is GET, or ``POST /-/reload`` without a body) but a
+window POSTed to /api/v1/curtailment (4 KiB at most, agent/curtailment_api.py), at most ``MAX_IN_FLIGHT`` requests at
 once (the rest get 503 at once), no static files or directories: anything but the routes below is 404.
 """
 
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from . import webguard
+from . import curtailment_api, webguard
 from .exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from .floor import routes as floor
 from .probe import MAX_PROBES, ProbeDenied
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from .probe import Prober
 
 
-class Agent(floor.Agent, Protocol):
+class Agent(floor.Agent, curtailment_api.Agent, Protocol):
     """What the HTTP server reads of the agent (a protocol: the agent builds the server, so naming the ``Agent``
     class here would make the two import each other; tests/test_imports.py)."""
 
@@ -93,7 +94,8 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.content_length or request.headers.get("Transfer-Encoding"):
+        if (request.content_length or request.headers.get("Transfer-Encoding")) \
+                and not curtailment_api.accepts_body(request):
             return web.Response(status=413, text="request bodies are not accepted\n")
         kind = "probe" if request.path == "/probe" else "scrape"
         if in_flight[kind] >= limits[kind]:
@@ -110,7 +112,7 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
 
         request[RELEASE_IN_FLIGHT] = release
         try:
-            if not await cfg.authorized(request.headers.get("Authorization")):
+            if not curtailment_api.own_auth(request) and not await cfg.authorized(request.headers.get("Authorization")):
                 return web.Response(status=401, text="unauthorized\n",
                                     headers={"WWW-Authenticate": 'Basic realm="farmwatch"'})
             return await handler(request)
@@ -195,6 +197,7 @@ def build_app(agent: Agent, web_config: WebConfig | None = None,
     app.router.add_get("/sd", sd)
     app.router.add_get("/probe", probe)
     floor.add_routes(app, agent)  # "/", /miner/..., /api/v1/... (agent/floor/routes.py)
+    curtailment_api.add_routes(app, agent, cfg)  # /api/v1/curtailment: windows declared over HTTP
     return app
 
 

@@ -117,7 +117,9 @@ async def main() -> None:
     views: dict[str, dict[str, str]] = {"/": {}, "/?container=C01": {"container": "C01"}, "/?container=C01&rack=R01": {"container": "C01", "rack": "R01"}}
     print(f"  {'view':28} {'render':>8} {'GET':>8} {'GET gzip':>9} {'bytes':>11} {'gzip bytes':>11}")
     device = sessions[0].device
-    paths = [*views, f"/miner/{device}", "/api/v1/todo", "/api/v1/miners", "/api/v1/racks"]
+    # /api/v1/miners: its first page (default limit) and the largest page a client may ask for (docs/floor.md).
+    paths = [*views, f"/miner/{device}", "/api/v1/todo", "/api/v1/miners", "/api/v1/miners?limit=5000",
+             "/api/v1/racks"]
     for path in paths:
         render = ""
         if path in views:

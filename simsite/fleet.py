@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 from . import noise as n
 from .faults import check
 from .firmwares import get, names
@@ -143,21 +141,7 @@ def make_miner(
 
 def assign_faults(count: int, seed: int, faults: dict[str, float] | None) -> list[str | None]:
     """Exactly ``round(fraction * count)`` miners per fault, chosen by a seeded shuffle; one fault per miner."""
-    out: list[str | None] = [None] * count
-    if not faults:
-        return out
-    order = list(range(count))
-    random.Random(seed * 7919 + 17).shuffle(order)
-    pos = 0
-    for name, fraction in faults.items():
-        check(name)
-        k = round(fraction * count)
-        for idx in order[pos : pos + k]:
-            out[idx] = name
-        pos += k
-    if pos > count:
-        raise ValueError("fault fractions add up to more than the whole site")
-    return out
+    return n.exact_shares(count, seed * 7919 + 17, faults, check, "fault")
 
 
 def check_mix(mix: dict[str, float]) -> dict[str, float]:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+
 _MASK = (1 << 64) - 1
 
 
@@ -36,6 +39,28 @@ def pick(weights: dict[str, float], *parts: int) -> str:
         if x < 0:
             return name
     return name
+
+
+def exact_shares(count: int, shuffle_seed: int, fractions: dict[str, float] | None,
+                 check: Callable[[str], None], what: str) -> list[str | None]:
+    """Exactly ``round(fraction * count)`` of ``count`` places per name, chosen by a seeded shuffle (the same places
+    for the same seed, whatever the shard); one name per place. ``check`` rejects unknown names; ``what`` names
+    them in the error when the fractions add up to more than the whole site."""
+    out: list[str | None] = [None] * count
+    if not fractions:
+        return out
+    order = list(range(count))
+    random.Random(shuffle_seed).shuffle(order)
+    pos = 0
+    for name, fraction in fractions.items():
+        check(name)
+        k = round(fraction * count)
+        for idx in order[pos : pos + k]:
+            out[idx] = name
+        pos += k
+    if pos > count:
+        raise ValueError(f"{what} fractions add up to more than the whole site")
+    return out
 
 
 # Channels: one constant per independent random quantity.

@@ -27,7 +27,7 @@ Every firmware:
 
 from __future__ import annotations
 
-import random
+from .noise import exact_shares
 
 VARIANTS = frozenset(("fan_gap", "odd_type", "old_keys", "scrypt", "no_pools", "rpc_closed", "no_optional",
                       "no_join"))
@@ -41,18 +41,4 @@ def check(variant: str | None) -> None:
 def assign(count: int, seed: int, fractions: dict[str, float] | None) -> list[str | None]:
     """Exactly ``round(fraction * count)`` miners per variant, chosen by a seeded shuffle (the same miners for the
     same seed, whatever the shard); one variant per miner."""
-    out: list[str | None] = [None] * count
-    if not fractions:
-        return out
-    order = list(range(count))
-    random.Random(seed * 104729 + 29).shuffle(order)
-    pos = 0
-    for name, fraction in fractions.items():
-        check(name)
-        k = round(fraction * count)
-        for idx in order[pos : pos + k]:
-            out[idx] = name
-        pos += k
-    if pos > count:
-        raise ValueError("variant fractions add up to more than the whole site")
-    return out
+    return exact_shares(count, seed * 104729 + 29, fractions, check, "variant")

@@ -98,7 +98,7 @@ async def test_energy_by_source_rack_and_state_equals_the_pdus_loads(tmp_path: P
                        interval=1.0, timeout=0.8)
     agent = Agent(site="e", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows), collectors=[snmp])
     grid, solar = handle.pdus
-    agent.power_domains = snmp.power_domains = (
+    agent.power_domains = (
         PowerDomain(name="feed-grid", budget_w=1e6, pdus=(grid.name,), source="grid", price_usd_per_kwh=0.06),
         PowerDomain(name="feed-solar", budget_w=1e6, pdus=(solar.name,), source="solar", price_usd_per_kwh=0.02))
     prom = None

@@ -12,12 +12,12 @@ import pytest
 
 from agent.config import check_config, load_config
 from agent.exposition import Families, render
-from agent.power_domains import PowerDomain, domain_families, read_power_domains
+from agent.power_domains import PowerDomain, read_power_domains
 from agent.store import MinerStore
 from collectors.asic.reading import MinerReading
+from collectors.power.families import power_domain_families
 from collectors.snmp.decode import decode
 from collectors.snmp.poll import SnmpDevice, unwrap_counters
-from collectors.snmp.power import domain_member_families
 from collectors.snmp.profile import match_sysobjectid, parse_oid, profiles
 from collectors.snmp.reading import Row, SnmpReading
 
@@ -106,8 +106,8 @@ def test_the_agent_exports_no_cross_device_join() -> None:
     polls only some of a site's PDUs or miners (a shard) must not export a partial join as the truth."""
     store = _store()
     fams = Families()
-    domain_member_families(fams, {"10.0.20.5:161": _pdu("10.0.20.5:161", "pdu-r01", {"1": 3250.0})}, ())
-    domain_families(fams, (), store)
+    power_domain_families(fams, (), store.devices.values(),
+                          {"10.0.20.5:161": _pdu("10.0.20.5:161", "pdu-r01", {"1": 3250.0})})
     text = render(fams).text.decode()
     assert 'source="pdu"' not in text and "farmwatch_rack_power_watts" not in text
 
@@ -141,8 +141,7 @@ def test_power_domains_load_budget_headroom(tmp_path: Path) -> None:
     assert cfg.power_domains[1].budget_w == 32 * 230 * 2
     readings = {"10.0.20.5:161": _pdu("10.0.20.5:161", "pdu-r01", {"1": 3250.0, "2": 3100.0, "3": 6000.0})}
     fams = Families()
-    domain_member_families(fams, readings, cfg.power_domains)
-    domain_families(fams, cfg.power_domains, _store())
+    power_domain_families(fams, cfg.power_domains, _store().devices.values(), readings)
     text = render(fams).text.decode()
     # The PDU's shard: whole-PDU and GPU-server members, in their domain and in every ancestor.
     for domain in ("breaker-1", "feed-A"):
@@ -161,7 +160,8 @@ def test_power_domains_load_budget_headroom(tmp_path: Path) -> None:
     # The miner's shard: 10.0.0.9 is not polled here, so no member row (the rules count it unmeasured).
     assert "farmwatch_power_domain_miner_member_info" not in text
     fams = Families()
-    domain_families(fams, (PowerDomain(name="x", budget_w=1.0, miners=("10.0.0.2",)),), _store())
+    power_domain_families(fams, (PowerDomain(name="x", budget_w=1.0, miners=("10.0.0.2",)),),
+                          _store().devices.values(), {})
     assert ('farmwatch_power_domain_miner_member_info{domain="x",member="miner:10.0.0.2",device="10.0.0.2:4028"} 1'
             in render(fams).text.decode())
     # The sums of these series are checked under promtool: rules/tests/power-recording.test.yml.

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sitemap import LOCATION_COLUMNS
 from .problems import Problem
 
 # The floor's states: the reading's five states (docs/architecture.md, "`poll --json`") plus ``down`` (polled, did not answer).
@@ -22,6 +23,8 @@ _DIGITS = re.compile(r"(\d+)")
 
 @dataclass(slots=True)
 class MinerRow:
+    """One miner on the floor; its place is the site map's columns (``LOCATION_COLUMNS``), by the same names."""
+
     device: str
     state: str  # one of FLOOR_STATES
     model: str | None = None
@@ -75,7 +78,7 @@ class MinerRow:
         return {
             "device": self.device, "state": self.state, "model": self.model, "make": self.make,
             "firmware": self.firmware,
-            "location": {k: getattr(self, k) for k in ("container", "rack", "shelf", "slot", "pdu", "outlet")},
+            "location": {k: getattr(self, k) for k in LOCATION_COLUMNS},
             "hashrate_ths": self.hashrate_ths, "expected_hashrate_ths": self.expected_hashrate_ths,
             "power_w": self.power_w, "power_source": self.power_source, "outlet_power_w": self.outlet_w,
             "hottest_c": self.hottest_c, "severity": self.severity,
@@ -152,8 +155,17 @@ class Floor:
     rows: list[MinerRow]
     by_device: dict[str, MinerRow]
 
-    def select(self, filters: dict[str, str]) -> list[MinerRow]:
-        rows: Iterable[MinerRow] = self.rows
+    _ordered: list[MinerRow] | None = field(default=None, repr=False, compare=False)
+
+    def ordered(self) -> list[MinerRow]:
+        """The rows in the API's fixed order (by device, numbers compared as numbers), sorted once per model."""
+        if self._ordered is None:
+            self._ordered = sorted(self.rows, key=lambda r: device_key([r.device]))
+        return self._ordered
+
+    def select(self, filters: dict[str, str], rows: Iterable[MinerRow] | None = None) -> list[MinerRow]:
+        """The rows (``rows``, default all in build order) that match every filter, in their order."""
+        rows = self.rows if rows is None else rows
         for key in FILTER_KEYS:
             want = filters.get(key)
             if want:
@@ -171,11 +183,25 @@ class Floor:
         return {k: sorted(v, key=natural) for k, v in out.items()}
 
 
+def device_key(raw: list[Any]) -> tuple[Any, ...]:
+    """The miners list's order from its cursor fields ``[device]``: 127.0.0.2 before 127.0.0.10; the device
+    itself breaks ties, so keys are unique."""
+    return (natural(raw[0]), raw[0])
+
+
+def todo_raw(r: MinerRow) -> list[Any]:
+    """What orders a to-do entry (and its API cursor carries): fault first, then place, then device."""
+    return [0 if r.severity == "fault" else 1, r.container, r.rack, r.shelf, r.slot, r.device]
+
+
+def todo_key(raw: list[Any]) -> tuple[Any, ...]:
+    return (raw[0], natural(raw[1]), natural(raw[2]), natural(raw[3]), natural(raw[4]), raw[5])
+
+
 def todo(rows: Iterable[MinerRow]) -> list[MinerRow]:
     """Down and sick miners: faults first, then by location."""
     sick = [r for r in rows if r.problems]
-    sick.sort(key=lambda r: (0 if r.severity == "fault" else 1, natural(r.container), natural(r.rack),
-                             natural(r.shelf), natural(r.slot), r.device))
+    sick.sort(key=lambda r: todo_key(todo_raw(r)))
     return sick
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
+from ..sitemap import LOCATION_COLUMNS
 from .history import Point
 from .model import FILTER_KEYS, FLOOR_STATES, Floor, MinerRow, Rack, racks, todo
 
@@ -254,7 +255,7 @@ def miner_page(row: MinerRow, reading: dict[str, Any] | None, points: list[Point
     now = time.time() if now is None else now
     title = f"{row.model or 'miner'} {row.device}"
     where = "".join(f"<div><dt>{k}</dt><dd>{e(v)}</dd></div>" for k in
-                    ("container", "rack", "shelf", "slot", "pdu", "outlet") if (v := getattr(row, k)))
+                    LOCATION_COLUMNS if (v := getattr(row, k)))
     problems = "".join(f"<li class='{'bad' if p.severity == 'fault' else 'warn'}'>{e(p.text)}</li>"
                        for p in row.problems)
     since = f"<p>since {fmt_age(now - row.since)} ({fmt_time(row.since)})</p>" if row.since else ""

@@ -3,9 +3,10 @@
 Every handler is a GET behind the server's auth middleware like ``/metrics``. The model is built or read in the
 web server's executor (a worker thread), never on the agent's polling loop. JSON API (``/api/v1``):
 
-- ``summary``: site totals; ``miners`` (filters ``container``, ``rack``, ``state``, ``model``): one row per miner;
+- ``summary``: site totals; ``miners`` (filters ``container``, ``rack``, ``state``, ``model``): one row per miner,
+  by device, in pages (``limit``, ``cursor``: agent/floor/paging.py);
 - ``miners/<device>``: its row, the ``poll --json`` reading and its last cycles; ``racks``: the rack grids;
-- ``todo``: down and sick miners, faults first. Unknown values are ``null``.
+- ``todo``: down and sick miners, faults first, in pages like ``miners``. Unknown values are ``null``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from .model import FILTER_KEYS, racks, todo
+from .model import FILTER_KEYS, device_key, racks, todo, todo_key, todo_raw
 from .pages import index_page, miner_page
+from .paging import Page, PageError, page_request, take
 from .source import FloorSource
 from .view import FloorView
 
@@ -91,14 +93,19 @@ def add_routes(app: web.Application, agent: Agent) -> None:
 
     async def api_miners(request: web.Request) -> web.Response:
         filters = _filters(request)
+        try:
+            page = page_request(request.query, 1)
+        except PageError as e:
+            return _json(request, {"error": str(e)}, 400)
 
         def body() -> dict[str, Any]:
             floor = view.current()
-            rows = floor.select(filters)
+            rows = floor.select(filters, floor.ordered())
+            part, cursor = take(rows, page, lambda r: [r.device], device_key)
             return {"generated_at": floor.summary.generated_at, "filters": filters, "count": len(rows),
-                    "miners": [r.to_json() for r in rows]}
+                    **_paging(request, page, cursor), "miners": [r.to_json() for r in part]}
 
-        return _json(request, await off_loop(body))
+        return await _paged(request, off_loop(body))
 
     async def api_miner(request: web.Request) -> web.Response:
         device = request.match_info["device"]
@@ -129,13 +136,19 @@ def add_routes(app: web.Application, agent: Agent) -> None:
 
     async def api_todo(request: web.Request) -> web.Response:
         filters = _filters(request)
+        try:
+            page = page_request(request.query, 6)
+        except PageError as e:
+            return _json(request, {"error": str(e)}, 400)
 
         def body() -> dict[str, Any]:
             floor = view.current()
             rows = todo(floor.select(filters))
-            return {"generated_at": floor.summary.generated_at, "count": len(rows), "todo": [r.to_json() for r in rows]}
+            part, cursor = take(rows, page, todo_raw, todo_key)
+            return {"generated_at": floor.summary.generated_at, "count": len(rows), **_paging(request, page, cursor),
+                    "todo": [r.to_json() for r in part]}
 
-        return _json(request, await off_loop(body))
+        return await _paged(request, off_loop(body))
 
     r = app.router
     r.add_get("/", index)
@@ -146,6 +159,22 @@ def add_routes(app: web.Application, agent: Agent) -> None:
     r.add_get("/api/v1/miners/{device}", api_miner)
     r.add_get("/api/v1/racks", api_racks)
     r.add_get("/api/v1/todo", api_todo)
+
+
+def _paging(request: web.Request, page: Page, cursor: str | None) -> dict[str, Any]:
+    """The paging fields of a list reply: the limit used, the next page's cursor and path (null on the last)."""
+    nxt = None
+    if cursor is not None:
+        query = {k: v for k, v in request.query.items() if k in (*FILTER_KEYS, "limit")}
+        nxt = str(request.rel_url.with_query({**query, "cursor": cursor}))
+    return {"limit": page.limit, "next_cursor": cursor, "next": nxt}
+
+
+async def _paged(request: web.Request, body: Awaitable[dict[str, Any]]) -> web.Response:
+    try:
+        return _json(request, await body)
+    except PageError as e:  # a cursor that decoded but does not fit this list's order
+        return _json(request, {"error": str(e)}, 400)
 
 
 def _reading(agent: Agent, device: str) -> dict[str, Any] | None:

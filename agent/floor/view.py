@@ -175,16 +175,12 @@ def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[
 
 def _outlet_power(agent: Agent) -> dict[tuple[str, str], float]:
     """(pdu as the site map names it, outlet) -> watts, for every outlet of every PDU that answered."""
-    from collectors.snmp.power import pdu_index
+    from collectors.power.meters import meter_readings, pdu_index
 
     out: dict[tuple[str, str], float] = {}
-    for c in agent.collectors:
-        readings = getattr(c, "readings", None)
-        if c.name != "snmp" or not callable(readings):
-            continue
-        for name, r in pdu_index(readings()).items():
-            for outlet, watts in r.outlet_power().items():
-                out[(name, str(outlet))] = watts
+    for name, r in pdu_index(meter_readings(agent.collectors)).items():
+        for outlet, watts in r.outlet_power().items():
+            out[(name, str(outlet))] = watts
     return out
 
 

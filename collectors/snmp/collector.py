@@ -11,15 +11,12 @@ import asyncio
 import logging
 import time
 
-from agent.power_domains import PowerDomain
-
 from ..collector import CycleStats, backoff_seconds
 from ..errors import DeviceError, ParseError
 from ..families import Families
 from .client import Engine
 from .metrics import snmp_families
 from .poll import SnmpDevice, poll, unwrap_counters
-from .power import domain_member_families
 from .reading import SnmpReading
 from .status import DeviceStatus
 
@@ -44,8 +41,6 @@ class SnmpCollector:
         self.timeout = max((d.timeout for d in devices), default=10.0)
         self.concurrency = concurrency
         self.stats = CycleStats()
-        # Set by the agent: the power_domains file, for the members this agent measures (collectors/snmp/power.py).
-        self.power_domains: tuple[PowerDomain, ...] = ()
         self.status: dict[str, DeviceStatus] = {d.device: DeviceStatus(d.device) for d in devices}
         self._engine: Engine | None = None
 
@@ -102,9 +97,7 @@ class SnmpCollector:
         return {d: s.reading for d, s in self.status.items() if s.reading is not None}
 
     def families(self, fams: Families) -> None:
-        snmp_families(fams, self.status.values())
-        # Domain members this agent measures; the joins across devices are rules (collectors/snmp/power.py).
-        domain_member_families(fams, self.readings(), self.power_domains)
+        snmp_families(fams, self.status.values())  # the power-domain members it measures: collectors/power/
 
     async def close(self) -> None:
         if self._engine is not None:

@@ -29,6 +29,27 @@ def dashed_mac(m: SimMiner) -> str:
     return m.mac.replace(":", "-")
 
 
+def bitmain_cgi(m: SimMiner, req: h.HttpRequest, realm: str, pages: dict[str, Callable[[], Any]]) -> bytes:
+    """The Bitmain-style ``/cgi-bin/*.cgi`` web API (stock Antminer and firmwares derived from it): HTTP Digest
+    with root/root in ``realm``, reads only (GET), each path's JSON from ``pages`` (built only when asked), else a
+    plain-text 404."""
+    if not h.digest_ok(req, realm, "root", "root"):
+        return h.digest_challenge(realm, token(m, "nonce"))
+    if req.method != "GET":
+        return h.response(405, {"error": "method"})
+    page = pages.get(req.path)
+    if page is None:
+        return h.response(404, "not found", content_type="text/plain")
+    return h.response(200, page())
+
+
+def bitmain_pools(snap: Snapshot, dead: str) -> dict[str, Any]:
+    """``pools.cgi``: lower-case keys, "Alive" or ``dead`` (the word differs between firmwares), no active flag."""
+    return {"STATUS": {"STATUS": "S"}, "POOLS": [
+        {"index": p.index, "url": p.url, "user": p.user, "status": "Alive" if p.alive else dead,
+         "accepted": p.accepted, "rejected": p.rejected, "stale": p.stale} for p in snap.pools]}
+
+
 def board_rows(snap: Snapshot) -> list[Any]:
     return [b for b in snap.boards]
 

@@ -9,36 +9,30 @@ from typing import Any, ClassVar
 from .. import http as h
 from ..miner import SimMiner, Snapshot
 from . import register
-from ._web import token
+from ._web import bitmain_cgi, bitmain_pools
 from .antminer import Antminer
 
 REALM = "antMiner Configuration"
 
 
 def cgi(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
-    if not h.digest_ok(req, REALM, "root", "root"):
-        return h.digest_challenge(REALM, token(m, "nonce"))
-    if req.method != "GET":
-        return h.response(405, {"error": "method"})
-    if req.path == "/cgi-bin/get_system_info.cgi":
-        return h.response(200, {"minertype": f"Antminer {m.model}", "macaddr": m.mac, "serinum": m.serial,
-                                "hostname": m.hostname, "system_filesystem_version": "FR-1.12(251009-S21)"})
-    if req.path == "/cgi-bin/get_miner_conf.cgi":
-        return h.response(200, {"bitmain-work-mode": "1" if snap.sleeping else "0", "pools": []})
-    if req.path == "/cgi-bin/stats.cgi":
+    def stats() -> dict[str, Any]:
         chains = [{"index": b.slot, "rate_real": b.ghs, "asic_num": b.chips, "temp_pcb": b.pcb, "temp_chip": b.chip,
                    "sn": f"{m.serial}{b.slot}"} for b in snap.boards]
-        return h.response(200, {"STATUS": {"STATUS": "S", "Msg": "stats"}, "INFO": {"type": f"Antminer {m.model}"},
-                                "STATS": [{"elapsed": snap.elapsed, "rate_5s": snap.ghs_5s, "rate_ideal":
-                                           snap.expected_ghs, "rate_unit": "GH/s", "fan": snap.fans, "chain": chains}]})
-    if req.path == "/cgi-bin/summary.cgi":
-        return h.response(200, {"STATUS": {"STATUS": "S"}, "SUMMARY": [{"status": [
-            {"type": "rate", "status": "s", "code": 0, "msg": ""}]}]})
-    if req.path == "/cgi-bin/pools.cgi":
-        return h.response(200, {"STATUS": {"STATUS": "S"}, "POOLS": [
-            {"index": p.index, "url": p.url, "user": p.user, "status": "Alive" if p.alive else "Dead",
-             "accepted": p.accepted, "rejected": p.rejected, "stale": p.stale} for p in snap.pools]})
-    return h.response(404, "not found", content_type="text/plain")
+        return {"STATUS": {"STATUS": "S", "Msg": "stats"}, "INFO": {"type": f"Antminer {m.model}"},
+                "STATS": [{"elapsed": snap.elapsed, "rate_5s": snap.ghs_5s, "rate_ideal": snap.expected_ghs,
+                           "rate_unit": "GH/s", "fan": snap.fans, "chain": chains}]}
+
+    return bitmain_cgi(m, req, REALM, {
+        "/cgi-bin/get_system_info.cgi": lambda: {
+            "minertype": f"Antminer {m.model}", "macaddr": m.mac, "serinum": m.serial, "hostname": m.hostname,
+            "system_filesystem_version": "FR-1.12(251009-S21)"},
+        "/cgi-bin/get_miner_conf.cgi": lambda: {"bitmain-work-mode": "1" if snap.sleeping else "0", "pools": []},
+        "/cgi-bin/stats.cgi": stats,
+        "/cgi-bin/summary.cgi": lambda: {"STATUS": {"STATUS": "S"}, "SUMMARY": [{"status": [
+            {"type": "rate", "status": "s", "code": 0, "msg": ""}]}]},
+        "/cgi-bin/pools.cgi": lambda: bitmain_pools(snap, "Dead"),
+    })
 
 
 @register

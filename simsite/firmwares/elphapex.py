@@ -12,7 +12,7 @@ from .. import http as h
 from ..miner import SimMiner, Snapshot
 from ..models import ModelSpec
 from . import register
-from ._web import WebFirmware, add_models, token
+from ._web import WebFirmware, add_models, bitmain_cgi, bitmain_pools
 
 add_models(ModelSpec("Elphapex DG1+", "Elphapex", 4, 204, 4, 14.0, 3950.0))
 REALM = "Daoge"  # the realm real units send begins "Daoge" (pyasic identifies Elphapex by it)
@@ -24,32 +24,27 @@ def _chip(values: list[float], live: bool) -> list[str]:
 
 
 def cgi(m: SimMiner, snap: Snapshot, req: h.HttpRequest) -> bytes:
-    if not h.digest_ok(req, REALM, "root", "root"):
-        return h.digest_challenge(REALM, token(m, "nonce"))
-    if req.method != "GET":
-        return h.response(405, {"error": "method"})
-    if req.path == "/cgi-bin/get_system_info.cgi":
-        return h.response(200, {"minertype": "DG1+", "Algorithm": "Scrypt", "macaddr": m.mac, "hostname": m.hostname,
-                                "system_filesystem_version": "DG1+_SW_V1.0.2", "firmware_type": "Release"})
-    if req.path == "/cgi-bin/stats.cgi":
+    def stats() -> dict[str, Any]:
         chains = []
         for b in snap.boards:
             live = b.present and not snap.sleeping
             chains.append({"index": b.slot, "rate_real": b.nominal_ghs if live else 0, "hashrate": b.ghs_5s,
                            "asic_num": b.chips, "temp_pcb": [int(t) for t in b.pcb] if live else [0, 0, 0, 0],
                            "temp_chip": _chip(b.chip, live)})
-        return h.response(200, {"STATUS": {"STATUS": "S"}, "INFO": {"type": "DG1+", "miner_version": "DG1+_SW_V1.0.2"},
-                                "STATS": [{"elapsed": snap.elapsed, "rate_5s": snap.ghs_5s, "rate_avg": snap.ghs_avg,
-                                           "rate_30m": 0, "rate_ideal": snap.expected_ghs, "rate_unit": "MH/s",
-                                           "fan": [str(f) for f in snap.fans], "chain": chains}]})
-    if req.path == "/cgi-bin/summary.cgi":
-        return h.response(200, {"STATUS": {"STATUS": "S"}, "SUMMARY": [{"rate_5s": snap.ghs_5s, "status": [
-            {"type": t, "status": "s", "code": 0, "msg": ""} for t in ("rate", "network", "fans", "temp")]}]})
-    if req.path == "/cgi-bin/pools.cgi":
-        return h.response(200, {"STATUS": {"STATUS": "S"}, "POOLS": [
-            {"index": p.index, "url": p.url, "user": p.user, "status": "Alive" if p.alive else "Unreachable",
-             "accepted": p.accepted, "rejected": p.rejected, "stale": p.stale} for p in snap.pools]})
-    return h.response(404, "not found", content_type="text/plain")
+        return {"STATUS": {"STATUS": "S"}, "INFO": {"type": "DG1+", "miner_version": "DG1+_SW_V1.0.2"},
+                "STATS": [{"elapsed": snap.elapsed, "rate_5s": snap.ghs_5s, "rate_avg": snap.ghs_avg,
+                           "rate_30m": 0, "rate_ideal": snap.expected_ghs, "rate_unit": "MH/s",
+                           "fan": [str(f) for f in snap.fans], "chain": chains}]}
+
+    return bitmain_cgi(m, req, REALM, {
+        "/cgi-bin/get_system_info.cgi": lambda: {
+            "minertype": "DG1+", "Algorithm": "Scrypt", "macaddr": m.mac, "hostname": m.hostname,
+            "system_filesystem_version": "DG1+_SW_V1.0.2", "firmware_type": "Release"},
+        "/cgi-bin/stats.cgi": stats,
+        "/cgi-bin/summary.cgi": lambda: {"STATUS": {"STATUS": "S"}, "SUMMARY": [{"rate_5s": snap.ghs_5s, "status": [
+            {"type": t, "status": "s", "code": 0, "msg": ""} for t in ("rate", "network", "fans", "temp")]}]},
+        "/cgi-bin/pools.cgi": lambda: bitmain_pools(snap, "Unreachable"),
+    })
 
 
 @register
