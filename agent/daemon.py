@@ -33,7 +33,7 @@ from .curtailment_api import ApiWindows
 from .economics import economics_families
 from .energy import EnergyMeters, source_families
 from .expected import Expected
-from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .exposition import Families, Family, ProcessMetrics, Rendered, StreamingRender, render
 from .floor.view import FloorView
 from .metrics import agent_families, collector_families
 from .power_domains import PowerDomain
@@ -126,8 +126,8 @@ class Agent:
         return [t for c in self.all_collectors() for t in timers(c)]
 
     # -- exposition -----------------------------------------------------------------------------------
-    def _families(self) -> list[Family]:
-        fams = Families()
+    def _families(self, sink: StreamingRender | None = None) -> list[Family]:
+        fams = Families(sink)
         agent_families(fams, site=self.site, version=self.version, render_seconds=self._render_seconds)
         if self.config is not None:
             self.miners.pools = self.config.pools
@@ -177,10 +177,13 @@ class Agent:
         store), then joined and compressed in the render thread, off the loop and off the request path."""
         async with self._render_lock:
             t0 = time.perf_counter()
-            fams = self._families()
+            # Each family's lines are compressed in the render thread while the loop builds the rest (memory: the
+            # exposition is never all text at once), and the render, queued behind them, joins the segments.
+            streams = StreamingRender(self._render_pool)
+            fams = self._families(streams)
             loop = asyncio.get_running_loop()
-            self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
-            del fams
+            self._rendered = await loop.run_in_executor(self._render_pool, render, fams, streams)
+            del fams, streams
             self._render_seconds = time.perf_counter() - t0
         self.floor.changed()
 
