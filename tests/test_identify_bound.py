@@ -14,8 +14,8 @@ from agent.scheduler import Scheduler
 from collectors.asic import identify
 from collectors.asic.collector import AsicCollector
 from collectors.asic.group import MinerGroup
-from collectors.asic.store import MinerStore
 from collectors.asic.poll import MinerSession
+from collectors.asic.store import MinerStore
 from simsite import SimSite
 
 IDENTIFY = "version+devdetails+stats"  # the RPC probe's joined request (identify.IDENTIFY_COMMANDS)
