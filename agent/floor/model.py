@@ -41,6 +41,7 @@ class MinerRow:
     power_w: float | None = None
     power_source: str | None = None
     outlet_w: float | None = None  # what its PDU outlet measures (also while the miner is down)
+    outlet_elsewhere: bool = False  # its PDU is polled by another shard: outlet_w is not known to this agent
     hottest_c: float | None = None
     problems: list[Problem] = field(default_factory=list)
     since: float | None = None  # wall clock: when its current problems began (as far as the agent knows)
@@ -81,6 +82,7 @@ class MinerRow:
             "location": {k: getattr(self, k) for k in LOCATION_COLUMNS},
             "hashrate_ths": self.hashrate_ths, "expected_hashrate_ths": self.expected_hashrate_ths,
             "power_w": self.power_w, "power_source": self.power_source, "outlet_power_w": self.outlet_w,
+            "outlet_on_other_shard": self.outlet_elsewhere,
             "hottest_c": self.hottest_c, "severity": self.severity,
             "problems": [p.to_json() for p in self.problems], "since": self.since,
             "last_success": self.last_success, "error_message": self.error_message,
@@ -108,6 +110,7 @@ class Summary:
     groups: list[dict[str, Any]] = field(default_factory=list)
     shard: tuple[int, int] | None = None
     scope: dict[str, int] = field(default_factory=dict)  # scope addresses by state: miner, unidentified, empty
+    outlets_elsewhere: int = 0  # miners whose PDU another shard polls (their outlet power is not in miner_power_w)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +124,7 @@ class Summary:
             "last_cycle_age_s": None if self.last_cycle is None else max(0.0, self.generated_at - self.last_cycle),
             "todo": self.todo, "groups": self.groups,
             "shard": f"{self.shard[0]}/{self.shard[1]}" if self.shard else None, "scope_addresses": self.scope,
+            "outlets_on_other_shards": self.outlets_elsewhere,
         }
 
 

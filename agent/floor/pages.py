@@ -121,9 +121,13 @@ def _summary(floor: Floor, now: float) -> str:
     if s.gpu_power_w is not None:
         extra.append(f"GPUs {fmt_w(s.gpu_power_w)}")
     if s.pdu_power_w is not None:
-        extra.append(f"PDUs measure {fmt_w(s.pdu_power_w)}")
+        whose = "this shard's PDUs" if s.shard else "PDUs"  # a shard polls only its own PDUs (docs/power.md)
+        extra.append(f"{whose} measure {fmt_w(s.pdu_power_w)}")
     if s.ups_power_w is not None:
         extra.append(f"UPS output {fmt_w(s.ups_power_w)}")
+    if s.outlets_elsewhere:
+        extra.append(f"this shard's PDUs only: {s.outlets_elsewhere} miners' outlets are read by other shards "
+                     "(Grafana has the whole site)")
     devices = " · ".join(f"{PLURAL.get(k, k + 's')} {u} of {n} up" for k, (u, n) in sorted(s.devices.items()))
     age = f"{fmt_age(now - s.last_cycle)} ago" if s.last_cycle else "no cycle completed yet"
     return (
@@ -144,7 +148,8 @@ def _todo(rows: list[MinerRow], now: float, limit: int = 1000) -> str:
     items = []
     for r in rows[:limit]:
         since = f"since {fmt_age(now - r.since)}" if r.since else ""
-        draw = f" · outlet {e(r.pdu)}/{e(r.outlet)} draws {fmt_w(r.outlet_w)}" if r.outlet_w is not None else ""
+        draw = f" · outlet {e(r.pdu)}/{e(r.outlet)} draws {fmt_w(r.outlet_w)}" if r.outlet_w is not None else (
+            f" · outlet {e(r.pdu)}/{e(r.outlet)} is read by another shard" if r.outlet_elsewhere else "")
         items.append(
             f"<li class='{colour(r)}' data-device='{e(r.device)}'><a href='{e(miner_href(r.device))}'>"
             f"<span class='where'>{e(r.location_text())}</span>"
@@ -266,6 +271,9 @@ def miner_page(row: MinerRow, reading: dict[str, Any] | None, points: list[Point
            + (f"<ul class='problems'>{problems}</ul>{since}" if problems else "<p>Nothing wrong.</p>")
            + (f"<p>outlet {e(row.pdu)}/{e(row.outlet)} draws <b>{fmt_w(row.outlet_w)}</b></p>"
               if row.outlet_w is not None else "")
+           + (f"<p>outlet {e(row.pdu)}/{e(row.outlet)}: its PDU is polled by another shard, so its power is not on "
+              "this agent's page; Grafana has it (the site's Prometheus joins every shard)</p>"
+              if row.outlet_elsewhere else "")
            + (f"<p>last answered {fmt_age(now - row.last_success)} ago</p>" if row.state == "down" and row.last_success
               else "")
            + (f"<p class='msg'>{e(row.error_message)}</p>" if row.error_message else "")

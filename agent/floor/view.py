@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collectors.asic.models import lookup
@@ -25,7 +26,7 @@ from .model import Floor, MinerRow, Summary, todo
 from .problems import down_problem, hottest, reading_problems
 
 if TYPE_CHECKING:
-    from agent.store import DeviceState
+    from collectors.asic.store import DeviceState
 
     from .source import FloorSource as Agent  # what the floor reads of the agent
 
@@ -100,7 +101,7 @@ class FloorView:
     def _build(self) -> Floor:
         agent = self.agent
         now = time.time()
-        states = list(agent.store.devices.values())
+        states = list(agent.store.states())
         outlets = _outlet_power(agent)
         fans_of: dict[str | None, int | None] = {}
         cfg = agent.config
@@ -145,8 +146,7 @@ class FloorView:
             self.history.keep(configured)
 
 
-def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[str | None, int | None],
-         pools: PoolPolicy) -> MinerRow:
+def _row(dev: DeviceState, outlets: Outlets, fans_of: dict[str | None, int | None], pools: PoolPolicy) -> MinerRow:
     ident = dev.identity
     loc = dev.location
     row = MinerRow(device=dev.device, state="unknown", model=ident.model, make=ident.make, firmware=ident.firmware,
@@ -154,7 +154,9 @@ def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[
                    slot=loc.get("slot"), pdu=loc.get("pdu"), outlet=loc.get("outlet"),
                    last_success=dev.last_success)
     if row.pdu and row.outlet:
-        row.outlet_w = outlets.get((row.pdu, row.outlet))
+        row.outlet_w = outlets.watts.get((row.pdu, row.outlet))
+        # A shard reads only its own PDUs: an outlet on another shard's PDU is not unknown here, it is elsewhere.
+        row.outlet_elsewhere = row.outlet_w is None and outlets.here is not None and row.pdu not in outlets.here
     r = dev.reading
     if dev.polled and not dev.up:
         row.state = "down"
@@ -173,15 +175,29 @@ def _row(dev: DeviceState, outlets: dict[tuple[str, str], float], fans_of: dict[
     return row
 
 
-def _outlet_power(agent: Agent) -> dict[tuple[str, str], float]:
-    """(pdu as the site map names it, outlet) -> watts, for every outlet of every PDU that answered."""
+@dataclass(slots=True)
+class Outlets:
+    watts: dict[tuple[str, str], float]  # (pdu as the site map names it, outlet) -> W, of every PDU that answered
+    here: set[str] | None  # with shards: every name of a PDU this shard polls (up or not); None: no shards
+
+
+def _outlet_power(agent: Agent) -> Outlets:
     from collectors.power.meters import meter_readings, pdu_index
 
     out: dict[tuple[str, str], float] = {}
     for name, r in pdu_index(meter_readings(agent.collectors)).items():
         for outlet, watts in r.outlet_power().items():
             out[(name, str(outlet))] = watts
-    return out
+    here: set[str] | None = None
+    if agent.shard is not None and agent.shard[1] > 1:
+        here = set()
+        for c in agent.collectors:
+            status = getattr(c, "status", None)
+            if isinstance(status, dict):
+                for device, st in list(status.items()):  # names survive a failure: a dead PDU is still ours
+                    here.update(n for n in (device, device.rsplit(":", 1)[0].strip("[]"), getattr(st, "name", None))
+                                if n)
+    return Outlets(out, here)
 
 
 def _summary(agent: Agent, states: list[DeviceState], rows: list[MinerRow], now: float) -> Summary:
@@ -202,6 +218,7 @@ def _summary(agent: Agent, states: list[DeviceState], rows: list[MinerRow], now:
     s.up = sum(1 for st in states if st.up)
     s.by_state = by_state
     s.miner_power_w = power
+    s.outlets_elsewhere = sum(1 for r in rows if r.outlet_elsewhere)
     completed = [g.stats.last_completed for g in agent.groups if g.stats.cycles]
     s.last_cycle = max(completed) if completed else None
     s.interval = min((g.interval for g in agent.groups), default=None)
@@ -210,9 +227,9 @@ def _summary(agent: Agent, states: list[DeviceState], rows: list[MinerRow], now:
                  "last_completed": g.stats.last_completed or None, "interval_s": g.interval} for g in agent.groups]
     _devices(agent, s)
     s.shard = agent.shard
-    from agent.metrics import scope_counts
+    from collectors.asic.metrics import scope_counts
 
-    scopes = [scope_counts(g, agent.store) for g in agent.groups if g.explicit is not None]
+    scopes = [scope_counts(g.name, agent.store) for g in agent.groups if g.explicit is not None]
     s.scope = {k: sum(c[k] for c in scopes) for k in ("miner", "unidentified", "empty")} if scopes else {}
     return s
 
