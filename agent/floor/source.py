@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agent.collector import Collector
     from agent.config import Config
-    from agent.scheduler import MinerGroup
-    from agent.store import MinerStore
+    from collectors.asic.group import MinerGroup
+    from collectors.asic.store import MinerReadings
+    from collectors.collector import Collector
 
 
 class FloorSource(Protocol):
@@ -24,6 +24,6 @@ class FloorSource(Protocol):
     @property
     def collectors(self) -> list[Collector]: ...
     @property
-    def store(self) -> MinerStore: ...
+    def store(self) -> MinerReadings: ...
     @property
     def config(self) -> Config | None: ...

@@ -10,10 +10,12 @@ import json
 
 import pytest
 
-from agent.scheduler import MinerGroup, Scheduler
-from agent.store import MinerStore
+from agent.scheduler import Scheduler
 from collectors.asic import identify
+from collectors.asic.collector import AsicCollector
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
+from collectors.asic.store import MinerStore
 from simsite import SimSite
 
 IDENTIFY = "version+devdetails+stats"  # the RPC probe's joined request (identify.IDENTIFY_COMMANDS)
@@ -76,10 +78,10 @@ async def first_cycle(monkeypatch: pytest.MonkeyPatch, *, miners: int, limit: in
     fleet = CountingMiners(site, hold)
     await fleet.start()
     try:
-        store = MinerStore()
         group = MinerGroup(name="g", sessions=[MinerSession(host=m.ip, port=m.port) for m in site.miners],
                            interval=60.0, timeout=timeout, concurrency=miners, per_subnet=miners)
-        await Scheduler(store, [group]).run_cycle(group)
+        store = AsicCollector([group]).store
+        await Scheduler([group]).run_cycle(group)
     finally:
         await fleet.stop()
     return fleet, store

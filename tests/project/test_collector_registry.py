@@ -41,7 +41,7 @@ def test_every_registered_section_is_a_config_key_with_a_reader_and_a_field() ->
     fields = {f.name for f in dataclasses.fields(Config)}
     for kind in kinds().values():
         assert kind.section in top_keys()
-        assert kind.section in config_module._SECTION_READERS
+        assert kind.section in config_module.SECTION_READERS
         assert kind.section in fields
 
 

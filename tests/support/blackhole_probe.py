@@ -9,8 +9,9 @@ import json
 import sys
 import time
 
-from agent.scheduler import MinerGroup, Scheduler
-from agent.store import MinerStore
+from agent.scheduler import Scheduler
+from collectors.asic.collector import AsicCollector
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 
@@ -20,9 +21,9 @@ async def main(blackholed: str, timeout: float) -> dict[str, object]:
     async with site:
         sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
         sessions.append(MinerSession(host=blackholed, port=4028))
-        store = MinerStore()
         group = MinerGroup(name="blackhole", sessions=sessions, interval=10.0, timeout=timeout)
-        scheduler = Scheduler(store, [group])
+        store = AsicCollector([group]).store
+        scheduler = Scheduler([group])
         t0 = time.monotonic()
         await scheduler.run_cycle(group)
         duration = time.monotonic() - t0
