@@ -178,7 +178,7 @@ async def _paged(request: web.Request, body: Awaitable[dict[str, Any]]) -> web.R
 
 
 def _reading(agent: Agent, device: str) -> dict[str, Any] | None:
-    state = agent.store.devices.get(device)
+    state = agent.store.get(device)
     reading = state.reading if state is not None and state.up else None
     return _finite(reading.to_json()) if reading is not None else None
 
