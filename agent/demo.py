@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
@@ -33,7 +34,6 @@ from simsite.gpus import demo_host
 from .config import EconomicsConfig
 from .daemon import Agent
 from .power_domains import PowerDomain
-from .scheduler import MinerGroup
 from .sitemap import Location
 
 log = logging.getLogger("farmwatch.demo")

@@ -167,7 +167,7 @@ def _paging(request: web.Request, page: Page, cursor: str | None) -> dict[str, A
 
 
 def _reading(agent: Agent, device: str) -> dict[str, Any] | None:
-    state = agent.store.devices.get(device)
+    state = agent.store.get(device)
     reading = state.reading if state is not None and state.up else None
     return _finite(reading.to_json()) if reading is not None else None
 
