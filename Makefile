@@ -31,7 +31,7 @@ constraints:
 
 # Test-only Debian packages: a real Prometheus and promtool for exposition, rules and integration tests,
 # amtool (prometheus-alertmanager) to check the example Alertmanager config, and headless Chromium for the floor
-# view's browser tests (tests/test_floor_browser.py).
+# view's browser tests (tests/integration/test_floor_browser.py).
 system-deps:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null \
 	  && command -v chromium >/dev/null || \
@@ -56,17 +56,17 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale.py
 
 # Long fuzzing: the hypothesis properties with 20,000 examples each, then every atheris (libFuzzer) target for
-# FUZZ_SECONDS (tests/fuzz_atheris.py). `make test` runs the same properties with a small example count.
+# FUZZ_SECONDS (tests/support/fuzz_atheris.py). `make test` runs the same properties with a small example count.
 FUZZ_SECONDS ?= 120
 fuzz: $(STAMP)
-	FARMWATCH_FUZZ_EXAMPLES=20000 $(BIN)/pytest -q tests/test_fuzz_parsers.py
-	$(BIN)/python -m tests.fuzz_atheris all $(FUZZ_SECONDS)
+	FARMWATCH_FUZZ_EXAMPLES=20000 $(BIN)/pytest -q tests/asic/test_fuzz_parsers.py tests/snmp/test_fuzz_snmp.py
+	$(BIN)/python -m tests.support.fuzz_atheris all $(FUZZ_SECONDS)
 
-# One hour of the agent against the simulated site with churn, DHCP moves, reboots and config reloads (tests/soak.py);
-# `make test` runs a 40-second version (tests/test_soak.py).
+# One hour of the agent against the simulated site with churn, DHCP moves, reboots and config reloads (tests/support/soak.py);
+# `make test` runs a 40-second version (tests/integration/test_soak.py).
 SOAK_SECONDS ?= 3600
 soak: $(STAMP)
-	$(BIN)/python -m tests.soak --duration $(SOAK_SECONDS) --json /tmp/farmwatch-soak.json
+	$(BIN)/python -m tests.support.soak --duration $(SOAK_SECONDS) --json /tmp/farmwatch-soak.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

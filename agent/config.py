@@ -51,7 +51,7 @@ _AGENT_KEYS = (
 )
 
 # Readers of the collectors' sections (collectors/registry.py) and each one's value when the section is absent;
-# top_keys() fails when a registered collector's section has none, tests/test_collector_registry.py checks it.
+# top_keys() fails when a registered collector's section has none, tests/project/test_collector_registry.py checks it.
 SECTION_READERS: dict[str, tuple[Callable[[Reader, yaml.Node], object], Callable[[], object]]] = {
     "miners": (lambda r, node: tuple(read_groups(r, node, "miners", read_miner_group)), tuple),
     "snmp": (lambda r, node: tuple(read_groups(r, node, "snmp", read_snmp_group)), tuple),
