@@ -32,9 +32,10 @@ from pathlib import Path
 
 import yaml
 
+from collectors.asic.store import DeviceState
+
 from .exposition import Families, labels
 from .power_domains import PowerDomain
-from .store import DeviceState
 from .yamlread import ConfigError, YamlReader, compose_yaml, is_null, read_text
 
 log = logging.getLogger(__name__)

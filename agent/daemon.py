@@ -1,4 +1,5 @@
-"""The agent: scheduler + store + exposition on one asyncio event loop; the HTTP server on its own thread.
+"""The agent: the collectors (the miners first), one scheduler driving their timers, and the exposition on one
+asyncio event loop; the HTTP server on its own thread.
 
 Signals: SIGTERM/SIGINT stop gracefully (cycles in progress are cancelled, sockets closed, the HTTP server
 closed); SIGHUP re-reads the config (see :meth:`Agent.reload`).
@@ -7,7 +8,6 @@ closed); SIGHUP re-reads the config (see :meth:`Agent.reload`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import signal
@@ -17,12 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from collectors.asic.collector import AsicCollector
+from collectors.asic.metrics import LOCATION_KEYS
 from collectors.asic.poll import MinerSession
+from collectors.asic.store import MinerStore
+from collectors.collector import failure, timers
 from collectors.power.families import power_domain_families
 from collectors.power.meters import meter_readings
 
 from . import __version__, webguard
-from .aio import cancel_all
 from .collector import FAILED_IN_A_ROW, Collector
 from .config import Config, ConfigError, EconomicsConfig
 from .curtailment import CurtailmentFile, curtailment_families
@@ -30,17 +33,15 @@ from .curtailment_api import ApiWindows
 from .economics import economics_families
 from .energy import EnergyMeters, source_families
 from .expected import Expected
-from .exposition import Families, Family, ProcessMetrics, Rendered, render
+from .exposition import Families, Family, ProcessMetrics, Rendered, StreamingRender, render
 from .floor.view import FloorView
-from .metrics import LOCATION_KEYS, agent_families, collector_families, miner_families
-from .pools import PoolPolicy
+from .metrics import agent_families, collector_families
 from .power_domains import PowerDomain
 from .probe import Prober, sd_snmp_targets, sd_targets
 from .reloading import restart_needed, restart_sections
 from .scheduler import MinerGroup, Scheduler
 from .secret import Secret
 from .server import WebServer
-from .store import MinerStore
 from .webconfig import WebConfig
 
 log = logging.getLogger("farmwatch.agent")
@@ -74,10 +75,11 @@ class Agent:
             prober.locator = sitemap  # probed miners carry their site-map location like polled ones
         self.reloader = reloader
         self.site = site
-        self.groups = groups
         self.listen = listen
         self.sitemap = sitemap
         self.version = version
+        # The miners are a collector like the others; ``collectors`` holds the others (SNMP, GPUs, rediscovery).
+        self.miners = AsicCollector(groups, expected=expected, poll_slots=webguard.budget()[1] // 2)
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
         self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners
@@ -86,12 +88,8 @@ class Agent:
         self.curtailment_api = ApiWindows(expected.directory if expected is not None else None)
         self.curtailment_api.load()
         self.energy = EnergyMeters()  # each miner's own power integrated between polls (agent/energy.py)
-        self._collector_tasks: list[asyncio.Task[None]] = []
-        self._collectors_stopping = asyncio.Event()
-        self.store = MinerStore(expected)
         self.store.expected.listed = listed_ips(sitemap)
-        self.scheduler = Scheduler(self.store, groups, on_cycle=self._on_cycle, on_progress=self._on_progress,
-                                   poll_slots=webguard.budget()[1] // 2)
+        self.scheduler = Scheduler(on_cycle=self._on_cycle, on_progress=self._on_progress)
         self.process = ProcessMetrics()
         self.started_at = time.time()
         self._render_seconds = 0.0
@@ -110,12 +108,31 @@ class Agent:
         self._reload_task: asyncio.Task[bool] | None = None
         self.floor = FloorView(self)  # the floor view's model, rebuilt off this loop after each render
 
+    @property
+    def groups(self) -> list[MinerGroup]:
+        """The miner groups (the miner collector's timers)."""
+        return self.miners.groups
+
+    @property
+    def store(self) -> MinerStore:
+        """The miners' latest readings."""
+        return self.miners.store
+
+    def all_collectors(self) -> list[Collector]:
+        """Every collector this agent runs, the miners first."""
+        return [self.miners, *self.collectors]
+
+    def _timers(self) -> list[Any]:
+        return [t for c in self.all_collectors() for t in timers(c)]
+
     # -- exposition -----------------------------------------------------------------------------------
-    def _families(self) -> list[Family]:
-        fams = Families()
-        agent_families(fams, site=self.site, version=self.version, groups=self.groups, store=self.store,
-                       render_seconds=self._render_seconds)
-        miner_families(fams, self.store, self.config.pools if self.config is not None else PoolPolicy())
+    def _families(self, sink: StreamingRender | None = None) -> list[Family]:
+        fams = Families(sink)
+        agent_families(fams, site=self.site, version=self.version, render_seconds=self._render_seconds)
+        if self.config is not None:
+            self.miners.pools = self.config.pools
+        collectors = self.all_collectors()
+        self._collector_families(fams, self.miners)
         economics_families(fams, self.economics)
         fams.get("farmwatch_config_last_reload_successful", "gauge",
                  "1 when the last config (re)load succeeded, 0 when it failed (the previous config still runs).").add(
@@ -123,25 +140,30 @@ class Agent:
         fams.get("farmwatch_config_last_reload_success_timestamp_seconds", "gauge",
                  "Unix time of the last successful config load (start or reload).").add(
             "", round(self.reload_success_at, 3))
-        power_domain_families(fams, self.power_domains, self.store.devices.values(), meter_readings(self.collectors))
-        devices = self.store.devices.values()
+        # The joins of the miners' readings with the site's facts (power domains, energy, curtailment).
+        devices = self.store.states()
+        power_domain_families(fams, self.power_domains, devices, meter_readings(self.collectors))
         self.energy.update(devices)
         self.energy.families(fams, devices)
         source_families(fams, self.power_domains, devices)
         if self.curtailment is not None:
             self.curtailment.refresh()
-        curtailment_families(fams, self.curtailment, self.curtailment_api.windows, self.store.devices.values(),
+        curtailment_families(fams, self.curtailment, self.curtailment_api.windows, devices,
                              self.power_domains, time.time(),
                              self.config.curtailment_infer_share if self.config is not None else None)
         for c in self.collectors:
-            try:
-                c.families(fams)
-                c.stats.families_done(True)
-            except Exception as e:  # one collector's bug must not take /metrics down for the rest
-                log.exception("collector %s failed to build its metric families", c.name)
-                c.stats.families_done(False, f"building its metric families failed: {type(e).__name__}")
-        collector_families(fams, self.collectors)  # after them: their success includes this build
+            self._collector_families(fams, c)
+        collector_families(fams, collectors)  # after them: their success includes this build
         return [*fams, *self.process.families()]
+
+    @staticmethod
+    def _collector_families(fams: Families, c: Collector) -> None:
+        try:
+            c.families(fams)
+            c.stats.families_done(True)
+        except Exception as e:  # one collector's bug must not take /metrics down for the rest
+            log.exception("collector %s failed to build its metric families", c.name)
+            c.stats.families_done(False, f"building its metric families failed: {type(e).__name__}")
 
     def _render(self) -> Rendered:
         """Build and render synchronously (start-up, tests, benchmarks); the running agent uses refresh()."""
@@ -155,10 +177,13 @@ class Agent:
         store), then joined and compressed in the render thread, off the loop and off the request path."""
         async with self._render_lock:
             t0 = time.perf_counter()
-            fams = self._families()
+            # Each family's lines are compressed in the render thread while the loop builds the rest (memory: the
+            # exposition is never all text at once), and the render, queued behind them, joins the segments.
+            streams = StreamingRender(self._render_pool)
+            fams = self._families(streams)
             loop = asyncio.get_running_loop()
-            self._rendered = await loop.run_in_executor(self._render_pool, render, fams)
-            del fams
+            self._rendered = await loop.run_in_executor(self._render_pool, render, fams, streams)
+            del fams, streams
             self._render_seconds = time.perf_counter() - t0
         self.floor.changed()
 
@@ -177,8 +202,9 @@ class Agent:
     def _apply_locations(self, group: MinerGroup) -> None:
         if self.sitemap is None:
             return
+        store = self.store
         for session in group.sessions:
-            state = self.store.devices.get(session.device)
+            state = store.get(session.device)
             if state is None:
                 continue
             loc = self.sitemap.locate(ip=session.host, mac=state.identity.mac, serial=state.identity.serial)
@@ -186,52 +212,23 @@ class Agent:
                 {k: str(v) for k in LOCATION_KEYS if (v := getattr(loc, k, None)) not in (None, "")} if loc else {}
             )
 
-    async def _on_progress(self, group: MinerGroup) -> None:
+    async def _on_progress(self, t: Any) -> None:
         """A cycle still running (slow or hung devices): publish what the finished devices read."""
-        self._apply_locations(group)
+        if isinstance(t, MinerGroup):
+            self._apply_locations(t)
         await self.refresh()
 
-    async def _on_cycle(self, group: MinerGroup) -> None:
-        self._apply_locations(group)
+    async def _on_cycle(self, t: Any) -> None:
+        if not isinstance(t, MinerGroup):
+            await self.refresh()
+            return
+        self._apply_locations(t)
         await self.refresh()
         await self._save_finds()
-        up = sum(1 for s in group.sessions if (d := self.store.devices.get(s.device)) and d.up)
-        log.info("cycle group=%s devices=%d up=%d duration=%.2fs render=%.3fs", group.name,
-                 len(group.sessions), up, group.stats.last_duration, self._render_seconds)
-
-    async def _collector_loop(self, c: Collector) -> None:
-        loop = asyncio.get_running_loop()
-        next_start = loop.time()
-        # The stop flag, not only cancellation, ends this loop: on Python 3.11 asyncio.wait_for can swallow a
-        # cancel that lands as the inner call finishes, and a swallowed cancel left shutdown waiting forever.
-        while not self._collectors_stopping.is_set():
-            delay = next_start - loop.time()
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._collectors_stopping.wait()
-                if self._collectors_stopping.is_set():
-                    return
-            started = loop.time()
-            try:
-                async with asyncio.timeout(c.interval + c.timeout):
-                    await c.run_cycle()
-                c.stats.cycle_done(True)
-            except TimeoutError:
-                log.warning("collector %s: cycle cancelled after %.0fs", c.name, c.interval + c.timeout)
-                c.stats.cycle_done(False, f"cycle cancelled after {c.interval + c.timeout:.0f}s")
-            except Exception as e:
-                log.exception("collector %s: cycle failed", c.name)
-                c.stats.cycle_done(False, f"cycle failed: {type(e).__name__}")
-            c.stats.cycles += 1
-            c.stats.last_duration = loop.time() - started
-            c.stats.last_completed = time.time()
-            if c.stats.last_duration > c.interval:
-                c.stats.overruns += 1
-            await self.refresh()
-            next_start += c.interval
-            if next_start < loop.time():
-                next_start = loop.time()
+        store = self.store
+        up = sum(1 for s in t.sessions if (d := store.get(s.device)) and d.up)
+        log.info("cycle group=%s devices=%d up=%d duration=%.2fs render=%.3fs", t.name,
+                 len(t.sessions), up, t.stats.last_duration, self._render_seconds)
 
     async def _save_finds(self) -> None:
         """Write new scope finds to the state directory, off the loop (the body is built on it)."""
@@ -244,15 +241,13 @@ class Agent:
     def health(self) -> tuple[bool, str]:
         now = time.time()
         stale = []
-        timers = [(g.name, g.interval, g.timeout, g.stats.last_completed) for g in self.groups]
-        timers += [(c.name, c.interval, c.timeout, c.stats.last_completed) for c in self.collectors]
-        for name, interval, timeout, completed in timers:
-            last = completed or self.started_at
-            if now - last > 3 * interval + timeout:
-                stale.append(f"{name}: no completed cycle for {now - last:.0f}s")
+        for t in self._timers():
+            last = t.stats.last_completed or self.started_at
+            if now - last > 3 * t.interval + t.timeout:
+                stale.append(f"{t.name}: no completed cycle for {now - last:.0f}s")
         if stale:
             return False, "polling is behind: " + "; ".join(stale)
-        failing = [f"{c.name}: {c.stats.last_failure}" for c in self.collectors if c.stats.failing()]
+        failing = [f"{c.name}: {why}" for c in self.all_collectors() if (why := failure(c)) is not None]
         if failing:
             return False, f"collector failing {FAILED_IN_A_ROW} times in a row: " + "; ".join(failing)
         if not any(g.stats.cycles for g in self.groups) and self.groups:
@@ -265,10 +260,8 @@ class Agent:
         await self._web.start()
         self.bound = self._web.bound
         assert self.bound is not None
+        self.scheduler.timers = self._timers()
         self.scheduler.start()
-        self._collectors_stopping.clear()
-        for c in self.collectors:
-            self._collector_tasks.append(asyncio.create_task(self._collector_loop(c), name=f"collector:{c.name}"))
         log.info("listening on %s:%d%s, %d miner groups%s", self.bound[0], self.bound[1],
                  " (TLS)" if self.web_config.tls else "", len(self.groups),
                  f", shard {self.shard[0]}/{self.shard[1]}" if self.shard else "")
@@ -278,10 +271,8 @@ class Agent:
             self._reload_task.cancel()
             await asyncio.gather(self._reload_task, return_exceptions=True)
         await self.scheduler.stop()
-        self._collectors_stopping.set()
-        await cancel_all(self._collector_tasks)
-        self._collector_tasks.clear()
-        for c in self.collectors:
+        await self._save_finds()
+        for c in self.all_collectors():
             try:
                 await c.close()
             except Exception:
@@ -292,11 +283,7 @@ class Agent:
         self.floor.close()
         if self.prober is not None:
             self.prober.close()
-        await self._save_finds()
         self.store.expected.close()
-        from collectors.asic.http import close_session
-
-        await close_session()  # the shared HTTP client of the web-API firmwares, on this loop
 
     # -- reload ---------------------------------------------------------------------------------------
     async def reload(self) -> bool:
@@ -350,8 +337,8 @@ class Agent:
                 continue
             g.sessions = [_reuse(s, sessions.get(s.target)) for s in g.sessions]
             groups.append(g)
-        await self.scheduler.set_groups(groups)
-        self.groups = groups
+        self.miners.set_groups(groups)
+        await self.scheduler.set_timers(self._timers())
         self.store.remove_missing({s.device for g in groups for s in g.sessions})
         self.site = plan.site
         self.sitemap = plan.sitemap

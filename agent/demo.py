@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
@@ -35,7 +36,6 @@ from .config import EconomicsConfig
 from .curtailment import Window
 from .daemon import Agent
 from .power_domains import PowerDomain
-from .scheduler import MinerGroup
 from .sitemap import Location
 
 log = logging.getLogger("farmwatch.demo")

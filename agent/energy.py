@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from collectors.asic.store import DeviceState
+
 from .exposition import Families, labels
 from .power_domains import PowerDomain, ancestors, energy_sources
-from .store import DeviceState
 
 MAX_GAP_S = 600.0
 

@@ -13,6 +13,7 @@ import gzip
 import struct
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
@@ -21,7 +22,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from collectors.families import CHUNK_LINES, Families, Family, add_health, escape, fmt, labels
 
 __all__ = ["CHUNK_LINES", "OPENMETRICS_CONTENT_TYPE", "TEXT_CONTENT_TYPE", "Families", "Family", "ProcessMetrics",
-           "Rendered", "add_health", "escape", "fmt", "labels", "render"]
+           "Rendered", "StreamingRender", "add_health", "crc32_combine", "escape", "fmt", "labels", "render"]
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -44,6 +45,46 @@ def _segment(data: bytes, level: int = GZIP_LEVEL) -> bytes:
 _FINAL_BLOCK = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
 
 
+def _gf2_times(mat: list[int], vec: int) -> int:
+    out, i = 0, 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+def _gf2_square(mat: list[int]) -> list[int]:
+    return [_gf2_times(mat, row) for row in mat]
+
+
+def _zero_operators() -> list[list[int]]:
+    """The CRC-32 operators for appending 2**k zero bytes, k = 0..63 (zlib's crc32_combine, precomputed)."""
+    one_bit = [0xEDB88320] + [1 << n for n in range(31)]
+    op = _gf2_square(_gf2_square(_gf2_square(one_bit)))  # 8 zero bits: one byte
+    ops = [op]
+    for _ in range(63):
+        op = _gf2_square(op)
+        ops.append(op)
+    return ops
+
+
+_ZERO_OPS = _zero_operators()
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32 of A+B from crc32(A), crc32(B) and len(B) (Python's zlib does not expose zlib's own): a family's
+    body is checksummed while it is streamed, before its place in the document is known."""
+    k = 0
+    while len2:
+        if len2 & 1:
+            crc1 = _gf2_times(_ZERO_OPS[k], crc1)
+        len2 >>= 1
+        k += 1
+    return crc1 ^ crc2
+
+
 class _GzipBuilder:
     __slots__ = ("crc", "parts", "size")
 
@@ -57,12 +98,70 @@ class _GzipBuilder:
         self.crc = zlib.crc32(raw, self.crc)
         self.size += len(raw)
 
+    def add_checked(self, segment: bytes, crc: int, size: int) -> None:
+        """A segment whose text is gone, by the CRC and length it had."""
+        self.parts.append(segment)
+        self.crc = crc32_combine(self.crc, crc, size)
+        self.size += size
+
     def finish(self) -> bytes:
         self.parts.append(_FINAL_BLOCK)
         self.parts.append(struct.pack("<II", self.crc & 0xFFFFFFFF, self.size & 0xFFFFFFFF))
         out = b"".join(self.parts)
         self.parts = []
         return out
+
+
+class _BodyStream:
+    """One family's sample lines, compressed as they come: one raw-deflate segment ended by a full flush."""
+
+    __slots__ = ("comp", "crc", "error", "fed", "parts", "size")
+
+    def __init__(self) -> None:
+        self.comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15)
+        self.parts: list[bytes] = []
+        self.crc = 0
+        self.size = 0
+        self.fed = 0
+        self.error: BaseException | None = None
+
+    def feed(self, chunk: str) -> None:
+        try:
+            raw = chunk.encode("utf-8", "replace")  # "replace": see render()
+            self.crc = zlib.crc32(raw, self.crc)
+            self.size += len(raw)
+            out = self.comp.compress(raw)
+            if out:
+                self.parts.append(out)
+        except BaseException as e:  # kept for finish(): a future nobody reads would swallow it
+            self.error = e
+        self.fed += 1
+
+    def finish(self) -> bytes:
+        if self.error is not None:
+            raise self.error
+        self.parts.append(self.comp.flush(zlib.Z_FULL_FLUSH))
+        segment = b"".join(self.parts)
+        self.parts = []
+        return segment
+
+
+class StreamingRender:
+    """The sink of one render (``Families(sink=...)``): each chunk of sample lines is compressed in ``pool`` as
+    soon as a family has joined it, while the event loop goes on building the other families, so the exposition
+    is never held as text all at once. ``pool`` must have one worker, and render(families, this) must be
+    submitted to it after the families are built: a family's chunks are then compressed in order, and all of
+    them before the render reads them."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool = pool
+        self.streams: dict[int, _BodyStream] = {}  # by id(family): the families outlive the render
+
+    def __call__(self, fam: Family, chunk: str) -> None:
+        stream = self.streams.get(id(fam))
+        if stream is None:
+            stream = self.streams[id(fam)] = _BodyStream()
+        self.pool.submit(stream.feed, chunk)
 
 
 @dataclass(slots=True)
@@ -87,18 +186,34 @@ class Rendered:
         return gzip.decompress(self.gz_openmetrics)
 
 
-def render(families: Iterable[Family]) -> Rendered:
-    """Both documents from the families. Pure and thread-safe (the agent runs it in a worker thread: zlib and
-    crc32 release the GIL, so most of the work overlaps the event loop's polling)."""
+def render(families: Iterable[Family], streams: StreamingRender | None = None) -> Rendered:
+    """Both documents from the families (and what ``streams`` compressed of them while they were built). Pure
+    and thread-safe (the agent runs it in a worker thread: zlib and crc32 release the GIL, so most of the work
+    overlaps the event loop's polling)."""
     text = _GzipBuilder()
     om = _GzipBuilder()
     for fam in families:
         if not fam:
             continue
-        # "replace": a device can send a lone surrogate escape ("\ud800") in any string it reports; one such
-        # label value must not stop the exposition for every device (UnicodeEncodeError).
-        body = fam.body().encode("utf-8", "replace")
-        fam.chunks.clear()
+        stream = streams.streams.get(id(fam)) if streams is not None else None
+        if stream is not None:
+            if stream.fed != fam.sunk:
+                raise RuntimeError(f"render ran before {fam.sunk - stream.fed} chunks of {fam.name} were compressed "
+                                   "(StreamingRender needs a one-worker pool, and the render submitted after them)")
+            rest = fam.body()  # the lines after its last full chunk
+            fam.chunks.clear()
+            if rest:
+                stream.feed(rest)
+            shared = stream.finish()
+            body_crc, body_size = stream.crc, stream.size
+        else:
+            # "replace": a device can send a lone surrogate escape ("\ud800") in any string it reports; one such
+            # label value must not stop the exposition for every device (UnicodeEncodeError).
+            body = fam.body().encode("utf-8", "replace")
+            fam.chunks.clear()
+            shared = _segment(body)
+            body_crc, body_size = zlib.crc32(body), len(body)
+            del body
         help_line = f"# HELP {{}} {fam.help}\n"
         if fam.type == "gauge":
             head = (help_line.format(fam.name) + f"# TYPE {fam.name} gauge\n").encode()
@@ -108,13 +223,12 @@ def render(families: Iterable[Family]) -> Rendered:
             text_head = (help_line.format(sample)
                          + f"# TYPE {sample} {'counter' if fam.type == 'counter' else 'gauge'}\n").encode()
             om_head = (help_line.format(fam.name) + f"# TYPE {fam.name} {fam.type}\n").encode()
-        shared = _segment(body)
         head_seg = _segment(text_head)
         text.add(text_head, head_seg)
         om.add(om_head, head_seg if om_head is text_head else _segment(om_head))
-        text.add(body, shared)
-        om.add(body, shared)
-        del body, shared
+        text.add_checked(shared, body_crc, body_size)
+        om.add_checked(shared, body_crc, body_size)
+        del shared
     eof = b"# EOF\n"
     om.add(eof, _segment(eof))
     size_text, size_om = text.size, om.size

@@ -1,269 +1,76 @@
-"""Metric families built from the store and the scheduler's statistics (names: docs/architecture.md, "Metrics")."""
+"""The agent's own metric families: its identity, the render, and the cycle statistics of every collector's timers
+(``farmwatch_cycle_*{collector,group}``, ``farmwatch_collector_success``). The miners' families are
+``collectors/asic/metrics.py`` (imported from here by their old path); names: docs/architecture.md, "Metrics"."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from collectors.asic.models import lookup
-from collectors.asic.reading import MinerReading
+from collectors.asic.group import MinerGroup
+from collectors.asic.metrics import LOCATION_KEYS, miner_families, pool_families, scope_counts, scope_families
+from collectors.asic.store import MinerStore
+from collectors.collector import Timed, success, timers
 from collectors.errors import REASONS
 
 from .collector import Collector
-from .expected import SCOPE_STATES, UNREACHED
-from .exposition import Families, add_health, labels
-from .pools import PoolPolicy, account, pool_host, worker
-from .scheduler import MinerGroup
-from .store import DeviceState, MinerStore
+from .exposition import Families, labels
 
-TH = 1e12
-LOCATION_KEYS = ("container", "rack", "shelf", "slot", "pdu", "outlet")
-POOL_STATUS_UP = {"alive": 1, "dead": 0, "disabled": 0}
+__all__ = ["LOCATION_KEYS", "agent_families", "collector_families", "miner_families", "pool_families",
+           "scope_counts"]
 
 
-def miner_families(fams: Families, store: MinerStore, pools: PoolPolicy | None = None) -> None:
-    up = fams.get("farmwatch_miner_up", "gauge", "1 when the miner's last poll was read, else 0.")
-    last = fams.get(
-        "farmwatch_miner_last_success_timestamp_seconds", "gauge", "Unix time of the last successful poll."
-    )
-    err = fams.get(
-        "farmwatch_miner_error", "info", "Why the miner is down (present only while it is down); reason is one of "
-        + ", ".join(REASONS) + "."
-    )
-    info = fams.get("farmwatch_miner", "info", "Identity and location of each miner (value 1).")
-    for dev in store.devices.values():
-        if not dev.polled or (dev.scope and not store.is_expected(dev)):
-            continue  # an empty or unidentified scope address is not a miner: counted in farmwatch_scope_addresses
-        d = add_health(up, last, err, ("device", dev.device), dev.up, dev.last_success, dev.error_reason)
-        info.add(_info_labels(dev), 1)
-        if dev.identity_conflict:
-            fams.get("farmwatch_miner_identity_conflict", "gauge", "1 while two machines answer on the address in "
-                     "turn (MAC or serial changed twice within an hour); _info shows the last one only.").add(d, 1)
-        if dev.reading is not None:
-            _reading_samples(fams, dev.device, d, dev.reading)
-            if pools is not None:
-                pool_families(fams, dev.device, dev.reading, pools)
-
-
-def _info_labels(dev: DeviceState) -> str:
-    ident = dev.identity
-    pairs = [
-        ("device", dev.device),
-        ("driver", ident.driver or ""),
-        ("make", ident.make or ""),
-        ("model", ident.model or ""),
-        ("algorithm", ident.algorithm or ""),
-        ("firmware", ident.firmware or ""),
-        ("firmware_version", ident.firmware_version or ""),
-        ("mac", ident.mac or ""),
-        ("serial", ident.serial or ""),
-        ("hostname", ident.hostname or ""),
-    ]
-    pairs.extend((k, dev.location.get(k, "")) for k in LOCATION_KEYS)
-    return labels(pairs)
-
-
-def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> None:
-    """Value series of one reading; ``d`` is the pre-rendered ``{device="..."}`` label set."""
-    g = fams.get
-    state = g("farmwatch_miner_state", "gauge", "Current state (1 on the series of the current state): "
-              "hashing, degraded, not_hashing, sleeping, unknown.")
-    state.add(d[:-1] + f',state="{r.state}"}}', 1)
-    if r.hashrate_ths is not None:
-        g("farmwatch_miner_hashrate_hashes_per_second", "gauge",
-          "Current hashrate (the firmware's ~1 minute figure, else 5 s), hashes per second.").add(d, r.hashrate_ths * TH)
-    if r.expected_hashrate_ths is not None:
-        g("farmwatch_miner_expected_hashrate_hashes_per_second", "gauge",
-          "Hashrate the miner should do at its current profile (firmware or model nameplate).").add(
-            d, r.expected_hashrate_ths * TH)
-    if r.power_w is not None:
-        g("farmwatch_miner_power_watts", "gauge",
-          "Power draw; source = reported (device measures), estimated (firmware estimate), pdu, nameplate.").add(
-            d[:-1] + f',source="{r.power_source or "reported"}"}}', r.power_w)
-    if r.power_limit_w is not None:
-        g("farmwatch_miner_power_limit_watts", "gauge", "Power limit or target set on the miner.").add(d, r.power_limit_w)
-    if r.uptime_s is not None:
-        g("farmwatch_miner_uptime_seconds", "gauge", "Seconds since the mining process started.").add(d, r.uptime_s)
-    facts = lookup(r.model)
-    if facts is not None:
-        g("farmwatch_miner_expected_boards", "gauge", "Hashboard slots of the model.").add(d, facts.boards)
-        g("farmwatch_miner_expected_fans", "gauge", "Fans the model has (0 for hydro/immersion).").add(d, facts.fans)
-    fan = g("farmwatch_miner_fan_speed_rpm", "gauge", "Fan speed per fan slot of the model; 0 is a stopped fan "
-            "(a slot whose reading is unreadable has no sample).")
-    unreadable = 0
-    for i, rpm in enumerate(r.fans_rpm):
-        if rpm is None:
-            unreadable += 1
-        else:
-            fan.add(d[:-1] + f',fan="{i}"}}', rpm)
-    if unreadable:
-        g("farmwatch_miner_fans_unreadable", "gauge", "Fan slots whose reading was unreadable (NaN, garbage): "
-          "unknown, neither spinning nor stopped; present only while there are some.").add(d, unreadable)
-    if r.boards:
-        bh = g("farmwatch_miner_board_hashrate_hashes_per_second", "gauge", "Hashrate per hashboard.")
-        bc = g("farmwatch_miner_board_chips", "gauge", "ASIC chips answering on the board (0 = board missing).")
-        be = g("farmwatch_miner_board_expected_chips", "gauge", "ASIC chips the board should have.")
-        bt = g("farmwatch_miner_board_temperature_celsius", "gauge", "Hottest board (PCB) sensor.")
-        bct = g("farmwatch_miner_board_chip_temperature_celsius", "gauge", "Hottest chip sensor on the board.")
-        for b in r.boards:
-            bl = d[:-1] + f',board="{b.index}"}}'
-            if b.hashrate_ths is not None:
-                bh.add(bl, b.hashrate_ths * TH)
-            if b.chips is not None:
-                bc.add(bl, b.chips)
-            if b.expected_chips is not None:
-                be.add(bl, b.expected_chips)
-            if b.temp_c is not None:
-                bt.add(bl, b.temp_c)
-            if b.chip_temp_c is not None:
-                bct.add(bl, b.chip_temp_c)
-    if r.pools:
-        pi = g("farmwatch_miner_pool", "info", "Pool configured on the miner: URL and worker (value 1).")
-        pu = g("farmwatch_miner_pool_up", "gauge", "1 when the pool is alive, 0 when dead or disabled.")
-        pa = g("farmwatch_miner_pool_active", "gauge", "1 on the pool the miner is mining on.")
-        acc = g("farmwatch_miner_pool_accepted_shares", "counter", "Shares the pool accepted.")
-        rej = g("farmwatch_miner_pool_rejected_shares", "counter", "Shares the pool rejected.")
-        stale = g("farmwatch_miner_pool_stale_shares", "counter", "Stale shares.")
-        for i, p in enumerate(r.pools):
-            index = str(p.index if p.index is not None else i)
-            pl = d[:-1] + f',pool="{index}"}}'
-            pi.add(labels((("device", device), ("pool", index), ("url", p.url), ("user", p.user or ""))), 1)
-            if p.status in POOL_STATUS_UP:
-                pu.add(pl, POOL_STATUS_UP[p.status])
-            if p.active is not None:
-                pa.add(pl, 1 if p.active else 0)
-            if p.accepted is not None:
-                acc.add(pl, p.accepted)
-            if p.rejected is not None:
-                rej.add(pl, p.rejected)
-            if p.stale is not None:
-                stale.add(pl, p.stale)
-    if r.errors is not None:  # no sample where the driver does not read errors: unknown, not "none"
-        g("farmwatch_miner_firmware_errors", "gauge", "Error codes the firmware currently reports.").add(
-            d, r.error_count if r.error_count is not None else len(r.errors))
-    if r.truncated:
-        cut = g("farmwatch_miner_truncated", "info", "A part of the miner's reading cut to the agent's per-device "
-                "bounds (value 1): pools, pool_index (repeated indexes renumbered), boards, fans, errors, strings.")
-        for part in r.truncated:
-            cut.add(labels((("device", device), ("part", part))), 1)
-    if r.missing:
-        partial = g("farmwatch_miner_partial", "info", "A part of the miner's reading that could not be read this "
-                    "time (value 1; that part is unknown, the rest was read): reason is one of "
-                    + ", ".join(REASONS) + ".")
-        for n in r.missing:
-            partial.add(labels((("device", device), ("part", n.part), ("reason", n.reason))), 1)
-
-
-def pool_families(fams: Families, device: str, r: MinerReading, policy: PoolPolicy) -> None:
-    """Where the miner's hashrate goes: whether each pool is one the site allows (only with ``pools:`` set; no
-    sample where it cannot be told), the share of the miner's hashrate on each active pool with its host and
-    account (the fleet-wide view sums these), and the firmware's own dev-fee pools where the driver knows them."""
-    g = fams.get
-    if policy:
-        allowed = g("farmwatch_miner_pool_allowed", "gauge", "1 when the pool and its worker are allowed by pools: in "
-                    "site.yaml, 0 when not (no sample when the worker is unknown).")
-        for i, p in enumerate(r.pools):
-            verdict = policy.allows(p.url, p.user)
-            if verdict is not None:
-                index = str(p.index if p.index is not None else i)
-                allowed.add(labels((("device", device), ("pool", index))), 1 if verdict else 0)
-    active = [(i, p) for i, p in enumerate(r.pools) if p.active]
-    if active and r.state in ("hashing", "degraded"):
-        share = g("farmwatch_miner_pool_hashrate_share", "gauge", "Share of the miner's hashrate on each pool it "
-                  "mines on (1 on its one active pool), with the pool's host and account (the worker's name up to "
-                  "its first dot).")
-        for i, p in active:
-            index = str(p.index if p.index is not None else i)
-            share.add(labels((("device", device), ("pool", index), ("pool_host", pool_host(p.url)),
-                              ("account", account(worker(p.url, p.user))))), 1.0 / len(active))
-    if r.fee_pools:
-        fee = g("farmwatch_miner_fee_pool", "info", "The firmware's own developer-fee pool (value 1): the "
-                "firmware mines a part of the time for its developer there; not one of the site's pools.")
-        for p in r.fee_pools:
-            fee.add(labels((("device", device), ("pool_host", pool_host(p.url)), ("user", p.user or ""))), 1)
-
-
-def agent_families(fams: Families, *, site: str, version: str, groups: Iterable[MinerGroup], store: MinerStore,
-                   render_seconds: float) -> None:
+def agent_families(fams: Families, *, site: str, version: str, render_seconds: float,
+                   groups: Iterable[MinerGroup] = (), store: MinerStore | None = None) -> None:
+    """The agent's identity and render time. ``groups`` and ``store``: also the cycle and scope series of those
+    miner groups (what the agent gets from its miner collector; for callers that build families without one)."""
     g = fams.get
     g("farmwatch_agent", "info", "The agent: site and version (value 1).").add(
         labels((("site", site), ("version", version))), 1)
-    dur = g("farmwatch_cycle_duration_seconds", "gauge", "Wall time of the last completed poll cycle.")
-    done = g("farmwatch_cycle_last_completed_timestamp_seconds", "gauge", "Unix time the last cycle completed.")
-    interval = g("farmwatch_cycle_interval_seconds", "gauge", "Configured poll interval.")
-    cycles = g("farmwatch_cycles", "counter", "Poll cycles completed.")
-    overruns = g("farmwatch_cycle_overruns", "counter", "Cycles that took longer than their interval.")
-    errors = g("farmwatch_poll_errors", "counter", "Failed device polls by reason.")
-    configured = g("farmwatch_devices", "gauge", "Devices configured for polling.")
-    up = g("farmwatch_devices_up", "gauge", "Devices whose last poll succeeded.")
-    backoff = g("farmwatch_devices_backoff", "gauge", "Dead devices skipped this cycle while backing off.")
-    scope = g("farmwatch_scope_addresses", "gauge", "Addresses of the CIDR and range targets by state: miner "
-              "(found, or listed in the site map: expected from then on), unidentified (answers, but not as a miner "
-              "farmwatch reads), empty (nothing answers, or not polled yet).")
-    for group in groups:
-        if group.explicit is not None:
-            counts = scope_counts(group, store)
-            if sum(counts.values()):
-                for state_name in SCOPE_STATES:
-                    scope.add(labels((("group", group.name), ("state", state_name))), counts[state_name])
-        c = labels((("collector", "asic"), ("group", group.name)))
-        st = group.stats
-        if st.cycles:
-            dur.add(c, round(st.last_duration, 4))
-            done.add(c, round(st.last_completed, 3))
-        interval.add(c, group.interval)
-        cycles.add(c, st.cycles)
-        overruns.add(c, st.overruns)
-        for reason in REASONS:
-            errors.add(labels((("collector", "asic"), ("group", group.name), ("reason", reason))), st.errors[reason])
-        configured.add(c, len(group.sessions))
-        up.add(c, sum(1 for s in group.sessions if (d := store.devices.get(s.device)) is not None and d.up))
-        backoff.add(c, st.devices_backoff)
+    groups = list(groups)
+    if groups and store is not None:
+        scope_families(fams, [gr.name for gr in groups if gr.explicit is not None], store)
+        for gr in groups:
+            gr.stats.devices = len(gr.sessions)
+            gr.stats.devices_up = sum(1 for s in gr.sessions if (d := store.get(s.device)) is not None and d.up)
+            timer_families(fams, "asic", gr)
     g("farmwatch_render_duration_seconds", "gauge", "Time to render the previous exposition.").add("", round(render_seconds, 4))
 
 
-def scope_counts(group: MinerGroup, store: MinerStore) -> dict[str, int]:
-    """The group's scope addresses (from CIDRs and ranges) by state; addresses written alone are not counted."""
-    counts = dict.fromkeys(SCOPE_STATES, 0)
-    is_expected = store.expected.is_expected
-    name = group.name
-    # One pass over the store's states (the scheduler marks each with its host, group and scope), not over the
-    # sessions: formatting 20,000 session names per render cost ~0.1 s on the agent's loop.
-    for dev in store.devices.values():
-        if not dev.scope or dev.group != name:
-            continue
-        if is_expected(dev.host):
-            counts["miner"] += 1
-        elif dev.polled and dev.error_reason is not None and dev.error_reason not in UNREACHED:
-            counts["unidentified"] += 1
-        else:
-            counts["empty"] += 1
-    return counts
+def timer_families(fams: Families, collector: str, t: Timed) -> None:
+    """One timer's cycle statistics, labelled with its collector and its group (its own name)."""
+    g = fams.get
+    st = t.stats
+    lab = labels((("collector", collector), ("group", t.name)))
+    if st.cycles:
+        g("farmwatch_cycle_duration_seconds", "gauge", "Wall time of the last completed poll cycle.").add(
+            lab, round(st.last_duration, 4))
+        g("farmwatch_cycle_last_completed_timestamp_seconds", "gauge", "Unix time the last cycle completed.").add(
+            lab, round(st.last_completed, 3))
+    g("farmwatch_cycle_interval_seconds", "gauge", "Configured poll interval.").add(lab, t.interval)
+    g("farmwatch_cycles", "counter", "Poll cycles completed.").add(lab, st.cycles)
+    g("farmwatch_cycle_overruns", "counter", "Cycles that took longer than their interval.").add(lab, st.overruns)
+    errors = g("farmwatch_poll_errors", "counter", "Failed device polls by reason.")
+    for reason in REASONS:
+        errors.add(labels((("collector", collector), ("group", t.name), ("reason", reason))), st.errors[reason])
+    g("farmwatch_devices", "gauge", "Devices configured for polling.").add(lab, st.devices)
+    g("farmwatch_devices_up", "gauge", "Devices whose last poll succeeded.").add(lab, st.devices_up)
+    g("farmwatch_devices_backoff", "gauge", "Dead devices skipped this cycle while backing off.").add(
+        lab, st.devices_backoff)
 
 
 def collector_families(fams: Families, collectors: Iterable[Collector]) -> None:
-    """Cycle statistics of the non-miner collectors, in the same families as the miner groups."""
+    """Cycle statistics of every collector's timers, and each collector's own health."""
     g = fams.get
     for c in collectors:
-        st = c.stats
-        lab = labels((("collector", c.name), ("group", c.name)))
-        if st.cycles:
-            g("farmwatch_cycle_duration_seconds", "gauge", "").add(lab, round(st.last_duration, 4))
-            g("farmwatch_cycle_last_completed_timestamp_seconds", "gauge", "").add(lab, round(st.last_completed, 3))
-        g("farmwatch_cycle_interval_seconds", "gauge", "").add(lab, c.interval)
-        g("farmwatch_cycles", "counter", "").add(lab, st.cycles)
-        g("farmwatch_cycle_overruns", "counter", "").add(lab, st.overruns)
+        for t in timers(c):
+            timer_families(fams, c.name, t)
         one = labels((("collector", c.name),))
-        if st.success is not None:  # before the first cycle: unknown, so absent (never 0)
+        ok = success(c)
+        if ok is not None:  # before the first cycle: unknown, so absent (never 0)
             g("farmwatch_collector_success", "gauge",
               "1 when the collector's last cycle ran and its metric families were built, 0 when either failed "
               "(a device that is down is not a collector failure: see farmwatch_poll_errors_total).").add(
-                one, 1 if st.success else 0)
+                one, 1 if ok else 0)
         g("farmwatch_collector_family_errors", "counter",
           "Renders in which building the collector's metric families raised (its series were left out).").add(
-            one, st.family_errors)
-        for reason in REASONS:
-            g("farmwatch_poll_errors", "counter", "").add(
-                labels((("collector", c.name), ("group", c.name), ("reason", reason))), st.errors[reason])
-        g("farmwatch_devices", "gauge", "").add(lab, st.devices)
-        g("farmwatch_devices_up", "gauge", "").add(lab, st.devices_up)
-        g("farmwatch_devices_backoff", "gauge", "").add(lab, st.devices_backoff)
+            one, c.stats.family_errors)

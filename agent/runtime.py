@@ -10,6 +10,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from collectors.asic.expected import Expected
+from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 
@@ -18,9 +20,7 @@ from .config import Config, load_config
 from .config import MinerGroup as ConfigMinerGroup
 from .curtailment import CurtailmentFile
 from .daemon import Agent, ReloadPlan
-from .expected import Expected
 from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
-from .scheduler import MinerGroup
 from .targets import expand_spec, is_scope, shard_of
 from .webconfig import load_web_config
 

@@ -1,13 +1,17 @@
-"""The contract between the agent and a collector family other than the miners (SNMP, NVML): its own timer, a
-cycle, and metric families built from its latest state. The agent runs each on its own loop task, renders the
-exposition after each completed cycle, and reports the cycle in ``farmwatch_cycle_*{collector}`` and
+"""The contract between the agent and every collector family (miners, SNMP, NVML): timers, a cycle before a
+deadline, and metric families built from its latest state. The agent's one scheduler runs each timer, renders the
+exposition after each completed cycle, and reports the cycle in ``farmwatch_cycle_*{collector,group}`` and
 ``farmwatch_collector_success{collector}``. In ``collectors/`` so that a collector implements it without importing
 the agent (docs/architecture.md, "Layers").
+
+A collector is one timer (its own ``interval``, ``timeout``, ``stats``, ``run_cycle``) unless it has ``timers``:
+then each of those runs on its own (the miners: one per group, ``collectors/asic/collector.py``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -73,17 +77,66 @@ class CycleStats:
 FAILED_IN_A_ROW = 3
 
 
-class Collector(Protocol):
-    name: str  # "snmp", "nvml": the ``collector`` label
-    interval: float
-    timeout: float
-    stats: CycleStats
+class Timed(Protocol):
+    """One timer: what the agent's scheduler starts every ``interval``."""
+
+    @property
+    def name(self) -> str:
+        """The ``group`` label (a collector that is its own timer: its name)."""
+
+    @property
+    def interval(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def stats(self) -> CycleStats: ...
 
     async def run_cycle(self) -> None:
         """Poll every device once; never raises for a device failure (those are counted in stats)."""
+
+
+class Collector(Timed, Protocol):
+    """``name`` is the ``collector`` label: "asic", "snmp", "nvml"."""
 
     def families(self, fams: Families) -> None:
         """Add this collector's series, built from its latest state, to ``fams``."""
 
     async def close(self) -> None:
         """Release sockets, threads and library handles."""
+
+
+def timers(c: Collector) -> Sequence[Timed]:
+    """The timers of a collector: its ``timers`` where it has them (the miners' groups), else itself."""
+    own: Sequence[Timed] | None = getattr(c, "timers", None)
+    return [c] if own is None else own
+
+
+def cycle_limit(t: Timed) -> float | None:
+    """How long one cycle may run before the agent cancels it (and counts a failed cycle): interval + timeout,
+    unless the timer bounds its cycles itself (``bounds_itself``: a miner group, where every device has its own
+    deadline and a cycle longer than the interval is an overrun, not a failure)."""
+    return None if getattr(t, "bounds_itself", False) else t.interval + t.timeout
+
+
+def jitter(t: Timed) -> float:
+    """The share of the interval a timer's first start is put off at random (``jitter``, default none), so
+    groups and agents do not fire in step."""
+    value: float = getattr(t, "jitter", 0.0)
+    return value
+
+
+def success(c: Collector) -> bool | None:
+    """``farmwatch_collector_success``: every timer's last cycle ran and the last families were built; None
+    (unknown, no sample) before any of its cycles ran."""
+    ran = [t.stats.last_cycle_ok for t in timers(c) if t.stats.last_cycle_ok is not None]
+    if not ran:
+        return None
+    return all(ran) and c.stats.families_failed_in_a_row == 0
+
+
+def failure(c: Collector) -> str | None:
+    """What persists in failing (FAILED_IN_A_ROW), for /healthz; None when nothing does."""
+    for st in [c.stats, *(t.stats for t in timers(c) if t is not c)]:
+        if st.failing():
+            return st.last_failure
+    return None

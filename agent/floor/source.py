@@ -1,15 +1,15 @@
 """What the floor view reads of the running agent. A protocol rather than the ``Agent`` class: the agent builds
-the floor view, so naming the class here would make the two import each other (tests/test_imports.py)."""
+the floor view, so naming the class here would make the two import each other (tests/project/test_imports.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agent.collector import Collector
     from agent.config import Config
-    from agent.scheduler import MinerGroup
-    from agent.store import MinerStore
+    from collectors.asic.group import MinerGroup
+    from collectors.asic.store import MinerReadings
+    from collectors.collector import Collector
 
 
 class FloorSource(Protocol):
@@ -24,6 +24,6 @@ class FloorSource(Protocol):
     @property
     def collectors(self) -> list[Collector]: ...
     @property
-    def store(self) -> MinerStore: ...
+    def store(self) -> MinerReadings: ...
     @property
     def config(self) -> Config | None: ...

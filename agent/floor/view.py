@@ -26,7 +26,7 @@ from .model import Floor, MinerRow, Summary, todo
 from .problems import down_problem, hottest, reading_problems
 
 if TYPE_CHECKING:
-    from agent.store import DeviceState
+    from collectors.asic.store import DeviceState
 
     from .source import FloorSource as Agent  # what the floor reads of the agent
 
@@ -101,7 +101,7 @@ class FloorView:
     def _build(self) -> Floor:
         agent = self.agent
         now = time.time()
-        states = list(agent.store.devices.values())
+        states = list(agent.store.states())
         outlets = _outlet_power(agent)
         fans_of: dict[str | None, int | None] = {}
         cfg = agent.config
@@ -227,9 +227,9 @@ def _summary(agent: Agent, states: list[DeviceState], rows: list[MinerRow], now:
                  "last_completed": g.stats.last_completed or None, "interval_s": g.interval} for g in agent.groups]
     _devices(agent, s)
     s.shard = agent.shard
-    from agent.metrics import scope_counts
+    from collectors.asic.metrics import scope_counts
 
-    scopes = [scope_counts(g, agent.store) for g in agent.groups if g.explicit is not None]
+    scopes = [scope_counts(g.name, agent.store) for g in agent.groups if g.explicit is not None]
     s.scope = {k: sum(c[k] for c in scopes) for k in ("miner", "unidentified", "empty")} if scopes else {}
     return s
 

@@ -22,6 +22,7 @@ import asyncio
 import json
 import re
 import socket
+import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,6 +48,27 @@ CUSTOM_WAIT_S = 0.3
 _UNREACHED = ("refused", "timeout", "reset", "resolve")
 
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+# Identifications in flight at once in one process (the agent's polls: collectors/asic/poll.py), whatever the
+# groups' concurrency. One in flight holds two probe connections, their tasks and replies (~18 kB of heap,
+# measured by bench/memory.py), and a fleet's first cycle identifies every miner at once: at a concurrency of
+# 2,000 that transient heap, interleaved with what the cycle keeps, raised the first cycle's peak above the steady
+# one (issue 16). A count, not a byte budget: the probes' replies are capped (rpc.MAX_REPLY_BYTES, the web
+# probe's page), so the count bounds the bytes. 1,024: 512 doubled the first cycle's wall time at 5,000 miners
+# (identification waits on the devices, ~1 s each, not on CPU), and at 1,024 a 20,000-miner first cycle stays
+# CPU-bound (bench/memory.py, README "Performance").
+IDENTIFY_LIMIT = 1024
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary())
+
+
+def identify_slot() -> asyncio.Semaphore:
+    """The running loop's identification slots (``async with identify_slot(): await identify(...)``)."""
+    loop = asyncio.get_running_loop()
+    held = _slots.get(loop)
+    if held is None or held[0] != IDENTIFY_LIMIT:
+        held = _slots[loop] = (IDENTIFY_LIMIT, asyncio.Semaphore(IDENTIFY_LIMIT))
+    return held[1]
 
 
 @dataclass(slots=True)
@@ -91,7 +113,7 @@ async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
         return Seen("rpc", None, f"rpc {port}: {e.reason}", e if e.reason in _UNREACHED else None)
     driver = match_driver(replies)
     desc = rpc.description(replies.get("version", {})) or "no description"
-    generic = driver is None and speaks_cgminer(replies)
+    generic = driver is None and rpc.speaks_cgminer(replies)
     if generic:
         # Some vendors name the model only per device (iBeLink's DEVS "Name"): one more read before settling
         # for the generic reader.
@@ -100,14 +122,6 @@ async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
         except DeviceError:
             driver = None
     return Seen("rpc", driver, f"rpc {port}: {desc!r}", cgminer=generic and driver is None)
-
-
-def speaks_cgminer(replies: dict[str, rpc.Reply]) -> bool:
-    """Some identification command got a successful cgminer reply (a STATUS block with S/I/W and a section)."""
-    for reply in replies.values():
-        if rpc.status_of(reply)[0] in ("S", "I", "W") and isinstance(reply.get("STATUS"), list):
-            return True
-    return False
 
 
 async def _epic_probe(host: str, port: int, deadline: float) -> Seen:

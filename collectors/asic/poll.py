@@ -19,7 +19,7 @@ from . import http, rpc
 from .context import FetchContext
 from .drivers import get, identification_order
 from .http import WebCredentials
-from .identify import IDENTIFY_COMMANDS, identify, match_driver
+from .identify import IDENTIFY_COMMANDS, identify, identify_slot, match_driver
 from .normalize import finalize
 from .reading import MinerReading
 from .session import MinerSession, address, use_driver
@@ -45,7 +45,14 @@ async def poll(session: MinerSession, *, deadline: float) -> MinerReading:
 async def _poll(session: MinerSession, deadline: float, *, again: bool = True) -> MinerReading:
     driver = session.driver
     if driver is None:
-        driver = get(session.driver_name) if session.driver_name else await identify(session, deadline=deadline)
+        if session.driver_name:
+            driver = get(session.driver_name)
+        else:
+            loop = asyncio.get_running_loop()
+            queued = loop.time()
+            async with identify_slot():  # bounded in flight (identify.IDENTIFY_LIMIT: memory)
+                deadline += loop.time() - queued  # waiting for our own slot is not the device's time
+                driver = await identify(session, deadline=deadline)
         use_driver(session, driver)
         session.state = {}
     ctx = FetchContext(session, driver, deadline)

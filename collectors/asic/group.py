@@ -1,0 +1,152 @@
+"""A group of miners and its poll cycle: every due device once, under a global and a per-/24 limit (a flat miner
+network melts at the switch before the agent does), each with one deadline covering everything (identify, logins,
+every read). The agent's scheduler starts the cycle on the group's own timer (``interval`` plus a little jitter
+so groups and agents do not fire in step); results go to the store as each device finishes.
+
+A device that keeps failing is retried with exponential backoff (capped) instead of holding a slot for its full
+timeout every cycle. One device's failure never touches another's poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..collector import CycleStats, backoff_seconds
+from ..errors import DeviceError, ParseError
+from .poll import poll
+from .session import MinerSession, address
+from .store import MinerStore
+
+log = logging.getLogger("farmwatch.scheduler")
+
+
+@dataclass
+class MinerGroup:
+    name: str
+    sessions: list[MinerSession]
+    interval: float = 60.0
+    timeout: float = 10.0  # per device, end to end
+    concurrency: int = 1000
+    per_subnet: int = 64
+    jitter: float = 0.05  # fraction of the interval
+    stats: CycleStats = field(default_factory=CycleStats)
+    # Targets (``session.target``) written as single addresses in site.yaml: expected miners. Every other
+    # session of the group is a scope address (from a CIDR or range, or added by rediscovery), reported only
+    # once found (expected.py). None: every session is an expected miner (a group built in code).
+    explicit: frozenset[str] | None = None
+    # Set by the miner collector the group belongs to (AsicCollector.set_groups).
+    poller: Poller | None = field(default=None, repr=False, compare=False)
+    # Every device has its own deadline, so the cycle ends by itself; a cycle longer than the interval is an
+    # overrun (counted, logged), not a failure to cancel (collectors/collector.py, "cycle_limit").
+    bounds_itself: ClassVar[bool] = True
+
+    def is_scope(self, session: MinerSession) -> bool:
+        return self.explicit is not None and session.target not in self.explicit
+
+    async def run_cycle(self) -> None:
+        if self.poller is None:
+            raise RuntimeError(f"miner group {self.name} belongs to no miner collector")
+        await self.poller.run_cycle(self)
+
+
+def _nofile() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def subnet_key(host: str) -> str:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    prefix = 24 if addr.version == 4 else 64
+    return str(ipaddress.ip_network(f"{host}/{prefix}", strict=False))
+
+
+class Poller:
+    """What the groups of one miner collector share: the store and the polls in flight over all groups."""
+
+    def __init__(self, store: MinerStore, poll_slots: int | None = None) -> None:
+        """``poll_slots``: polls in flight at once over all groups, the process's descriptor budget for polling
+        (agent/webguard.py: a poll holds up to two sockets while identification races RPC and HTTP)."""
+        self.store = store
+        self.poll_slots = poll_slots
+        self._slots = asyncio.Semaphore(poll_slots) if poll_slots else None
+        self._subnet_keys: dict[str, str] = {}  # host -> its /24 (/64): parsing addresses costs ~10 us each
+
+    async def run_cycle(self, group: MinerGroup) -> None:
+        limit = asyncio.Semaphore(group.concurrency)
+        subnets: dict[str, asyncio.Semaphore] = {}
+        now_mono = time.monotonic()
+        due = []
+        scoped = group.explicit is not None
+        store = self.store
+        for session in group.sessions:
+            state = store.ensure(session.device)
+            if scoped:
+                state.host = session.host
+                state.scope = group.is_scope(session)
+                state.group = group.name
+            if state.next_attempt > now_mono:
+                continue
+            due.append((not state.up, session))
+        group.stats.devices_backoff = len(group.sessions) - len(due)
+        # Devices that answered last time first: the slots (global, per /24) are taken in this order, so 200 hung
+        # addresses in a healthy miners' /24 wait behind them, not the other way round. Stable: config order
+        # within each half.
+        due.sort(key=lambda pair: pair[0])
+
+        keys = self._subnet_keys
+        loop = asyncio.get_running_loop()
+
+        async def one(session: MinerSession) -> None:
+            key = keys.get(session.host)
+            if key is None:
+                key = keys[session.host] = subnet_key(session.host)
+            sub = subnets.get(key)
+            if sub is None:
+                sub = subnets[key] = asyncio.Semaphore(group.per_subnet)
+            async with limit, sub, self._slots or contextlib.nullcontext():
+                deadline = loop.time() + group.timeout
+                port = session.port
+                try:
+                    try:
+                        reading = await poll(session, deadline=deadline)
+                    finally:
+                        if session.port != port:  # identified as HTTP-only: now keyed by its web port
+                            store.rekey(address(session.host, port), session.device)
+                except DeviceError as e:
+                    self._failed(group, session, e)
+                except Exception as e:  # a bug in a parser must still stay inside this one device
+                    log.exception("unexpected error polling %s", session.device)
+                    self._failed(group, session, ParseError(f"internal error: {type(e).__name__}: {e}"))
+                else:
+                    state = store.record_success(session.device, reading)
+                    if state.scope:
+                        store.expected.found(session.host, session.device, driver=reading.driver,
+                                             model=reading.model, mac=reading.mac, serial=reading.serial)
+
+        st = group.stats
+        exhausted_before = st.errors["resource"]
+        await asyncio.gather(*(one(s) for _down, s in due))
+        exhausted = st.errors["resource"] - exhausted_before
+        if exhausted:
+            # Not the devices' fault: say so once per cycle, with what to change (reason "resource").
+            log.error("group %s: %d of %d polls could not open a socket: this process is out of file descriptors "
+                      "(open-files limit %d); raise LimitNOFILE or lower the group's concurrency", group.name,
+                      exhausted, len(due), _nofile())
+        st.polled_last_cycle = len(due)
+
+    def _failed(self, group: MinerGroup, session: MinerSession, error: DeviceError) -> None:
+        group.stats.errors[error.reason] += 1
+        state = self.store.ensure(session.device)
+        failures = state.failures + 1
+        backoff = backoff_seconds(failures, group.interval)
+        until = time.monotonic() + backoff - group.interval * 0.5 if backoff else 0.0
+        self.store.record_failure(session.device, error, backoff_until=until)
