@@ -78,8 +78,8 @@ def report(prom: RulesPrometheus, t_from: float, t_to: float, *extra: str) -> st
 @pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed")
 @pytest.mark.slow
 async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_prometheus(tmp_path: Path) -> None:
-    s = await pdu_site("c", count=12, seed=23, base_ip="127.181.0.1", snmp_ip="127.181.1.1")
-    site, handle, rows, agent = s.site, s.handle, s.rows, s.agent
+    metered = await pdu_site("c", count=12, seed=23, base_ip="127.181.0.1", snmp_ip="127.181.1.1")
+    site, handle, rows, agent = metered.site, metered.handle, metered.rows, metered.agent
     rack = [m for m in site.miners if rows[m.ip]["rack"] == "R01"]
     assert len(rack) == 6
     script = ScriptedCurtailment(site, handle.sim, {p.name: p for p in handle.pdus}, handle.locations,
@@ -98,7 +98,7 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
              Step(2.0, waker.ip, "sleep", residual), Step(32.0, waker.ip, "wake")]
     try:
         rules = [REPO / "rules" / f for f in ("farmwatch.rules.yml", "power.rules.yml", "curtailment.rules.yml")]
-        p = await s.scrape(tmp_path / "prom", [*rules, fast_alerts(tmp_path)])
+        p = await metered.scrape(tmp_path / "prom", [*rules, fast_alerts(tmp_path)])
         await eventually(lambda: len(p.query('farmwatch_miner_power_watts{source="pdu"}')) == 12, 25)
         await eventually(lambda: p.query('window:farmwatch_curtailment_load_watts:sum{window="drill-1"}'), 40)
         await script.run(start, steps)
@@ -149,4 +149,4 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         shed = (sum(script.full_w[m.ip] for m in [*sleepy, heavy, waker]) - 3 * residual - 300.0 - residual) / 1000
         assert shed * (1 - LAG_S / 30.0) <= guess["shed_kw"] <= shed + 0.01, (guess, shed)
     finally:
-        await s.stop()
+        await metered.stop()

@@ -77,8 +77,8 @@ def report(prom: RulesPrometheus, t_from: float, t_to: float) -> list[dict[str, 
 @pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed")
 @pytest.mark.slow
 async def test_energy_by_source_rack_and_state_equals_the_pdus_loads(tmp_path: Path) -> None:
-    s = await pdu_site("e", count=6, seed=29, base_ip="127.183.0.1", snmp_ip="127.183.1.1", outlets_per_pdu=3)
-    site, handle, agent = s.site, s.handle, s.agent
+    metered = await pdu_site("e", count=6, seed=29, base_ip="127.183.0.1", snmp_ip="127.183.1.1", outlets_per_pdu=3)
+    site, handle, agent = metered.site, metered.handle, metered.agent
     asleep = site.miners[4]
     site.set_fault(asleep.ip, "sleeping")
     for pdu in handle.pdus:  # plain values: the outlets measure exactly these loads
@@ -91,7 +91,7 @@ async def test_energy_by_source_rack_and_state_equals_the_pdus_loads(tmp_path: P
         PowerDomain(name="feed-solar", budget_w=1e6, pdus=(solar.name,), source="solar", price_usd_per_kwh=0.02))
     try:
         rules = [REPO / "rules" / f for f in ("farmwatch.rules.yml", "power.rules.yml", "energy.rules.yml")]
-        p = await s.scrape(tmp_path / "prom", rules)
+        p = await metered.scrape(tmp_path / "prom", rules)
         await eventually(lambda: len(p.query('device:farmwatch_miner_power_watts:preferred{source="pdu"}')) == 6, 40)
         await eventually(lambda: len(p.query("farmwatch_miner_energy_source_info")) == 6, 20)
         t0 = float(int(time.time()))
@@ -119,4 +119,4 @@ async def test_energy_by_source_rack_and_state_equals_the_pdus_loads(tmp_path: P
         assert cost["grid"] == pytest.approx(sum(grid.loads_w) / 1000 * 24 * 0.06, rel=1e-6)
         assert cost["solar"] == pytest.approx(sum(solar.loads_w) / 1000 * 24 * 0.02, rel=1e-6)
     finally:
-        await s.stop()
+        await metered.stop()

@@ -87,8 +87,8 @@ def post(url: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
 
 
 async def test_curtailment_and_pool_alerts_reach_alertmanager_and_clear(tmp_path: Path) -> None:
-    s = await pdu_site("e2e", count=8, seed=31, base_ip="127.198.0.1", snmp_ip="127.198.1.1")
-    site, handle, rows, agent = s.site, s.handle, s.rows, s.agent
+    metered = await pdu_site("e2e", count=8, seed=31, base_ip="127.198.0.1", snmp_ip="127.198.1.1")
+    site, handle, rows, agent = metered.site, metered.handle, metered.rows, metered.agent
     rack = [m for m in site.miners if rows[m.ip]["rack"] == "R01"]
     foreign, orphan = [m for m in site.miners if rows[m.ip]["rack"] == "R02"]
     dev = {m.ip: f"{m.ip}:{m.port}" for m in site.miners}
@@ -186,4 +186,4 @@ async def test_curtailment_and_pool_alerts_reach_alertmanager_and_clear(tmp_path
             await asyncio.to_thread(prom.stop)
         if am is not None:
             await asyncio.to_thread(am.stop)
-        await s.stop()
+        await metered.stop()

@@ -2,13 +2,13 @@
 the SNMP demo's APC PDUs feeding them outlet by outlet (real SNMP, snmpsim on loopback), one agent polling both
 with the PDUs' site map, and a real Prometheus scraping that agent with the rules a test names.
 
-    s = await pdu_site("c", count=12, seed=23, base_ip="127.181.0.1", snmp_ip="127.181.1.1")
+    metered = await pdu_site("c", count=12, seed=23, base_ip="127.181.0.1", snmp_ip="127.181.1.1")
     ...  # faults, loads, windows, power domains: everything the agent must see from its first cycle
     try:
-        p = await s.scrape(tmp_path / "prom", rules)  # starts the agent, then Prometheus
+        p = await metered.scrape(tmp_path / "prom", rules)  # starts the agent, then Prometheus
         ...
     finally:
-        await s.stop()  # Prometheus first, the simulated site last"""
+        await metered.stop()  # Prometheus first, the simulated site last"""
 
 from __future__ import annotations
 
