@@ -104,8 +104,9 @@ async def test_rules_and_dashboards_on_a_simulated_site(tmp_path: Path) -> None:
     agent = Agent(site="it", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows),
                   collectors=[gpus, snmp], economics=econ)
     rated = sum(p.rated_current_a for p in handle.pdus)
-    agent.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated,
-                                                            phases=3, pdus=tuple(p.name for p in handle.pdus)),)
+    agent.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated, phases=3,
+                                       pdus=tuple(p.name for p in handle.pdus), source="grid",
+                                       price_usd_per_kwh=0.06),)
     prom: RulesPrometheus | None = None
     try:
         await agent.start()

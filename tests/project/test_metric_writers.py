@@ -25,12 +25,17 @@ async def test_every_family_on_the_demo_has_one_writer(monkeypatch: pytest.Monke
     try:
         agent = await started(demo, got)
         snmp = next(c for c in agent.collectors if isinstance(c, SnmpCollector))
-        for _ in range(300):  # until miners, PDUs and GPUs have all been read once (a loaded machine is slow)
-            if (snmp.readings() and any(s.up for s in agent.store.devices.values())
-                    and all(c.stats.cycles for c in agent.collectors)):
+        def ready() -> dict[str, bool]:
+            return {"a PDU read": any(r.device_class == "pdu" for r in snmp.readings().values()),
+                    "a miner up": any(s.up for s in agent.store.devices.values()),
+                    "every collector cycled": all(c.stats.cycles for c in agent.collectors)}
+
+        for _ in range(600):  # until miners, a PDU and the GPUs have been read (a loaded machine is slow)
+            if all(ready().values()):
                 break
             await asyncio.sleep(0.2)
-        assert snmp.readings() and agent.power_domains
+        assert all(ready().values()), ready()
+        assert agent.power_domains
 
         writers: dict[str, set[str]] = defaultdict(set)
         original = Families.get

@@ -24,7 +24,7 @@ from tests.support.prom import Prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 # The rule files a site's Prometheus loads (the alerts come from fast_alerts).
-RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml", "pools.rules.yml")
+RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml", "pools.rules.yml", "energy.rules.yml")
 # What the dashboards' variables stand for in the checks: All (".*", as Grafana's allValue) and a rate window.
 VARIABLES = {"$__rate_interval": "15s", "$site": ".*", "$container": ".*", "$rack": ".*", "$model": ".*"}
 
