@@ -8,7 +8,7 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # The whole build context (.dockerignore keeps out .git, .venv, caches and the compose secrets): what ships is
-# decided once, by pyproject.toml, when the wheel is built; tests/test_image.py builds this file set the same way.
+# decided once, by pyproject.toml, when the wheel is built; tests/integration/test_image.py builds this file set the same way.
 COPY . .
 # pip first (the version constraints.txt was made with; --build-constraint needs pip >= 25.3), then a wheel of the
 # project built with the pinned setuptools, then that wheel and its dependencies at their pinned versions. The

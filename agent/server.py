@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 class Agent(floor.Agent, curtailment_api.Agent, Protocol):
     """What the HTTP server reads of the agent (a protocol: the agent builds the server, so naming the ``Agent``
-    class here would make the two import each other; tests/test_imports.py)."""
+    class here would make the two import each other; tests/project/test_imports.py)."""
 
     @property
     def prober(self) -> Prober | None: ...

@@ -1,5 +1,5 @@
 """Hostile clients against a real ``farmwatch run`` (issue 11): what an idle-connection flood and clients that
-never read cost the agent, measured, never asserted (tests/test_hostile_clients.py asserts the bounds).
+never read cost the agent, measured, never asserted (tests/agent/test_hostile_clients.py asserts the bounds).
 
     .venv/bin/python -m bench.hostile [--miners 50] [--flood 1100] [--nofile 1024] [--seconds 10]
 

@@ -171,7 +171,7 @@ def main() -> None:
     ap.add_argument("--identify-limit", type=int, default=None,
                     help=f"identifications in flight (default {identify.IDENTIFY_LIMIT}; 0: only the group's concurrency)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--base-ip", default="127.60.0.1")
+    ap.add_argument("--base-ip", default="127.72.0.1")
     ap.add_argument("--latency-ms", type=float, nargs=2, default=(50.0, 50.0))
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--variants", default="no_join=0.2")

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.prom import Prometheus  # noqa: E402
+from tests.support.prom import Prometheus  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

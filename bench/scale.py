@@ -20,6 +20,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -113,6 +114,7 @@ def main() -> int:
     ap.add_argument("--miners", type=int, default=20000)
     ap.add_argument("--cycles", type=int, default=10, help="completed cycles to measure after the first")
     ap.add_argument("--interval", default="15s", help="poll interval (shorter than a cycle: cycles back to back)")
+    ap.add_argument("--timeout", default="10s", help="per-device poll timeout (shorter than --interval)")
     ap.add_argument("--latency-ms", type=float, nargs=2, default=(50.0, 50.0))
     ap.add_argument("--processes", type=int, default=2, help="simulator processes (open-file limit)")
     ap.add_argument("--seed", type=int, default=7)
@@ -128,6 +130,7 @@ def main() -> int:
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the simulator and the agent
     print(f"# farmwatch scale benchmark  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  "
           f"{os.cpu_count()} cores  Python {platform.python_version()}  miners={args.miners} "
           f"latency={args.latency_ms[0]:g}-{args.latency_ms[1]:g}ms loop={'uvloop' if args.uvloop else 'asyncio'}",
@@ -146,6 +149,9 @@ def main() -> int:
         procs.append(sim)
         wait_listening(ips[0], 4028, 180)
         wait_listening(ips[-1], 4028, 180)
+        time.sleep(1)
+        if sim.poll() is not None:  # something else answers on these addresses (a simulator left running?)
+            raise SystemExit(f"the simulator exited with {sim.returncode}: are {args.base_ip}... already in use?")
         time.sleep(5 if args.mix else 0)  # a mixed fleet's last miner may be web-only: give the rest time to listen
 
         port = free_port()
@@ -156,7 +162,7 @@ def main() -> int:
             "miners:\n"
             f"  - targets: {json.dumps(ranges(ips))}\n"
             f"    interval: {args.interval}\n"
-            "    timeout: 10s\n"
+            f"    timeout: {args.timeout}\n"
             f"    concurrency: {args.concurrency}\n"
             f"    per_subnet_concurrency: {args.per_subnet}\n"
         )

@@ -2,7 +2,7 @@
 ``configure.py`` module with a module-level ``KIND = CollectorKind(...)``, and this registry finds those modules by
 scanning ``collectors/*/``. The agent reads the registry to build its collectors (``agent/collector_setup.py``),
 to know the top-level ``site.yaml`` sections that belong to collectors (config validation, reload) and to list them
-in ``farmwatch run --help``; ``tests/test_docs.py`` checks the README's layout table against it. Adding a collector
+in ``farmwatch run --help``; ``tests/project/test_docs.py`` checks the README's layout table against it. Adding a collector
 is adding a package with a ``configure.py``; no hand list in the agent names it (docs/architecture.md, "Adding a
 collector").
 

@@ -408,7 +408,7 @@ def power() -> dict[str, Any]:
 
 
 # The curtailment row's panels: empty while no window is declared (the tests exempt them on sites without one and
-# check them during a window, tests/test_curtailment.py).
+# check them during a window, tests/agent/test_curtailment.py).
 CURTAILMENT_PANELS = ("Curtailment: load, baseline and target", "Curtailment: shed", "Curtailment: miners awake",
                       "Curtailment: sleeping miners' draw", "Curtailment: load by power source")
 

@@ -28,7 +28,7 @@ def _not_loaded(name: str) -> Personality:
 
 
 # The firmware registry installs its lookup here when it loads (simsite.firmwares imports this module, so this
-# module cannot import it back: tests/test_imports.py). Looked up by name on every call: a fault may re-flash a
+# module cannot import it back: tests/project/test_imports.py). Looked up by name on every call: a fault may re-flash a
 # miner to another firmware.
 personality_of: Callable[[str], Personality] = _not_loaded
 

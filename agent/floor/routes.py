@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from .model import FILTER_KEYS, device_key, racks, todo, todo_key, todo_raw
+from .model import FILTER_KEYS, Floor, MinerRow, device_key, racks, todo, todo_key, todo_raw
 from .pages import index_page, miner_page
 from .paging import Page, PageError, page_request, take
 from .source import FloorSource
@@ -91,21 +91,29 @@ def add_routes(app: web.Application, agent: Agent) -> None:
         floor = await off_loop(view.current)
         return _json(request, floor.summary.to_json())
 
-    async def api_miners(request: web.Request) -> web.Response:
+    async def paged(request: web.Request, listing: str, rows_of: Callable[[Floor, dict[str, str]], list[MinerRow]],
+                    fields: int, raw: Callable[[MinerRow], list[Any]], key: Callable[[list[Any]], tuple[Any, ...]],
+                    echo_filters: bool) -> web.Response:
+        """One page of a list of miner rows (agent/floor/paging.py); ``raw`` gives a row's ``fields`` cursor fields,
+        ``key`` the order they sort in."""
         filters = _filters(request)
         try:
-            page = page_request(request.query, 1)
-        except PageError as e:
+            page = page_request(request.query, fields)
+
+            def body() -> dict[str, Any]:
+                floor = view.current()
+                rows = rows_of(floor, filters)
+                part, cursor = take(rows, page, raw, key)
+                return {"generated_at": floor.summary.generated_at, **({"filters": filters} if echo_filters else {}),
+                        "count": len(rows), **_paging(request, page, cursor), listing: [r.to_json() for r in part]}
+
+            return _json(request, await off_loop(body))
+        except PageError as e:  # a bad limit, or a cursor that is not this list's
             return _json(request, {"error": str(e)}, 400)
 
-        def body() -> dict[str, Any]:
-            floor = view.current()
-            rows = floor.select(filters, floor.ordered())
-            part, cursor = take(rows, page, lambda r: [r.device], device_key)
-            return {"generated_at": floor.summary.generated_at, "filters": filters, "count": len(rows),
-                    **_paging(request, page, cursor), "miners": [r.to_json() for r in part]}
-
-        return await _paged(request, off_loop(body))
+    async def api_miners(request: web.Request) -> web.Response:
+        return await paged(request, "miners", lambda floor, f: floor.select(f, floor.ordered()), 1,
+                           lambda r: [r.device], device_key, True)
 
     async def api_miner(request: web.Request) -> web.Response:
         device = request.match_info["device"]
@@ -135,20 +143,8 @@ def add_routes(app: web.Application, agent: Agent) -> None:
         return _json(request, await off_loop(body))
 
     async def api_todo(request: web.Request) -> web.Response:
-        filters = _filters(request)
-        try:
-            page = page_request(request.query, 6)
-        except PageError as e:
-            return _json(request, {"error": str(e)}, 400)
-
-        def body() -> dict[str, Any]:
-            floor = view.current()
-            rows = todo(floor.select(filters))
-            part, cursor = take(rows, page, todo_raw, todo_key)
-            return {"generated_at": floor.summary.generated_at, "count": len(rows), **_paging(request, page, cursor),
-                    "todo": [r.to_json() for r in part]}
-
-        return await _paged(request, off_loop(body))
+        return await paged(request, "todo", lambda floor, f: todo(floor.select(f)), 6, todo_raw, todo_key,
+                           False)
 
     r = app.router
     r.add_get("/", index)
@@ -168,13 +164,6 @@ def _paging(request: web.Request, page: Page, cursor: str | None) -> dict[str, A
         query = {k: v for k, v in request.query.items() if k in (*FILTER_KEYS, "limit")}
         nxt = str(request.rel_url.with_query({**query, "cursor": cursor}))
     return {"limit": page.limit, "next_cursor": cursor, "next": nxt}
-
-
-async def _paged(request: web.Request, body: Awaitable[dict[str, Any]]) -> web.Response:
-    try:
-        return _json(request, await body)
-    except PageError as e:  # a cursor that decoded but does not fit this list's order
-        return _json(request, {"error": str(e)}, 400)
 
 
 def _reading(agent: Agent, device: str) -> dict[str, Any] | None:

@@ -1,5 +1,5 @@
 """What the floor view reads of the running agent. A protocol rather than the ``Agent`` class: the agent builds
-the floor view, so naming the class here would make the two import each other (tests/test_imports.py)."""
+the floor view, so naming the class here would make the two import each other (tests/project/test_imports.py)."""
 
 from __future__ import annotations
 

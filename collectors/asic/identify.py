@@ -113,7 +113,7 @@ async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
         return Seen("rpc", None, f"rpc {port}: {e.reason}", e if e.reason in _UNREACHED else None)
     driver = match_driver(replies)
     desc = rpc.description(replies.get("version", {})) or "no description"
-    generic = driver is None and speaks_cgminer(replies)
+    generic = driver is None and rpc.speaks_cgminer(replies)
     if generic:
         # Some vendors name the model only per device (iBeLink's DEVS "Name"): one more read before settling
         # for the generic reader.
@@ -122,14 +122,6 @@ async def _rpc_probe(host: str, port: int, deadline: float) -> Seen:
         except DeviceError:
             driver = None
     return Seen("rpc", driver, f"rpc {port}: {desc!r}", cgminer=generic and driver is None)
-
-
-def speaks_cgminer(replies: dict[str, rpc.Reply]) -> bool:
-    """Some identification command got a successful cgminer reply (a STATUS block with S/I/W and a section)."""
-    for reply in replies.values():
-        if rpc.status_of(reply)[0] in ("S", "I", "W") and isinstance(reply.get("STATUS"), list):
-            return True
-    return False
 
 
 async def _epic_probe(host: str, port: int, deadline: float) -> Seen:

@@ -236,6 +236,14 @@ def status_of(reply: Mapping[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
+def speaks_cgminer(replies: Mapping[str, Reply]) -> bool:
+    """Some command got a successful cgminer reply (a STATUS block with S/I/W and a section)."""
+    for reply in replies.values():
+        if status_of(reply)[0] in ("S", "I", "W") and isinstance(reply.get("STATUS"), list):
+            return True
+    return False
+
+
 def description(reply: Mapping[str, Any]) -> str:
     if not isinstance(reply, Mapping):
         return ""

@@ -1,6 +1,6 @@
 """What is kept between cycles for one miner: the driver that answered, its group's web login, the driver's
 per-miner state. Its own module so that the poll, the fetch context and identification all use it without
-importing each other (tests/test_imports.py: no import cycles)."""
+importing each other (tests/project/test_imports.py: no import cycles)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ cycle (same tables, same rows), so their decoded tuples are cached by their enco
 are cached by OID list, so a steady cycle encodes only the request-id and the header.
 
 Values come out exactly as ``client.value_of`` gives them from pysnmp (int, bytes, OID tuple, dotted IPv4, ``None``
-for NULL/noSuchObject/noSuchInstance/endOfMibView/unknown types): tests/test_snmp_ber.py checks that against
+for NULL/noSuchObject/noSuchInstance/endOfMibView/unknown types): tests/snmp/test_snmp_ber.py checks that against
 pyasn1's encoder and decoder, and fuzzes the decoder with arbitrary bytes (only ``BerError`` may come out).
 """
 

@@ -1,5 +1,5 @@
 """The state kept for one SNMP device between cycles. Its own module: the collector writes it and the metric
-families read it, and neither should import the other (tests/test_imports.py: no import cycles)."""
+families read it, and neither should import the other (tests/project/test_imports.py: no import cycles)."""
 
 from __future__ import annotations
 

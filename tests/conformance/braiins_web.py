@@ -19,8 +19,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from collectors.asic.http import GRAPHQL_LOGIN
-
-from .web import ReplayWeb
+from tests.support.replay_web import ReplayWeb
 
 GQL_COOKIE, LUCI_COOKIE = "gq-1", "lc-1"
 

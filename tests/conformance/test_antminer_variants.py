@@ -17,7 +17,7 @@ from collectors.asic.drivers import antminer
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import poll_once
 from collectors.asic.reading import MinerReading
-from tests.conformance.server import ReplayMiner, fixture, fixture_set, have_fixtures
+from tests.support.replay import ReplayMiner, fixture, fixture_set, have_fixtures
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 

@@ -11,9 +11,8 @@ from collectors.asic.drivers import avalon
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import poll_once
 from collectors.asic.reading import MinerReading
-
-from .btminer import sent_commands
-from .server import ReplayMiner, fixture, fixture_set, have_fixtures
+from tests.support.replay import ReplayMiner, fixture, fixture_set, have_fixtures
+from tests.support.replay_btminer import sent_commands
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 

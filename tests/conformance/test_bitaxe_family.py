@@ -14,8 +14,8 @@ from collectors.asic.http import close_session
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll
 from collectors.asic.reading import MinerReading
-from tests.conformance.server import fixture, have_fixtures
-from tests.conformance.web import ReplayWeb
+from tests.support.replay import fixture, have_fixtures
+from tests.support.replay_web import ReplayWeb
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 

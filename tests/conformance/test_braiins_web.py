@@ -24,8 +24,8 @@ from collectors.asic.http import WebCredentials, check_read_only, close_session
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll
 from tests.conformance.braiins_web import ReplayBraiinsLegacy
-from tests.conformance.server import ReplayMiner, fixture, have_fixtures
-from tests.conformance.web import ReplayWeb
+from tests.support.replay import ReplayMiner, fixture, have_fixtures
+from tests.support.replay_web import ReplayWeb
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 approx = pytest.approx

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .server import FIXTURES
+from tests.support.replay import FIXTURES
 
 # Replies to a write (`*ascset*`) or to a malformed request (`*multicommand-error*`) are protocol facts, not poll
 # cases (docs/architecture.md, "Conformance suite").

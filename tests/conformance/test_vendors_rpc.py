@@ -16,10 +16,9 @@ from collectors.asic.drivers import cgminer, hammer, innosilicon, sealminer
 from collectors.asic.http import PlainSecret, WebCredentials, close_session
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll
-
-from .btminer import sent_commands
-from .server import ReplayMiner, fixture, fixture_set, have_fixtures
-from .web import ReplayWeb
+from tests.support.replay import ReplayMiner, fixture, fixture_set, have_fixtures
+from tests.support.replay_btminer import sent_commands
+from tests.support.replay_web import ReplayWeb
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 approx = pytest.approx

@@ -16,9 +16,8 @@ from collectors.asic.drivers import bitfury, ebang, elphapex
 from collectors.asic.http import PlainSecret, WebCredentials, check_read_only, close_session
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll
-
-from .server import fixture, have_fixtures
-from .web import ReplayWeb
+from tests.support.replay import fixture, have_fixtures
+from tests.support.replay_web import ReplayWeb
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 approx = pytest.approx

@@ -18,8 +18,8 @@ from collectors.asic.drivers import auradine, bitaxe, braiins, epic, goldshell, 
 from collectors.asic.http import WebCredentials, check_read_only, close_session
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll
-from tests.conformance.server import ReplayMiner, fixture, fixture_set, have_fixtures
-from tests.conformance.web import ReplayApi3, ReplayWeb
+from tests.support.replay import ReplayMiner, fixture, fixture_set, have_fixtures
+from tests.support.replay_web import ReplayApi3, ReplayWeb
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 approx = pytest.approx

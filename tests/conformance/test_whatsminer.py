@@ -9,9 +9,8 @@ from collectors.asic import rpc
 from collectors.asic.drivers import whatsminer
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import poll_once
-
-from .btminer import JOIN_REJECTED, BtminerReplay, sent_commands
-from .server import FIXTURES, fixture, fixture_set, have_fixtures
+from tests.support.replay import FIXTURES, fixture, fixture_set, have_fixtures
+from tests.support.replay_btminer import JOIN_REJECTED, BtminerReplay, sent_commands
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 

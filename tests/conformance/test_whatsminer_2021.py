@@ -10,9 +10,8 @@ from collectors.asic.drivers import whatsminer
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import poll_once
 from collectors.asic.reading import MinerReading
-
-from .btminer import BtminerReplay, sent_commands
-from .server import fixture_set, have_fixtures
+from tests.support.replay import fixture_set, have_fixtures
+from tests.support.replay_btminer import BtminerReplay, sent_commands
 
 pytestmark = pytest.mark.skipif(not have_fixtures(), reason="../shared/fixtures/asic not present")
 
