@@ -35,8 +35,8 @@ from collectors.asic.poll import MinerSession
 from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.curtail import ScriptedCurtailment, Step
-from tests.prom import PROMETHEUS, Prometheus, eventually, free_port
-from tests.test_rules_integration import REPO, fast_alerts, free_udp_port
+from tests.integration.test_rules_integration import REPO, fast_alerts, free_udp_port
+from tests.support.prom import PROMETHEUS, Prometheus, eventually, free_port
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None or ALERTMANAGER is None,

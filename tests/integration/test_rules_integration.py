@@ -49,7 +49,7 @@ pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prom
               pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml", "pools.rules.yml")
+RULE_FILES = ("farmwatch.rules.yml", "power.rules.yml", "pools.rules.yml", "energy.rules.yml")
 # What the dashboards' variables stand for in the checks: All (".*", as Grafana's allValue) and a rate window.
 VARIABLES = {"$__rate_interval": "15s", "$site": ".*", "$container": ".*", "$rack": ".*", "$model": ".*"}
 # Panels that are empty on a healthy site by design, checked once the faults are in (and on the demo, which has
@@ -207,8 +207,9 @@ async def test_rules_and_dashboards_on_a_simulated_site(tmp_path: Path) -> None:
     agent = Agent(site="it", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows),
                   collectors=[gpus, snmp], economics=econ)
     rated = sum(p.rated_current_a for p in handle.pdus)
-    agent.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated,
-                                                            phases=3, pdus=tuple(p.name for p in handle.pdus)),)
+    agent.power_domains = (PowerDomain(name="feed-A", budget_w=1e6, budget_amps=rated, phases=3,
+                                       pdus=tuple(p.name for p in handle.pdus), source="grid",
+                                       price_usd_per_kwh=0.06),)
     prom: RulesPrometheus | None = None
     try:
         await agent.start()
