@@ -10,7 +10,6 @@ a site.yaml with `shard: 0/2` the way `farmwatch run` builds it.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,7 @@ from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
 from simsite.snmp import community_of
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+from tests.support.rules import free_udp_port
 
 
 async def test_a_shard_says_which_outlets_another_shard_reads(tmp_path: Path) -> None:

@@ -17,14 +17,14 @@ import pytest
 
 from agent.daemon import Agent
 from agent.demo import DRILL_DELAY_S, run_demo, started
-from tests.integration.test_rules_integration import (
+from tests.support.prom import PROMETHEUS, eventually
+from tests.support.rules import (
     REPO,
     RULE_FILES,
     RulesPrometheus,
     dashboard_queries,
     variable_queries,
 )
-from tests.support.prom import PROMETHEUS, eventually
 
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed"),
               pytest.mark.slow]

@@ -12,7 +12,6 @@ no SNMP device and /probe output had no location.
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,18 +26,12 @@ from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.snmp import community_of
 from tests.support.prom import PROMETHEUS, Prometheus, eventually
+from tests.support.rules import REPO, free_udp_port
 
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed"),
               pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "deploy" / "multisite" / "probe-prometheus.yml"
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def probe_config(agent: str) -> dict[str, Any]:
