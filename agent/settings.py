@@ -47,6 +47,14 @@ class MinerGroup:
     credentials: Credentials = field(default_factory=Credentials)
     line: int = 0  # where the group starts in site.yaml, for messages at run time
 
+    @property
+    def explicit(self) -> frozenset[str]:
+        """The targets written as single addresses (expected miners; a CIDR or range is a scope), as
+        ``MinerSession.target`` names them."""
+        from .targets import expand_spec, is_scope
+
+        return frozenset(str(t) for spec in self.specs if not is_scope(spec) for t in expand_spec(spec, self.port))
+
 
 @dataclass(frozen=True)
 class SnmpV3:

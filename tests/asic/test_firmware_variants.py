@@ -34,10 +34,10 @@ from simsite import variants as sim_variants
 from simsite.cgminer import parse_request
 from simsite.firmwares import get as get_firmware
 from simsite.miner import SimMiner
-from tests.agent.test_agent import make_agent
 from tests.asic.test_drivers_cgminer_family import x19_replies
 from tests.support.replay import ReplayMiner
 from tests.support.replay_btminer import BtminerReplay
+from tests.support.simulated import make_agent
 
 approx = pytest.approx
 
