@@ -23,6 +23,7 @@ import pytest
 
 from agent.cli import main
 from agent.curtailment import CurtailmentFile, parse_windows
+from agent.settings import Config
 from agent.yamlread import ConfigError
 from dashboards.generate import CURTAILMENT_PANELS
 from simsite.curtail import ScriptedCurtailment, Step
@@ -94,6 +95,8 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         f"windows:\n  - {{id: drill-1, start: {start}, end: {end}, scope: {{rack: R01}}, "
         f"target_kw: {target / 1000.0}, ramp: 10s, baseline: 20s}}\n")
     agent.curtailment = CurtailmentFile(tmp_path / "curtailment.yaml")
+    # The site infers windows when 40 % of its miners sleep together (curtailment: {infer_share: 0.4}).
+    agent.config = Config(path=tmp_path / "site.yaml", site="c", curtailment_infer_share=0.4)
     steps = [*(Step(2.0, m.ip, "sleep", residual) for m in sleepy), Step(2.0, heavy.ip, "sleep", 300.0),
              Step(2.0, waker.ip, "sleep", residual), Step(32.0, waker.ip, "wake")]
     try:
@@ -117,7 +120,8 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         await asyncio.sleep(max(0.0, end - time.time()) + 3)
 
         truth = script.truth(start, end, ramp, target, residual_w=100.0)
-        (record,) = json.loads(report(p, start - 60, end + 5, "--format", "json"))
+        (record,) = [r for r in json.loads(report(p, start - 60, end + 5, "--format", "json"))
+                     if r["scope_kind"] != "inferred"]
         assert record["window"] == "drill-1" and record["scope_kind"] == "rack" and record["scope"] == "R01"
         assert record["miners"] == 6
         assert record["baseline_kw"] == pytest.approx(truth["baseline_kw"], abs=0.002)
@@ -133,13 +137,16 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         assert set(record["sources_kw"]) == {"pdu"}  # every covered miner is metered at its outlet
         # The same record as CSV for the settlement file.
         csv_text = report(p, start - 60, end + 5)
-        header, row = csv_text.strip().splitlines()
+        header, row, *_inferred = csv_text.strip().splitlines()
         assert header.startswith("window,scope_kind,scope,start,end,target_kw,baseline_kw")
         assert row.startswith("drill-1,rack,R01,") and dev[refuser.ip] in row
         # Nobody declared it, but five of twelve miners slept together from S+2 s to the early wake at S+32 s:
-        # with --infer-share 0.4 the same drop is a site-wide inferred window.
-        records = json.loads(report(p, start - 60, end + 5, "--format", "json", "--infer-share", "0.4",
-                                    "--baseline", "20s"))
+        # at the site's configured share (0.4, which the report reads from Prometheus) the same drop is a
+        # site-wide inferred window; --infer-share overrides it for one report.
+        assert p.query("site:farmwatch_curtailment_inferred_active")
+        over = json.loads(report(p, start - 60, end + 5, "--format", "json", "--infer-share", "0.9"))
+        assert [r["scope_kind"] for r in over] == ["rack"]  # five of twelve is not 90 %
+        records = json.loads(report(p, start - 60, end + 5, "--format", "json", "--baseline", "20s"))
         (guess,) = [r for r in records if r["scope_kind"] == "inferred"]
         began, ended = (dt.datetime.fromisoformat(guess[k].replace("Z", "+00:00")).timestamp() for k in ("start", "end"))
         assert start + 2.0 <= began <= start + 2.0 + LAG_S and start + 32.0 <= ended <= start + 32.0 + LAG_S

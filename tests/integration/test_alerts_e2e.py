@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import shutil
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -29,11 +27,11 @@ import yaml
 from agent.config import load_config
 from agent.curtailment_api import ApiWindows
 from simsite.curtail import ScriptedCurtailment, Step
+from tests.support.alertmanager import ALERTMANAGER, Alertmanager
 from tests.support.pdu_site import pdu_site
-from tests.support.prom import PROMETHEUS, Prometheus, eventually, free_port
+from tests.support.prom import PROMETHEUS, Prometheus, eventually
 from tests.support.rules import REPO, fast_alerts
 
-ALERTMANAGER = shutil.which("prometheus-alertmanager")
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None or ALERTMANAGER is None,
                                  reason="Debian packages prometheus and prometheus-alertmanager not installed"),
               pytest.mark.slow]
@@ -41,37 +39,6 @@ HOSTS = ["stratum+tcp://btc.global.luxor.tech:700", "ss.antpool.com:3333", "stra
          "stratum+tcp://btc.f2pool.com:1314", "sha256.poolbinance.com"]
 NAMES = ("CurtailmentTargetMissed", "MinerAwakeDuringCurtailment", "FarmwatchUnknownPool",
          "FarmwatchMinerHashingWithoutPool")
-
-
-class Alertmanager:
-    def __init__(self, workdir: Path) -> None:
-        assert ALERTMANAGER is not None
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.log = (workdir / "alertmanager.log").open("wb")
-        self.proc = subprocess.Popen([ALERTMANAGER, f"--config.file={REPO / 'deploy' / 'alertmanager.yml'}",
-                                      f"--storage.path={workdir}", f"--web.listen-address=127.0.0.1:{self.port}",
-                                      f"--cluster.listen-address=127.0.0.1:{free_port()}"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        end = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1):
-                    return
-            except OSError:
-                assert self.proc.poll() is None, (workdir / "alertmanager.log").read_text()
-                assert time.monotonic() < end, "alertmanager not ready"
-                time.sleep(0.2)
-
-    def alerts(self) -> list[dict[str, Any]]:
-        """The alerts Alertmanager holds now (resolved ones are not listed), with their state."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/alerts", timeout=5) as r:
-            return list(json.load(r))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(20)
-        self.log.close()
 
 
 def prom_alerts(port: int) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
 from simsite.snmp import community_of
+from tests.support.pdu_site import snmp_groups, write_sitemap
 from tests.support.prom import PROMETHEUS, Prometheus, eventually
 from tests.support.rules import REPO, RulesPrometheus, fast_alerts, free_udp_port, overload, rule_errors
 
@@ -34,15 +35,9 @@ pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prom
 def write_site(d: Path, *, miners: list[str], snmp: list[tuple[str, str]], rows: dict[str, dict[str, str]],
                domains: dict[str, Any], shard: str | None) -> Path:
     d.mkdir(parents=True, exist_ok=True)
-    (d / "sitemap.csv").write_text("ip,container,rack,pdu,outlet\n" + "".join(
-        f"{ip},{r['container']},{r['rack']},{r['pdu']},{r['outlet']}\n" for ip, r in rows.items()))
     (d / "power.yaml").write_text(yaml.safe_dump(domains))
-    groups = []
-    for target, community in snmp:
-        (d / f"{community}.secret").write_text(community + "\n")
-        groups.append({"targets": [target], "community_file": f"{community}.secret", "interval": "2s",
-                       "timeout": "1500ms", "retries": 1})
-    cfg: dict[str, Any] = {"site": "it", "sitemap": "sitemap.csv",
+    groups = snmp_groups(d, snmp, interval="2s", timeout="1500ms", retries=1)
+    cfg: dict[str, Any] = {"site": "it", "sitemap": write_sitemap(d, rows),
                            "power_domains": "power.yaml",
                            "miners": [{"targets": miners, "interval": "1s", "timeout": "800ms"}], "snmp": groups}
     if shard is not None:

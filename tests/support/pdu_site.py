@@ -13,8 +13,10 @@ with the PDUs' site map, and a real Prometheus scraping that agent with the rule
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.daemon import Agent
 from agent.demo import DemoSiteMap
@@ -69,3 +71,24 @@ async def pdu_site(name: str, *, count: int, seed: int, base_ip: str, snmp_ip: s
                        interval=1.0, timeout=0.8)
     agent = Agent(site=name, groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows), collectors=[snmp])
     return PduSite(site, handle, snmp, rows, agent)
+
+
+# For the tests that build their agent from a site.yaml, as `farmwatch run` does.
+
+
+def write_sitemap(d: Path, rows: Mapping[str, Mapping[str, str]]) -> str:
+    """``rows`` (miner ip -> container, rack, pdu, outlet) as the site-map CSV in ``d``; its name for site.yaml."""
+    (d / "sitemap.csv").write_text("ip,container,rack,pdu,outlet\n" + "".join(
+        f"{ip},{r['container']},{r['rack']},{r['pdu']},{r['outlet']}\n" for ip, r in rows.items()))
+    return "sitemap.csv"
+
+
+def snmp_groups(d: Path, devices: list[tuple[str, str]], *, interval: str, timeout: str,
+                retries: int) -> list[dict[str, Any]]:
+    """site.yaml's ``snmp:`` groups, one per (target, community), each community in its own secret file in ``d``."""
+    groups = []
+    for target, community in devices:
+        (d / f"{community}.secret").write_text(community + "\n")
+        groups.append({"targets": [target], "community_file": f"{community}.secret", "interval": interval,
+                       "timeout": timeout, "retries": retries})
+    return groups

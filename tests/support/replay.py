@@ -75,6 +75,7 @@ class ReplayMiner(LoopbackServer):
     joins: bool = True
     requests: list[bytes] = field(default_factory=list)
     pace: tuple[int, float] | None = PACE
+    hang_on: bytes | None = None  # a request holding these bytes is never answered (a hung read), nor recorded
     _server: asyncio.Server | None = None
 
     def _answer(self, command: str) -> bytes:
@@ -93,6 +94,9 @@ class ReplayMiner(LoopbackServer):
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             data = await asyncio.wait_for(reader.read(65536), 5)
+            if self.hang_on is not None and self.hang_on in data:
+                await asyncio.sleep(30)
+                return
             self.requests.append(data)
             try:
                 parts = str(json.loads(data)["command"]).split("+")
