@@ -22,10 +22,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aiohttp import web
+
 from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
+from collectors.poolapi.collector import Account, PoolApiCollector
 from collectors.snmp.demo import DEMO_PORT, start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
@@ -122,6 +125,47 @@ async def curtailment_drill(agent: Agent, site: SimSite, snmp_sim: Any, location
         snmp_sim.sim.update(pdus[name])
 
 
+DEMO_POOL_SHORT = 0.85  # the demo pool credits its first worker this share of what its miners report
+
+
+class _DemoToken:
+    """The simulated pool's token (no file: the demo has no site.yaml)."""
+
+    def reveal_fresh(self) -> str:
+        return "demo-read-only-token"
+
+
+async def start_demo_pool(site: SimSite) -> tuple[web.AppRunner, str]:
+    """A simulated Braiins Pool on loopback for the pool-side reconciliation (collectors/poolapi/): its workers
+    API credits each worker what its hashing miners report right now, 2.5 % less (the normal gap), and the first
+    worker ``DEMO_POOL_SHORT`` of it (a shortfall to show), with 10,000 shares an hour each."""
+
+    async def workers(request: web.Request) -> web.Response:
+        if request.headers.get("Pool-Auth-Token") != _DemoToken().reveal_fresh():
+            return web.Response(status=401)
+        rates: dict[str, float] = {}
+        for m in site.miners:
+            if m.fault in ("hang", "refuse", "sleeping"):
+                continue
+            active = [p for p in m.pool_specs if p.active]
+            for p in active:
+                rates[p.user] = rates.get(p.user, 0.0) + m.hashrate_ths * 1000.0 / len(active)
+        out = {}
+        for i, (user, ghs) in enumerate(sorted(rates.items())):
+            credited = ghs * (DEMO_POOL_SHORT if i == 0 else 0.975)
+            out[user] = {"state": "ok", "last_share": int(time.time()), "hash_rate_unit": "Gh/s",
+                         "hash_rate_5m": credited, "hash_rate_60m": credited, "hash_rate_24h": credited,
+                         "shares_5m": 833, "shares_60m": 10000, "shares_24h": 240000}
+        return web.json_response({"btc": {"workers": out}})
+
+    app = web.Application()
+    app.router.add_get("/accounts/workers/json/btc/", workers)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
 async def started(demo: asyncio.Task[None], agent: asyncio.Future[Agent], timeout: float = 120.0) -> Agent:
     """The agent of a demo task started with ``on_agent=agent.set_result`` once it listens; the demo's own
     exception if it failed to start (a test then says why instead of timing out)."""
@@ -192,7 +236,12 @@ async def run_demo(
         print("farmwatch demo: snmpsim is not installed (pip install 'farmwatch[dev]'); no simulated PDUs",
               file=sys.stderr)
     locations = demo_locations(snmp_sim.locations) if snmp_sim else {}
-    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
+    # A simulated pool account read like a real one, for the pool-side reconciliation panel and rules.
+    pool_runner, pool_url = await start_demo_pool(site)
+    pool = PoolApiCollector([Account("demo-pool", pool_url, "btc", _DemoToken(), 0.03)],
+                            interval=max(10.0, interval), timeout=5.0)
+    agent = Agent(site="demo", groups=[group], listen=listen,
+                  collectors=[gpus, *([snmp] if snmp else []), pool],
                   sitemap=DemoSiteMap(locations), economics=DEMO_ECONOMICS)
     if snmp is not None and snmp_sim is not None:
         agent.power_domains = demo_power_domains(locations, snmp_sim.pdus)
@@ -233,6 +282,7 @@ async def run_demo(
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await agent.stop()
+        await pool_runner.cleanup()
         if snmp_sim is not None:
             await snmp_sim.stop()
         await site.stop()

@@ -218,6 +218,18 @@ def pools(b: Board) -> None:
                        "firmwares do not say which part of the time they mine there (farmwatch_miner_fee_pool_info).")
     b.bars("Miners by pool and account", [target(f"pool:farmwatch_miners:count{{{s}}}", "{{pool_host}} {{account}}",
                                                  instant=True)], "none", w=12)
+    b.series(POOL_GAP_PANEL, [
+        target(f"worker:farmwatch_pool_hashrate_gap:ratio{{{s}}}", "{{pool}} {{worker}} gap"),
+        target(f"worker:farmwatch_pool_hashrate_gap_allowed:ratio{{{s}}}", "{{pool}} {{worker}} allowed", "B")],
+        "percentunit", w=24, h=8,
+        description="Pool-side reconciliation (pool_api: in site.yaml, docs/pools.md): the part of the miners' "
+                    "hashrate the pool did not credit over its 60-minute window, per worker, and the gap allowed "
+                    "(the account's normal gap plus three standard errors of the pool's share count). A gap above "
+                    "its allowed line for an hour raises FarmwatchPoolHashrateShortfall.")
+
+
+# Empty on a site without a pool account in pool_api: (checked on the demo, which reads a simulated pool).
+POOL_GAP_PANEL = "Pool vs miners: hashrate gap by worker"
 
 
 LOCATION = "model, container, rack, shelf, slot, pdu, outlet"

@@ -31,7 +31,7 @@ from agent.scheduler import MinerGroup
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
 from collectors.snmp.demo import DemoSnmp, start_demo_snmp
-from dashboards.generate import CURTAILMENT_PANELS
+from dashboards.generate import CURTAILMENT_PANELS, POOL_GAP_PANEL
 from simsite import SimSite
 from simsite.gpus import FakeNvml
 from tests.support.prom import PROMETHEUS, eventually
@@ -53,7 +53,8 @@ pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prom
 
 # Panels that are empty on a healthy site by design, checked once the faults are in (and on the demo, which has
 # faults from the start: tests/integration/test_demo_dashboards.py).
-NEEDS_A_FAULT = {"Needs attention", *CURTAILMENT_PANELS}  # curtailment: checked during a window (test_curtailment)
+# curtailment: checked during a window (test_curtailment); the pool gap needs a pool account (checked on the demo).
+NEEDS_A_FAULT = {"Needs attention", *CURTAILMENT_PANELS, POOL_GAP_PANEL}
 OVERLOAD = 0.95  # of the rated current, on the overloaded PDU phase (the alert's threshold is 0.8)
 
 
