@@ -19,14 +19,16 @@ def setup_for(cfg: Config, shard: tuple[int, int] | None = None, **options: Any)
     """What every collector gets: with a shard (``--shard`` wins over ``shard:``) only the targets whose stable
     hash falls in it, exactly as the miners are split."""
     shard = shard or cfg.shard
+    nameplate = cfg.power.nameplate_fallback
     if shard is None:
-        return Setup(identity_interval=cfg.identity_interval, options=options)
+        return Setup(identity_interval=cfg.identity_interval, nameplate_fallback=nameplate, options=options)
     index, count = shard
 
     def in_shard(t: Addressed) -> bool:
         return shard_of(Target(t.host, t.port), count) == index
 
-    return Setup(in_shard=in_shard, identity_interval=cfg.identity_interval, options=options)
+    return Setup(in_shard=in_shard, identity_interval=cfg.identity_interval, nameplate_fallback=nameplate,
+                 options=options)
 
 
 def collectors_from_config(cfg: Config, shard: tuple[int, int] | None = None, **options: Any) -> list[Collector]:

@@ -22,6 +22,7 @@ from .pools import PoolPolicy
 from .sections.economics import read_curtailment, read_economics, read_pools, read_power
 from .sections.gpus import read_gpus
 from .sections.miners import driver_names, read_miner_group
+from .sections.pool_api import read_pool_api
 from .sections.reader import Reader, read_groups
 from .sections.site import read_listen, read_power_domains, read_shard, read_sitemap, read_storage
 from .sections.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, profile_names, read_snmp_group
@@ -32,6 +33,7 @@ from .settings import (
     EconomicsConfig,
     GpuConfig,
     MinerGroup,
+    PoolApiConfig,
     PowerConfig,
     SnmpGroup,
     SnmpV3,
@@ -56,6 +58,7 @@ SECTION_READERS: dict[str, tuple[Callable[[Reader, yaml.Node], object], Callable
     "miners": (lambda r, node: tuple(read_groups(r, node, "miners", read_miner_group)), tuple),
     "snmp": (lambda r, node: tuple(read_groups(r, node, "snmp", read_snmp_group)), tuple),
     "gpus": (read_gpus, GpuConfig),
+    "pool_api": (read_pool_api, PoolApiConfig),
 }
 
 

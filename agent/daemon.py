@@ -67,7 +67,10 @@ class Agent:
         prober: Prober | None = None,
         reloader: Callable[[], ReloadPlan] | None = None,
         expected: Expected | None = None,
+        miners: AsicCollector | None = None,
     ) -> None:
+        """``miners``: the miner collector built from the config (collectors/asic/configure.py); without it, one
+        is built for ``groups``."""
         self.shard = shard
         self.web_config = web_config or WebConfig()
         self.prober = prober
@@ -79,7 +82,8 @@ class Agent:
         self.sitemap = sitemap
         self.version = version
         # The miners are a collector like the others; ``collectors`` holds the others (SNMP, GPUs, rediscovery).
-        self.miners = AsicCollector(groups, expected=expected, poll_slots=webguard.budget()[1] // 2)
+        self.miners = miners if miners is not None else AsicCollector(groups)
+        self.miners.attach(expected=expected, poll_slots=webguard.budget()[1] // 2)
         self.collectors: list[Collector] = collectors or []
         self.economics = economics
         self.power_domains: tuple[PowerDomain, ...] = ()  # the power_domains file: facts and this shard's miners

@@ -18,13 +18,17 @@ import importlib.util
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
+
+from aiohttp import web
 
 from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
+from collectors.poolapi.collector import Account, PoolApiCollector
 from collectors.snmp.demo import DEMO_PORT, start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
@@ -32,6 +36,7 @@ from simsite.fleet import MIXED_MIX
 from simsite.gpus import demo_host
 
 from .config import EconomicsConfig
+from .curtailment import Window
 from .daemon import Agent
 from .power_domains import PowerDomain
 from .sitemap import Location
@@ -68,18 +73,97 @@ def demo_locations(snmp_locations: dict[str, dict[str, str]]) -> dict[str, dict[
 
 
 def demo_power_domains(locations: dict[str, dict[str, str]], pdus: list[Any]) -> tuple[PowerDomain, ...]:
-    """One site feed over every PDU, and one breaker per container over that container's PDUs."""
+    """One site feed over every PDU (the grid, at the economics' energy price: the energy-by-source rules and
+    dashboard row have a source to show), and one breaker per container over that container's PDUs."""
     by_container: dict[str, set[str]] = {}
     for loc in locations.values():
         by_container.setdefault(loc["container"], set()).add(loc["pdu"])
     rated = {p.name: p.rated_current_a for p in pdus}
     feed = PowerDomain(name="feed-A", budget_w=DEMO_ECONOMICS.site_power_limit_watts, phases=3,
-                       budget_amps=float(sum(rated.values())), pdus=tuple(sorted(rated)))
+                       budget_amps=float(sum(rated.values())), pdus=tuple(sorted(rated)), source="grid",
+                       price_usd_per_kwh=DEMO_ECONOMICS.energy_price_usd_per_kwh)
     breakers = tuple(
         PowerDomain(name=f"breaker-{c}", parent="feed-A", phases=3, budget_amps=float(sum(rated[p] for p in names)),
                     budget_w=sum(rated[p] for p in names) * 230.0 * 3, pdus=tuple(sorted(names)))
         for c, names in sorted(by_container.items()))
     return (feed, *breakers)
+
+
+DRILL_DELAY_S = 40.0  # the demo's curtailment drill starts this long after the agent (a baseline first)
+DRILL_REFUSERS = 2  # miners of the drill's rack that stay awake: the findings MinerAwakeDuringCurtailment shows
+SLEEP_DRAW_W = 25.0  # a sleeping miner's outlet draw in the drill
+
+
+async def curtailment_drill(agent: Agent, site: SimSite, snmp_sim: Any, locations: dict[str, dict[str, str]],
+                            now: float) -> None:
+    """A demand-response drill on rack R01, so the Curtailment row and alerts have something to show: a window
+    declared as the API would keep it (in memory: the demo has no storage path), starting ``DRILL_DELAY_S`` after
+    the agent for two hours; a second after its start every healthy miner of the rack sleeps (its outlet then
+    draws ``SLEEP_DRAW_W``) but ``DRILL_REFUSERS``, which keep hashing. The target is met; the refusers are the
+    findings. farmwatch commands nothing: the simulated site plays the operator's controller."""
+    rack = [m for m in site.miners if locations.get(m.ip, {}).get("rack") == "R01" and m.fault is None]
+    if len(rack) <= DRILL_REFUSERS:
+        return
+    sleepers, refusers = rack[DRILL_REFUSERS:], rack[:DRILL_REFUSERS]
+    start = now + DRILL_DELAY_S
+    target_w = 1.1 * (len(sleepers) * SLEEP_DRAW_W + sum(m.power_w for m in refusers))
+    agent.curtailment_api.windows = (Window("demo-drill", start, start + 7200.0, "rack", "R01",
+                                            locations[rack[0].ip].get("container"), target_w, ramp_s=120.0,
+                                            baseline_s=30.0, origin="api"),)
+    await asyncio.sleep(max(0.0, start + 1.0 - time.time()))
+    pdus = {p.name: p for p in snmp_sim.pdus}
+    changed = set()
+    for m in sleepers:
+        site.set_fault(m.ip, "sleeping")
+        loc = snmp_sim.locations[m.ip]
+        pdus[loc["pdu"]].loads_w[int(loc["outlet"]) - 1] = SLEEP_DRAW_W
+        changed.add(loc["pdu"])
+    for name in sorted(changed):  # one rewrite of the PDU's recording, not one per outlet
+        # Outlet power under snmpsim's noise keeps the values first read; plain values follow the new loads
+        # (this PDU's energy registers then stand still: the demo's energy row counts its miners by integration).
+        pdus[name].noise = False
+        snmp_sim.sim.update(pdus[name])
+
+
+DEMO_POOL_SHORT = 0.85  # the demo pool credits its first worker this share of what its miners report
+
+
+class _DemoToken:
+    """The simulated pool's token (no file: the demo has no site.yaml)."""
+
+    def reveal_fresh(self) -> str:
+        return "demo-read-only-token"
+
+
+async def start_demo_pool(site: SimSite) -> tuple[web.AppRunner, str]:
+    """A simulated Braiins Pool on loopback for the pool-side reconciliation (collectors/poolapi/): its workers
+    API credits each worker what its hashing miners report right now, 2.5 % less (the normal gap), and the first
+    worker ``DEMO_POOL_SHORT`` of it (a shortfall to show), with 10,000 shares an hour each."""
+
+    async def workers(request: web.Request) -> web.Response:
+        if request.headers.get("Pool-Auth-Token") != _DemoToken().reveal_fresh():
+            return web.Response(status=401)
+        rates: dict[str, float] = {}
+        for m in site.miners:
+            if m.fault in ("hang", "refuse", "sleeping"):
+                continue
+            active = [p for p in m.pool_specs if p.active]
+            for p in active:
+                rates[p.user] = rates.get(p.user, 0.0) + m.hashrate_ths * 1000.0 / len(active)
+        out = {}
+        for i, (user, ghs) in enumerate(sorted(rates.items())):
+            credited = ghs * (DEMO_POOL_SHORT if i == 0 else 0.975)
+            out[user] = {"state": "ok", "last_share": int(time.time()), "hash_rate_unit": "Gh/s",
+                         "hash_rate_5m": credited, "hash_rate_60m": credited, "hash_rate_24h": credited,
+                         "shares_5m": 833, "shares_60m": 10000, "shares_24h": 240000}
+        return web.json_response({"btc": {"workers": out}})
+
+    app = web.Application()
+    app.router.add_get("/accounts/workers/json/btc/", workers)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 async def started(demo: asyncio.Task[None], agent: asyncio.Future[Agent], timeout: float = 120.0) -> Agent:
@@ -152,17 +236,25 @@ async def run_demo(
         print("farmwatch demo: snmpsim is not installed (pip install 'farmwatch[dev]'); no simulated PDUs",
               file=sys.stderr)
     locations = demo_locations(snmp_sim.locations) if snmp_sim else {}
-    agent = Agent(site="demo", groups=[group], listen=listen, collectors=[gpus, *([snmp] if snmp else [])],
+    # A simulated pool account read like a real one, for the pool-side reconciliation panel and rules.
+    pool_runner, pool_url = await start_demo_pool(site)
+    pool = PoolApiCollector([Account("demo-pool", pool_url, "btc", _DemoToken(), 0.03)],
+                            interval=max(10.0, interval), timeout=5.0)
+    agent = Agent(site="demo", groups=[group], listen=listen,
+                  collectors=[gpus, *([snmp] if snmp else []), pool],
                   sitemap=DemoSiteMap(locations), economics=DEMO_ECONOMICS)
     if snmp is not None and snmp_sim is not None:
         agent.power_domains = demo_power_domains(locations, snmp_sim.pdus)
     stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await agent.start()
         assert agent.bound is not None
+        if snmp_sim is not None:
+            tasks.append(asyncio.create_task(curtailment_drill(agent, site, snmp_sim, locations, time.time())))
         if on_agent is not None:
             on_agent(agent)
         host, port = agent.bound
@@ -173,9 +265,14 @@ async def run_demo(
             f"  floor:    http://{shown}:{port}/  (site summary, to-do list, rack map; /api/v1/todo)\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
+            f"  pool:     a simulated Braiins Pool account at {pool_url} (farmwatch_pool_worker_*; the site "
+            "overview's pool gap panel)\n"
             + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs, a UPS and a switch over SNMP on "
                f"{snmp_sim.pdus[0].ip}.. (farmwatch_pdu_*, farmwatch_pdu_outlet_power_watts; per miner and rack "
-               "with rules/power.rules.yml)\n" if snmp_sim else "")
+               "with rules/power.rules.yml)\n"
+               f"  curtailment: a drill on rack R01 from {DRILL_DELAY_S:.0f}s after start, {DRILL_REFUSERS} miners "
+               f"refusing (http://{shown}:{port}/api/v1/curtailment; rules/curtailment.rules.yml)\n"
+               if snmp_sim else "")
             + f"  polling every {interval:.0f}s; first full cycle within {interval + timeout:.0f}s. Ctrl-C stops.",
             file=sys.stderr,
             flush=True,
@@ -183,7 +280,11 @@ async def run_demo(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), duration)
     finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await agent.stop()
+        await pool_runner.cleanup()
         if snmp_sim is not None:
             await snmp_sim.stop()
         await site.stop()

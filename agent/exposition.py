@@ -214,15 +214,17 @@ def render(families: Iterable[Family], streams: StreamingRender | None = None) -
             shared = _segment(body)
             body_crc, body_size = zlib.crc32(body), len(body)
             del body
-        help_line = f"# HELP {{}} {fam.help}\n"
+        # Not str.format: a help text may hold braces ("curtailment: {infer_share}"), which format() took for a
+        # field and raised on, stopping every render.
+        help_text = fam.help
         if fam.type == "gauge":
-            head = (help_line.format(fam.name) + f"# TYPE {fam.name} gauge\n").encode()
+            head = (f"# HELP {fam.name} {help_text}\n# TYPE {fam.name} gauge\n").encode()
             text_head = om_head = head
         else:
             sample = fam.sample_name
-            text_head = (help_line.format(sample)
-                         + f"# TYPE {sample} {'counter' if fam.type == 'counter' else 'gauge'}\n").encode()
-            om_head = (help_line.format(fam.name) + f"# TYPE {fam.name} {fam.type}\n").encode()
+            text_head = (f"# HELP {sample} {help_text}\n"
+                         f"# TYPE {sample} {'counter' if fam.type == 'counter' else 'gauge'}\n").encode()
+            om_head = (f"# HELP {fam.name} {help_text}\n# TYPE {fam.name} {fam.type}\n").encode()
         head_seg = _segment(text_head)
         text.add(text_head, head_seg)
         om.add(om_head, head_seg if om_head is text_head else _segment(om_head))

@@ -47,6 +47,14 @@ class MinerGroup:
     credentials: Credentials = field(default_factory=Credentials)
     line: int = 0  # where the group starts in site.yaml, for messages at run time
 
+    @property
+    def explicit(self) -> frozenset[str]:
+        """The targets written as single addresses (expected miners; a CIDR or range is a scope), as
+        ``MinerSession.target`` names them."""
+        from .targets import expand_spec, is_scope
+
+        return frozenset(str(t) for spec in self.specs if not is_scope(spec) for t in expand_spec(spec, self.port))
+
 
 @dataclass(frozen=True)
 class SnmpV3:
@@ -80,6 +88,33 @@ class GpuConfig:
 
 
 @dataclass(frozen=True)
+class PoolApiAccount:
+    """One pool account whose stats API is read (``pool_api: {accounts: [...]}``; collectors/poolapi/)."""
+
+    name: str  # the ``pool`` label
+    api: str  # the API's kind: braiins
+    url: str
+    coin: str
+    token: Secret
+    normal_gap: float  # the pool-vs-miner gap that is normal for this account (0.03: 3 %)
+
+    @property
+    def host(self) -> str:  # the shard test's address: one agent of a sharded site reads each account
+        return self.url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return 443 if self.url.startswith("https") else 80
+
+
+@dataclass(frozen=True)
+class PoolApiConfig:
+    interval: float = 60.0
+    timeout: float = 20.0
+    accounts: tuple[PoolApiAccount, ...] = ()
+
+
+@dataclass(frozen=True)
 class PowerConfig:
     nameplate_fallback: bool = False  # report the model's nameplate power when nothing measures it
 
@@ -101,6 +136,7 @@ class Config:
     miners: tuple[MinerGroup, ...] = ()
     snmp: tuple[SnmpGroup, ...] = ()
     gpus: GpuConfig = field(default_factory=GpuConfig)
+    pool_api: PoolApiConfig = field(default_factory=PoolApiConfig)  # pools' stats APIs (collectors/poolapi/)
     power: PowerConfig = field(default_factory=PowerConfig)
     economics: EconomicsConfig = field(default_factory=EconomicsConfig)
     sitemap_path: Path | None = None

@@ -6,8 +6,9 @@ and resident memory. The first cycle includes firmware identification; later cyc
 
 Beside it, in the same run on the same fleet: a bare asyncio client (connect, one ``summary`` command, read to
 EOF, close, nothing parsed) as the floor, and the ratio to it; and, with ``--profile``, one more steady cycle
-and one render under cProfile, with their time split into connect, read/write, JSON parse, driver parse, render
-and the rest (event loop, scheduler, store), scaled to the unprofiled CPU per miner.
+and one render under cProfile, with their time split into connect, read/write, JSON parse, driver parse,
+scheduler/store (the timer, the group's cycle, poll and fetch steps, the store), render and the rest (the event
+loop, builtins), scaled to the unprofiled CPU per miner.
 
     .venv/bin/python bench/cycle.py --miners 1000 --cycles 4 --mix mixed --variants no_join=0.3 --profile
 """
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.daemon import Agent  # noqa: E402
 from agent.runtime import run_loop  # noqa: E402
-from agent.scheduler import MinerGroup  # noqa: E402
+from collectors.asic.group import MinerGroup  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 
 
@@ -84,19 +85,26 @@ _PARTS = (
     ("JSON parse", ("json/", "_json", "scan_once", "collectors/asic/rpc.py:decode", "repair", "raw_decode")),
     ("driver parse", ("collectors/asic/drivers/", "collectors/asic/normalize", "collectors/asic/reading",
                       "collectors/asic/units", "collectors/asic/bounds", "collectors/asic/models")),
-    ("render", ("agent/exposition", "agent/metrics", "agent/store", "gzip", "zlib")),
+    ("render", ("agent/exposition", "agent/metrics", "collectors/asic/metrics", "collectors/families", "gzip",
+                "zlib")),
     ("sockets: read/write", ("selector_events", "streams.py", "recv", "send", "_read_ready", "sock_", "write",
                              "data_received", "connection_made", "connection_lost", "eof_received")),
+    # The per-poll bookkeeping: the timer, the group's cycle (limits, backoff), the poll and fetch steps, the store.
+    ("scheduler/store", ("agent/scheduler", "collectors/asic/group", "collectors/asic/store",
+                         "collectors/asic/expected", "collectors/asic/poll", "collectors/asic/context",
+                         "collectors/asic/session", "collectors/asic/rpc.py:fetch", "asyncio/timeouts",
+                         "asyncio/locks", "asyncio/tasks")),
 )
+OTHER = "other (event loop, builtins)"
 
 
 def breakdown(prof: cProfile.Profile) -> dict[str, float]:
     """Own time (tottime) per part: the first part whose pattern is in ``file:line(function)`` takes it."""
     stats = pstats.Stats(prof)
-    out = {name: 0.0 for name, _ in _PARTS} | {"other (loop, scheduler, store)": 0.0}
+    out = {name: 0.0 for name, _ in _PARTS} | {OTHER: 0.0}
     for (file, line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         where = f"{file}:{func}" if line else func
-        part = next((name for name, pats in _PARTS if any(p in where for p in pats)), "other (loop, scheduler, store)")
+        part = next((name for name, pats in _PARTS if any(p in where for p in pats)), OTHER)
         out[part] += tt
     return out
 

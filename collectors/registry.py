@@ -40,6 +40,8 @@ class Setup:
     # n agents poll each device exactly once between them, however the collector splits its work.
     in_shard: Callable[[Addressed], bool] = lambda _target: True
     identity_interval: float = 3600.0  # how often identity (model, serial, firmware) is re-read, seconds
+    # power.nameplate_fallback: a miner that reports no power shows its model's nameplate power (the miners').
+    nameplate_fallback: bool = False
     # Test and demo hooks a kind documents for itself (``nvml``: a fake NVML module); empty in production.
     options: Mapping[str, Any] = field(default_factory=dict)
 

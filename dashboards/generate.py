@@ -218,6 +218,18 @@ def pools(b: Board) -> None:
                        "firmwares do not say which part of the time they mine there (farmwatch_miner_fee_pool_info).")
     b.bars("Miners by pool and account", [target(f"pool:farmwatch_miners:count{{{s}}}", "{{pool_host}} {{account}}",
                                                  instant=True)], "none", w=12)
+    b.series(POOL_GAP_PANEL, [
+        target(f"worker:farmwatch_pool_hashrate_gap:ratio{{{s}}}", "{{pool}} {{worker}} gap"),
+        target(f"worker:farmwatch_pool_hashrate_gap_allowed:ratio{{{s}}}", "{{pool}} {{worker}} allowed", "B")],
+        "percentunit", w=24, h=8,
+        description="Pool-side reconciliation (pool_api: in site.yaml, docs/pools.md): the part of the miners' "
+                    "hashrate the pool did not credit over its 60-minute window, per worker, and the gap allowed "
+                    "(the account's normal gap plus three standard errors of the pool's share count). A gap above "
+                    "its allowed line for an hour raises FarmwatchPoolHashrateShortfall.")
+
+
+# Empty on a site without a pool account in pool_api: (checked on the demo, which reads a simulated pool).
+POOL_GAP_PANEL = "Pool vs miners: hashrate gap by worker"
 
 
 LOCATION = "model, container, rack, shelf, slot, pdu, outlet"
@@ -403,6 +415,7 @@ def power() -> dict[str, Any]:
            w=8, thresholds=[(None, "red"), (0.5, "orange"), (0.9, "green")])
     b.stat("UPS runtime left", [target(f"farmwatch_ups_runtime_seconds{{{s}}}", "{{device}}")], "s", w=8)
     curtailment(b)
+    energy(b)
     return dashboard("farmwatch-power", "farmwatch / Power",
                      "Site power against its limit, PDU phases and outlets, UPS, and measured against reported power.", b)
 
@@ -433,6 +446,42 @@ def curtailment(b: Board) -> None:
              "watt", w=8, description="What the sleeping miners of the window still draw.")
     b.series(sources, [target(f"window_source:farmwatch_curtailment_load_watts:sum{{{s}}}", "{{window}} {{source}}")],
              "watt", w=8)
+
+
+ENERGY_PANELS = ("Energy by source: power", "Energy by source: kWh over the last day",
+                 "Energy by source: cost, revenue and margin per day", "Energy by source: miners")
+
+
+def energy(b: Board) -> None:
+    """rules/energy.rules.yml: the miners' power and energy by the source-root power domain feeding them
+    (docs/energy.md); a site whose power_domains file names no source shows nothing here."""
+    s = 'site=~"$site"'
+    b.row("Energy by source")
+    power, kwh, money, miners = ENERGY_PANELS
+    b.series(power, [
+        target(f"source:farmwatch_miner_power_watts:sum{{{s}}}", "{{source}} miners"),
+        target(f"source:farmwatch_power_domain_load_watts:sum{{{s}}}", "{{source}} metered at the domain", "B")],
+        "watt", w=12, h=8, description="Miners: each miner's best power figure (PDU outlet first) summed by the "
+                                       "source that feeds it. Metered: what the source-root domains' PDUs measure.")
+    # The outlet's energy register where a PDU feeds only this miner, else the agent's integration of the miner's
+    # own power (the same preference as docs/energy.md's kWh query).
+    joules = (f"(increase(farmwatch_miner:energy_joules_total:pdu_register{{{s}}}[1d]) or on(site, instance, device) "
+              f'increase(farmwatch_miner_energy_joules_total{{{s}, method="integrated"}}[1d]))')
+    b.bars(kwh, [target(f"sum by (source) ({joules} * on(site, instance, device) group_left(source) "
+                        f"farmwatch_miner_energy_source_info{{{s}}}) / 3.6e6", "{{source}}", instant=True)],
+           "kwatth", w=12, h=8, description="Energy drawn over the last 24 hours (or since the counters began) by "
+                                            "source: the PDU outlet's register where it feeds one miner, else the "
+                                            "agent's integration of the miner's own power figure.")
+    b.series(money, [
+        target(f"source:farmwatch_miner_power_cost_usd_per_day:sum{{{s}}}", "{{source}} cost"),
+        target(f"source:farmwatch_miner_revenue_usd_per_day:sum{{{s}}}", "{{source}} revenue", "B"),
+        target(f"source:farmwatch_miner_margin_usd_per_day:sum{{{s}}}", "{{source}} margin", "C")],
+        "currencyUSD", w=16, description="At the current draw and hashprice, each miner's power priced at its "
+                                         "source's price_usd_per_kwh; miners drawing power while down or asleep "
+                                         "count with 0 revenue.")
+    b.stat(miners, [target(f"count by (source) (farmwatch_miner_energy_source_info{{{s}}})", "{{source}}")],
+           "none", w=8, description="Miners fed by each source (the source-root domain whose PDUs, racks or miner "
+                                    "list hold them).")
 
 
 # --- GPU hall -----------------------------------------------------------------------------------------------

@@ -29,6 +29,17 @@ class AsicCollector:
         self.groups: list[MinerGroup] = []
         self.set_groups(list(groups))
 
+    def attach(self, *, expected: Expected | None = None, poll_slots: int | None = None) -> None:
+        """What the agent adds to a collector built from the config: the scope finds of earlier runs (kept in
+        its state directory) and the polls the process's descriptors allow at once."""
+        if expected is not None:
+            self.store.expected = expected
+        if poll_slots is not None:
+            self.poller = Poller(self.store, poll_slots)
+        for g in self.groups:
+            g.poller = self.poller
+            self._prepare(g)  # again: a scope address found before a restart takes its port from those finds
+
     # The collector contract's single-timer attributes, for readers that want one figure: the shortest interval
     # and the longest per-device timeout of its groups.
     @property

@@ -10,7 +10,6 @@ timeout every cycle. One device's failure never touches another's poll.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import resource
@@ -81,14 +80,13 @@ class Poller:
         self._subnet_keys: dict[str, str] = {}  # host -> its /24 (/64): parsing addresses costs ~10 us each
 
     async def run_cycle(self, group: MinerGroup) -> None:
-        limit = asyncio.Semaphore(group.concurrency)
-        subnets: dict[str, asyncio.Semaphore] = {}
         now_mono = time.monotonic()
-        due = []
+        due: list[tuple[bool, MinerSession]] = []
         scoped = group.explicit is not None
         store = self.store
+        ensure = store.ensure
         for session in group.sessions:
-            state = store.ensure(session.device)
+            state = ensure(session.device)
             if scoped:
                 state.host = session.host
                 state.scope = group.is_scope(session)
@@ -102,35 +100,68 @@ class Poller:
         # within each half.
         due.sort(key=lambda pair: pair[0])
 
+        # A limit that this cycle cannot reach costs a semaphore per poll for nothing: the group's when it has no
+        # more due devices than its concurrency, a /24's when it has no more than per_subnet of them.
         keys = self._subnet_keys
-        loop = asyncio.get_running_loop()
-
-        async def one(session: MinerSession) -> None:
+        per_key: dict[str, list[MinerSession]] = {}
+        for _down, session in due:
             key = keys.get(session.host)
             if key is None:
                 key = keys[session.host] = subnet_key(session.host)
-            sub = subnets.get(key)
-            if sub is None:
-                sub = subnets[key] = asyncio.Semaphore(group.per_subnet)
-            async with limit, sub, self._slots or contextlib.nullcontext():
-                deadline = loop.time() + group.timeout
-                port = session.port
+            per_key.setdefault(key, []).append(session)
+        limit = asyncio.Semaphore(group.concurrency) if len(due) > group.concurrency else None
+        subnet_of: dict[str, asyncio.Semaphore] = {}
+        for members in per_key.values():
+            if len(members) > group.per_subnet:
+                sem = asyncio.Semaphore(group.per_subnet)
+                for session in members:
+                    subnet_of[session.device] = sem
+        slots = self._slots
+        loop = asyncio.get_running_loop()
+        timeout = group.timeout
+
+        async def read(session: MinerSession) -> None:
+            deadline = loop.time() + timeout
+            port = session.port
+            try:
                 try:
+                    reading = await poll(session, deadline=deadline)
+                finally:
+                    if session.port != port:  # identified as HTTP-only: now keyed by its web port
+                        store.rekey(address(session.host, port), session.device)
+            except DeviceError as e:
+                self._failed(group, session, e)
+            except Exception as e:  # a bug in a parser must still stay inside this one device
+                log.exception("unexpected error polling %s", session.device)
+                self._failed(group, session, ParseError(f"internal error: {type(e).__name__}: {e}"))
+            else:
+                state = store.record_success(session.device, reading)
+                if state.scope:
+                    store.expected.found(session.host, session.device, driver=reading.driver,
+                                         model=reading.model, mac=reading.mac, serial=reading.serial)
+
+        async def one(session: MinerSession) -> None:
+            # The group's limit, then the /24's, then the process's poll slots, each only where it can bind.
+            sub = subnet_of.get(session.device)
+            if limit is not None:
+                await limit.acquire()
+            try:
+                if sub is not None:
+                    await sub.acquire()
+                try:
+                    if slots is not None:
+                        await slots.acquire()
                     try:
-                        reading = await poll(session, deadline=deadline)
+                        await read(session)
                     finally:
-                        if session.port != port:  # identified as HTTP-only: now keyed by its web port
-                            store.rekey(address(session.host, port), session.device)
-                except DeviceError as e:
-                    self._failed(group, session, e)
-                except Exception as e:  # a bug in a parser must still stay inside this one device
-                    log.exception("unexpected error polling %s", session.device)
-                    self._failed(group, session, ParseError(f"internal error: {type(e).__name__}: {e}"))
-                else:
-                    state = store.record_success(session.device, reading)
-                    if state.scope:
-                        store.expected.found(session.host, session.device, driver=reading.driver,
-                                             model=reading.model, mac=reading.mac, serial=reading.serial)
+                        if slots is not None:
+                            slots.release()
+                finally:
+                    if sub is not None:
+                        sub.release()
+            finally:
+                if limit is not None:
+                    limit.release()
 
         st = group.stats
         exhausted_before = st.errors["resource"]

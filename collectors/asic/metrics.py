@@ -64,9 +64,10 @@ def _info_labels(dev: DeviceState) -> str:
 def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> None:
     """Value series of one reading; ``d`` is the pre-rendered ``{device="..."}`` label set."""
     g = fams.get
+    pre = d[:-1]  # the label set without its closing brace, for the series with one more label
     state = g("farmwatch_miner_state", "gauge", "Current state (1 on the series of the current state): "
               "hashing, degraded, not_hashing, sleeping, unknown.")
-    state.add(d[:-1] + f',state="{r.state}"}}', 1)
+    state.add(pre + f',state="{r.state}"}}', 1)
     if r.hashrate_ths is not None:
         g("farmwatch_miner_hashrate_hashes_per_second", "gauge",
           "Current hashrate (the firmware's ~1 minute figure, else 5 s), hashes per second.").add(d, r.hashrate_ths * TH)
@@ -77,7 +78,7 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
     if r.power_w is not None:
         g("farmwatch_miner_power_watts", "gauge",
           "Power draw; source = reported (device measures), estimated (firmware estimate), pdu, nameplate.").add(
-            d[:-1] + f',source="{r.power_source or "reported"}"}}', r.power_w)
+            pre + f',source="{r.power_source or "reported"}"}}', r.power_w)
     if r.power_limit_w is not None:
         g("farmwatch_miner_power_limit_watts", "gauge", "Power limit or target set on the miner.").add(d, r.power_limit_w)
     if r.uptime_s is not None:
@@ -93,7 +94,7 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
         if rpm is None:
             unreadable += 1
         else:
-            fan.add(d[:-1] + f',fan="{i}"}}', rpm)
+            fan.add(pre + f',fan="{i}"}}', rpm)
     if unreadable:
         g("farmwatch_miner_fans_unreadable", "gauge", "Fan slots whose reading was unreadable (NaN, garbage): "
           "unknown, neither spinning nor stopped; present only while there are some.").add(d, unreadable)
@@ -104,7 +105,7 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
         bt = g("farmwatch_miner_board_temperature_celsius", "gauge", "Hottest board (PCB) sensor.")
         bct = g("farmwatch_miner_board_chip_temperature_celsius", "gauge", "Hottest chip sensor on the board.")
         for b in r.boards:
-            bl = d[:-1] + f',board="{b.index}"}}'
+            bl = pre + f',board="{b.index}"}}'
             if b.hashrate_ths is not None:
                 bh.add(bl, b.hashrate_ths * TH)
             if b.chips is not None:
@@ -124,7 +125,7 @@ def _reading_samples(fams: Families, device: str, d: str, r: MinerReading) -> No
         stale = g("farmwatch_miner_pool_stale_shares", "counter", "Stale shares.")
         for i, p in enumerate(r.pools):
             index = str(p.index if p.index is not None else i)
-            pl = d[:-1] + f',pool="{index}"}}'
+            pl = pre + f',pool="{index}"}}'
             pi.add(labels((("device", device), ("pool", index), ("url", p.url), ("user", p.user or ""))), 1)
             if p.status in POOL_STATUS_UP:
                 pu.add(pl, POOL_STATUS_UP[p.status])

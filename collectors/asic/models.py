@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -69,6 +69,9 @@ def all_models() -> dict[str, ModelFacts]:
     return dict(_table())
 
 
+# Cached: finalize, the metric families and the floor view ask it for every miner every cycle, and a site has a
+# few dozen model strings (device strings are cut to the bounds of bounds.py, so the cache stays small anyway).
+@lru_cache(maxsize=4096)
 def lookup(model: str | None) -> ModelFacts | None:
     if not model:
         return None

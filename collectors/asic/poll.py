@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import DeviceError, ParseError
 from . import http, rpc
 from .context import FetchContext
-from .drivers import get, identification_order
+from .drivers import custom_signatures, get
 from .http import WebCredentials
 from .identify import IDENTIFY_COMMANDS, identify, identify_slot, match_driver
 from .normalize import finalize
@@ -84,7 +84,7 @@ def _custom_firmware_in(replies: Mapping[str, Any]) -> bool:
             if isinstance(entries, list) and entries and isinstance(entries[0], dict):
                 seen.append(str(entries[0].get("Type", "")))
     text = " ".join(seen).upper()
-    return any(sig in text for d in identification_order() if d.custom for sig in d.signatures)
+    return any(sig in text for sig in custom_signatures())
 
 
 async def poll_once(

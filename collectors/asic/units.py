@@ -18,6 +18,16 @@ def num(value: Any) -> float | None:
 
     NaN, +-inf and booleans are unknown, never a number.
     """
+    # Exact types first: a JSON reading holds hundreds of these per miner, and a bool (type bool, not int) or a
+    # subclass falls through to the general path below.
+    t = type(value)
+    if t is float:
+        return value if math.isfinite(value) else None
+    if t is int:
+        try:
+            return float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return None
     if value is None or isinstance(value, bool):
         return None
     if type(value) is str and "_" not in value:  # the common case, a plain number: float() without the regex

@@ -16,10 +16,9 @@ import aiohttp
 import pytest
 
 from agent.daemon import Agent
-from agent.scheduler import MinerGroup
-from collectors.asic.poll import MinerSession
 from collectors.asic.rpc import READ_COMMANDS
 from simsite import SimSite
+from tests.support.simulated import make_agent
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,12 +31,6 @@ async def site() -> AsyncIterator[SimSite]:
         yield s
     finally:
         await s.stop()
-
-
-def make_agent(site: SimSite, *, timeout: float = 2.0) -> tuple[Agent, MinerGroup]:
-    sessions = [MinerSession(host=m.ip, port=m.port) for m in site.miners]
-    group = MinerGroup(name="t", sessions=sessions, interval=5.0, timeout=timeout)
-    return Agent(site="test", groups=[group], listen="127.0.0.1:0"), group
 
 
 def sent_commands(site: SimSite) -> set[str]:

@@ -435,7 +435,7 @@ def test_merge_keys_share_settings(tmp_path: Path) -> None:
     )
     assert messages(path) == [
         f"{path}:1: x-defaults: unknown key (known: curtailment, economics, gpus, identity_interval, listen, "
-        "miners, pools, power, power_domains, rescan_interval, shard, site, sitemap, snmp, storage)"
+        "miners, pool_api, pools, power, power_domains, rescan_interval, shard, site, sitemap, snmp, storage)"
     ]
     path.write_text(path.read_text().replace("x-defaults: &defaults", "site: &defaults"))
     assert [p.key for p in check_config(path)] == ["site"]  # a mapping is not a site name

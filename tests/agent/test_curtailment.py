@@ -23,23 +23,13 @@ import pytest
 
 from agent.cli import main
 from agent.curtailment import CurtailmentFile, parse_windows
-from agent.daemon import Agent
-from agent.demo import DemoSiteMap
-from agent.scheduler import MinerGroup
+from agent.settings import Config
 from agent.yamlread import ConfigError
-from collectors.asic.poll import MinerSession
-from collectors.snmp.demo import start_demo_snmp
 from dashboards.generate import CURTAILMENT_PANELS
-from simsite import SimSite
 from simsite.curtail import ScriptedCurtailment, Step
-from tests.integration.test_rules_integration import (
-    REPO,
-    RulesPrometheus,
-    dashboard_queries,
-    fast_alerts,
-    free_udp_port,
-)
+from tests.support.pdu_site import pdu_site
 from tests.support.prom import PROMETHEUS, eventually
+from tests.support.rules import REPO, RulesPrometheus, dashboard_queries, fast_alerts
 
 LAG_S = 8.0  # SNMP poll (1 s) + snmpsim reload (whole-second mtime) + scrape (1 s) + two rule groups (1 s each)
 
@@ -89,15 +79,8 @@ def report(prom: RulesPrometheus, t_from: float, t_to: float, *extra: str) -> st
 @pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed")
 @pytest.mark.slow
 async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_prometheus(tmp_path: Path) -> None:
-    site = SimSite.build(count=12, seed=23, base_ip="127.181.0.1", latency_ms=(1.0, 2.0))
-    await site.start()
-    snmp_ip = "127.181.1.1"
-    handle, snmp = await start_demo_snmp(site.miners, base_ip=snmp_ip, port=free_udp_port(snmp_ip),
-                                         outlets_per_pdu=6, interval=1.0)
-    rows = {ip: {**loc, "shelf": "1", "slot": loc["outlet"]} for ip, loc in handle.locations.items()}
-    group = MinerGroup(name="c", sessions=[MinerSession(host=m.ip, port=m.port) for m in site.miners],
-                       interval=1.0, timeout=0.8)
-    agent = Agent(site="c", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows), collectors=[snmp])
+    metered = await pdu_site("c", count=12, seed=23, base_ip="127.181.0.1", snmp_ip="127.181.1.1")
+    site, handle, rows, agent = metered.site, metered.handle, metered.rows, metered.agent
     rack = [m for m in site.miners if rows[m.ip]["rack"] == "R01"]
     assert len(rack) == 6
     script = ScriptedCurtailment(site, handle.sim, {p.name: p for p in handle.pdus}, handle.locations,
@@ -112,16 +95,13 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         f"windows:\n  - {{id: drill-1, start: {start}, end: {end}, scope: {{rack: R01}}, "
         f"target_kw: {target / 1000.0}, ramp: 10s, baseline: 20s}}\n")
     agent.curtailment = CurtailmentFile(tmp_path / "curtailment.yaml")
+    # The site infers windows when 40 % of its miners sleep together (curtailment: {infer_share: 0.4}).
+    agent.config = Config(path=tmp_path / "site.yaml", site="c", curtailment_infer_share=0.4)
     steps = [*(Step(2.0, m.ip, "sleep", residual) for m in sleepy), Step(2.0, heavy.ip, "sleep", 300.0),
              Step(2.0, waker.ip, "sleep", residual), Step(32.0, waker.ip, "wake")]
-    prom = None
     try:
-        await agent.start()
-        assert agent.bound is not None
         rules = [REPO / "rules" / f for f in ("farmwatch.rules.yml", "power.rules.yml", "curtailment.rules.yml")]
-        prom = await asyncio.to_thread(RulesPrometheus, tmp_path / "prom", f"127.0.0.1:{agent.bound[1]}",
-                                       [*rules, fast_alerts(tmp_path)])
-        p = prom
+        p = await metered.scrape(tmp_path / "prom", [*rules, fast_alerts(tmp_path)])
         await eventually(lambda: len(p.query('farmwatch_miner_power_watts{source="pdu"}')) == 12, 25)
         await eventually(lambda: p.query('window:farmwatch_curtailment_load_watts:sum{window="drill-1"}'), 40)
         await script.run(start, steps)
@@ -140,7 +120,8 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         await asyncio.sleep(max(0.0, end - time.time()) + 3)
 
         truth = script.truth(start, end, ramp, target, residual_w=100.0)
-        (record,) = json.loads(report(p, start - 60, end + 5, "--format", "json"))
+        (record,) = [r for r in json.loads(report(p, start - 60, end + 5, "--format", "json"))
+                     if r["scope_kind"] != "inferred"]
         assert record["window"] == "drill-1" and record["scope_kind"] == "rack" and record["scope"] == "R01"
         assert record["miners"] == 6
         assert record["baseline_kw"] == pytest.approx(truth["baseline_kw"], abs=0.002)
@@ -156,13 +137,16 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         assert set(record["sources_kw"]) == {"pdu"}  # every covered miner is metered at its outlet
         # The same record as CSV for the settlement file.
         csv_text = report(p, start - 60, end + 5)
-        header, row = csv_text.strip().splitlines()
+        header, row, *_inferred = csv_text.strip().splitlines()
         assert header.startswith("window,scope_kind,scope,start,end,target_kw,baseline_kw")
         assert row.startswith("drill-1,rack,R01,") and dev[refuser.ip] in row
         # Nobody declared it, but five of twelve miners slept together from S+2 s to the early wake at S+32 s:
-        # with --infer-share 0.4 the same drop is a site-wide inferred window.
-        records = json.loads(report(p, start - 60, end + 5, "--format", "json", "--infer-share", "0.4",
-                                    "--baseline", "20s"))
+        # at the site's configured share (0.4, which the report reads from Prometheus) the same drop is a
+        # site-wide inferred window; --infer-share overrides it for one report.
+        assert p.query("site:farmwatch_curtailment_inferred_active")
+        over = json.loads(report(p, start - 60, end + 5, "--format", "json", "--infer-share", "0.9"))
+        assert [r["scope_kind"] for r in over] == ["rack"]  # five of twelve is not 90 %
+        records = json.loads(report(p, start - 60, end + 5, "--format", "json", "--baseline", "20s"))
         (guess,) = [r for r in records if r["scope_kind"] == "inferred"]
         began, ended = (dt.datetime.fromisoformat(guess[k].replace("Z", "+00:00")).timestamp() for k in ("start", "end"))
         assert start + 2.0 <= began <= start + 2.0 + LAG_S and start + 32.0 <= ended <= start + 32.0 + LAG_S
@@ -172,8 +156,4 @@ async def test_a_scripted_curtailment_is_measured_by_the_pdus_and_settled_from_p
         shed = (sum(script.full_w[m.ip] for m in [*sleepy, heavy, waker]) - 3 * residual - 300.0 - residual) / 1000
         assert shed * (1 - LAG_S / 30.0) <= guess["shed_kw"] <= shed + 0.01, (guess, shed)
     finally:
-        if prom is not None:
-            await asyncio.to_thread(prom.stop)
-        await agent.stop()
-        await handle.stop()
-        await site.stop()
+        await metered.stop()

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -116,6 +117,17 @@ async def test_no_authentication_configured_means_no_window_is_accepted(tmp_path
             assert "no authentication is configured" in body["error"] and "api_token_file" in body["error"]
             status, body = await asyncio.to_thread(call, f"{base}/api/v1/curtailment")
             assert status == 200 and body["windows"] == []
+            # A body of unknown length (chunked) is refused before anything reads it, as every other body is.
+            host, port = base.removeprefix("http://").split(":")
+
+            def chunked() -> bytes:
+                with socket.create_connection((host, int(port)), timeout=10) as sock:
+                    sock.sendall(b"POST /api/v1/curtailment HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                                 b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+                    return sock.recv(200)
+
+            assert (await asyncio.to_thread(chunked)).startswith(b"HTTP/1.1 413")
+            assert (await asyncio.to_thread(call, f"{base}/metrics", "POST", {"a": 1}))[0] in (405, 413)
         assert "curtailment POST refused" in (tmp_path / "log").read_text()
     finally:
         await site.stop()

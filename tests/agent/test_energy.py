@@ -19,19 +19,14 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.daemon import Agent
-from agent.demo import DemoSiteMap
 from agent.energy import EnergyMeters
 from agent.exposition import Families
 from agent.power_domains import PowerDomain, energy_sources, read_power_domains
-from agent.scheduler import MinerGroup
 from agent.store import DeviceState
-from collectors.asic.poll import MinerSession
 from collectors.asic.reading import MinerReading
-from collectors.snmp.demo import start_demo_snmp
-from simsite import SimSite
-from tests.integration.test_rules_integration import REPO, RulesPrometheus, free_udp_port
+from tests.support.pdu_site import pdu_site
 from tests.support.prom import PROMETHEUS, eventually
+from tests.support.rules import REPO, RulesPrometheus
 
 
 def test_sources_and_prices_read_and_roots_counted_once(tmp_path: Path) -> None:
@@ -82,32 +77,21 @@ def report(prom: RulesPrometheus, t_from: float, t_to: float) -> list[dict[str, 
 @pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed")
 @pytest.mark.slow
 async def test_energy_by_source_rack_and_state_equals_the_pdus_loads(tmp_path: Path) -> None:
-    site = SimSite.build(count=6, seed=29, base_ip="127.183.0.1", latency_ms=(1.0, 2.0))
-    await site.start()
-    snmp_ip = "127.183.1.1"
-    handle, snmp = await start_demo_snmp(site.miners, base_ip=snmp_ip, port=free_udp_port(snmp_ip),
-                                         outlets_per_pdu=3, interval=1.0)
+    metered = await pdu_site("e", count=6, seed=29, base_ip="127.183.0.1", snmp_ip="127.183.1.1", outlets_per_pdu=3)
+    site, handle, agent = metered.site, metered.handle, metered.agent
     asleep = site.miners[4]
     site.set_fault(asleep.ip, "sleeping")
     for pdu in handle.pdus:  # plain values: the outlets measure exactly these loads
         pdu.noise = False
     handle.pdus[1].loads_w[1] = 25.0  # the sleeping miner's outlet
     handle.sim.update(*handle.pdus)
-    rows = {ip: {**loc, "shelf": "1", "slot": loc["outlet"]} for ip, loc in handle.locations.items()}
-    group = MinerGroup(name="e", sessions=[MinerSession(host=m.ip, port=m.port) for m in site.miners],
-                       interval=1.0, timeout=0.8)
-    agent = Agent(site="e", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows), collectors=[snmp])
     grid, solar = handle.pdus
     agent.power_domains = (
         PowerDomain(name="feed-grid", budget_w=1e6, pdus=(grid.name,), source="grid", price_usd_per_kwh=0.06),
         PowerDomain(name="feed-solar", budget_w=1e6, pdus=(solar.name,), source="solar", price_usd_per_kwh=0.02))
-    prom = None
     try:
-        await agent.start()
-        assert agent.bound is not None
         rules = [REPO / "rules" / f for f in ("farmwatch.rules.yml", "power.rules.yml", "energy.rules.yml")]
-        prom = await asyncio.to_thread(RulesPrometheus, tmp_path / "prom", f"127.0.0.1:{agent.bound[1]}", rules)
-        p = prom
+        p = await metered.scrape(tmp_path / "prom", rules)
         await eventually(lambda: len(p.query('device:farmwatch_miner_power_watts:preferred{source="pdu"}')) == 6, 40)
         await eventually(lambda: len(p.query("farmwatch_miner_energy_source_info")) == 6, 20)
         t0 = float(int(time.time()))
@@ -135,8 +119,4 @@ async def test_energy_by_source_rack_and_state_equals_the_pdus_loads(tmp_path: P
         assert cost["grid"] == pytest.approx(sum(grid.loads_w) / 1000 * 24 * 0.06, rel=1e-6)
         assert cost["solar"] == pytest.approx(sum(solar.loads_w) / 1000 * 24 * 0.02, rel=1e-6)
     finally:
-        if prom is not None:
-            await asyncio.to_thread(prom.stop)
-        await agent.stop()
-        await handle.stop()
-        await site.stop()
+        await metered.stop()

@@ -70,6 +70,18 @@ def test_openmetrics_counters_info_and_eof() -> None:
         ln for ln in om.splitlines() if not ln.startswith("#")]
 
 
+def test_a_help_text_with_braces_renders_as_written() -> None:
+    # "curtailment: {infer_share}" in a help text stopped every render (str.format took it for a field).
+    fams = Families()
+    fams.get("farmwatch_curtailment_infer_share", "gauge", "Set by curtailment: {infer_share}.").add("", 0.5)
+    fams.get("farmwatch_x", "info", "Braces {} and {0} too.").add('{device="d"}', 1)
+    out = render(fams)
+    text = out.body(openmetrics=False, gzipped=False).decode()
+    assert "# HELP farmwatch_curtailment_infer_share Set by curtailment: {infer_share}.\n" in text
+    assert "# HELP farmwatch_x_info Braces {} and {0} too.\n" in text
+    assert 'farmwatch_x_info{device="d"} 1\n' in text
+
+
 def test_gzip_body_is_cached_and_decodes() -> None:
     store = MinerStore()
     store.record_success("10.0.0.1:4028", reading("10.0.0.1:4028"))

@@ -10,7 +10,6 @@ a site.yaml with `shard: 0/2` the way `farmwatch run` builds it.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,8 @@ from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
 from simsite.snmp import community_of
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+from tests.support.pdu_site import snmp_groups, write_sitemap
+from tests.support.rules import free_udp_port
 
 
 async def test_a_shard_says_which_outlets_another_shard_reads(tmp_path: Path) -> None:
@@ -48,14 +43,10 @@ async def test_a_shard_says_which_outlets_another_shard_reads(tmp_path: Path) ->
     fed = {handle.locations[m.ip]["pdu"] for m in mine}
     assert fed == set(ours), "shard 0 must have miners on both PDUs for the test to mean anything"
 
-    (tmp_path / "sitemap.csv").write_text("ip,container,rack,pdu,outlet\n" + "".join(
-        f"{ip},{r['container']},{r['rack']},{r['pdu']},{r['outlet']}\n" for ip, r in handle.locations.items()))
-    snmp = []
-    for d in handle.pdus:
-        (tmp_path / f"{community_of(d)}.secret").write_text(community_of(d) + "\n")
-        snmp.append({"targets": [f"{d.ip}:{port}"], "community_file": f"{community_of(d)}.secret", "interval": "1s",
-                     "timeout": "800ms", "retries": 1})
-    cfg: dict[str, Any] = {"site": "shards", "sitemap": "sitemap.csv", "shard": "0/2", "snmp": snmp,
+    snmp = snmp_groups(tmp_path, [(f"{d.ip}:{port}", community_of(d)) for d in handle.pdus], interval="1s",
+                       timeout="800ms", retries=1)
+    cfg: dict[str, Any] = {"site": "shards", "sitemap": write_sitemap(tmp_path, handle.locations), "shard": "0/2",
+                           "snmp": snmp,
                            "miners": [{"targets": [m.ip for m in site.miners], "interval": "1s", "timeout": "800ms"}]}
     (tmp_path / "site.yaml").write_text(yaml.safe_dump(cfg))
     agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")

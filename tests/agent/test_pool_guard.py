@@ -24,8 +24,8 @@ from agent.pools import AllowedPool, PoolPolicy, pool_key
 from agent.runtime import agent_from_config
 from collectors.asic.reading import MinerReading, Pool
 from simsite import SimSite
-from tests.integration.test_rules_integration import REPO, RulesPrometheus, fast_alerts
 from tests.support.prom import PROMETHEUS, eventually, free_port
+from tests.support.rules import REPO, RulesPrometheus, fast_alerts
 
 HOSTS = ["stratum+tcp://btc.global.luxor.tech:700", "ss.antpool.com:3333", "stratum.braiins.com:3333",
          "stratum+tcp://btc.f2pool.com:1314", "sha256.poolbinance.com"]

@@ -20,7 +20,7 @@ from collectors.asic.poll import MinerSession, poll
 from simsite import SimSite
 from simsite.firmwares import vnish as vnish_sim
 from simsite.miner import SimMiner
-from tests.asic.test_web_firmwares import KEYS, approx_equal, sent_body
+from tests.support.simulated import KEYS, approx_equal, sent_body
 
 DEFAULTS = WebCredentials(use_default_password=True)
 _net = iter(range(10, 250))

@@ -17,7 +17,7 @@ from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import AuthError
 from simsite import SimSite
-from tests.asic.test_web_firmwares import KEYS, approx_equal
+from tests.support.simulated import KEYS, approx_equal
 
 VENDORS = ("cgminer", "minerva", "innosilicon", "sealminer", "hammer", "ibelink", "elphapex", "bitfury", "ebang")
 PASSWORD_ONLY = ("sealminer", "bitfury", "ebang")  # no documented default password

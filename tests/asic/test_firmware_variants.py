@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -34,10 +33,10 @@ from simsite import variants as sim_variants
 from simsite.cgminer import parse_request
 from simsite.firmwares import get as get_firmware
 from simsite.miner import SimMiner
-from tests.agent.test_agent import make_agent
 from tests.asic.test_drivers_cgminer_family import x19_replies
 from tests.support.replay import ReplayMiner
 from tests.support.replay_btminer import BtminerReplay
+from tests.support.simulated import make_agent
 
 approx = pytest.approx
 
@@ -130,28 +129,9 @@ async def test_refused_optional_command_leaves_the_rest_and_a_note() -> None:
     assert all(not agent.store.devices[k].reading.notes for k in others)  # type: ignore[union-attr]
 
 
-@dataclass
-class HangingVersion(ReplayMiner):
-    """Answers every command from ``replies`` except ``version``, which it never answers (a hung identity read)."""
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        data = await reader.read(65536)
-        if b'"version"' in data:
-            await asyncio.sleep(30)
-            writer.close()
-            return
-        self.requests.append(data)
-        body = json.loads(data)["command"]
-        parts = body.split("+")
-        sections = b",".join(b'"%s":[%s]' % (p.encode(), self.replies[p]) for p in parts)
-        writer.write(b"{" + sections + b',"id":1}\x00')
-        await writer.drain()
-        writer.close()
-
-
 async def test_hung_optional_read_times_out_alone() -> None:
     replies = {k: json.dumps(v).encode() for k, v in x19_replies().items()}
-    async with HangingVersion(replies) as miner:
+    async with ReplayMiner(replies, hang_on=b'"version"') as miner:  # a hung identity read
         r = await poll_once(miner.host, miner.port, driver="antminer", timeout=2)
     assert r.hashrate_ths is not None and r.model == "S19 Pro"  # stats carries the model too
     assert r.notes == ["identity (version) not read (timeout): no reply in time"]
@@ -284,22 +264,6 @@ async def test_poll_json_and_table_show_what_was_not_read() -> None:
     assert "pools not read (protocol): Access denied to 'pools' command" in outs[1]
 
 
-@dataclass
-class HangingDevdetails(BtminerReplay):
-    """A btminer that never answers ``devdetails`` (a hung identity read) and answers the rest."""
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        data = await reader.read(65536)
-        if b"devdetails" in data:
-            await asyncio.sleep(30)
-            writer.close()
-            return
-        reader2 = asyncio.StreamReader()
-        reader2.feed_data(data)
-        reader2.feed_eof()
-        await super()._handle(reader2, writer)
-
-
 async def test_whatsminer_hung_devdetails_is_a_note_not_a_dead_miner() -> None:
     site = _site("127.117.80.1", firmware="whatsminer", count=2)
     m = site.miners[0]
@@ -307,7 +271,7 @@ async def test_whatsminer_hung_devdetails_is_a_note_not_a_dead_miner() -> None:
     snap = m.snapshot()
     replies = {c: fw.answer_json(m, snap, parse_request(json.dumps({"command": c}).encode())).encode() for c in (
         "summary", "devs", "pools", "get_version", "get_miner_info", "status", "get_error_code")}
-    async with HangingDevdetails(replies) as miner:
+    async with BtminerReplay(replies, hang_on=b"devdetails") as miner:  # a hung identity read
         r = await poll_once(miner.host, miner.port, driver="whatsminer", timeout=3)
     assert r.hashrate_ths == approx(m.truth()["hashrate_ths"], rel=1e-6)
     assert r.model is None and r.mac == m.mac  # the summary's MAC; the rest of identity waits for next time

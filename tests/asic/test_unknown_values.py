@@ -28,7 +28,6 @@ from collectors.asic.normalize import board_missing, finalize, sanitize
 from collectors.asic.reading import Board, MinerReading
 from simsite import SimSite
 from simsite.faults import not_numbers
-from tests.agent.test_agent import make_agent
 from tests.asic.test_drivers_cgminer_family import (
     DEV,
     bos_join,
@@ -39,6 +38,7 @@ from tests.asic.test_drivers_cgminer_family import (
     x19_stats,
 )
 from tests.asic.test_drivers_whatsminer import SUMMARY_FIELDS, cg, devs, flat, parsed
+from tests.support.simulated import make_agent
 
 
 def series(r: MinerReading) -> dict[str, float]:

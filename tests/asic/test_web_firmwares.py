@@ -4,8 +4,6 @@ reading against ``truth()``, logins, and that nothing but reads was ever sent.""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 
@@ -14,40 +12,12 @@ from collectors.asic.http import WebCredentials, check_read_only, close_session
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import AuthError
 from simsite import SimSite
-from simsite import http as simhttp
+from tests.support.simulated import KEYS, approx_equal, sent_body
 
 NEW = ("antminer_web", "whatsminer3", "braiins_rest", "braiins_gql", "vnish_rest", "epic", "goldshell", "auradine",
        "bitaxe", "iceriver")
 DEFAULTS = WebCredentials(use_default_password=True)
 _net = iter(range(10, 250))
-
-
-def sent_body(raw: bytes) -> Any:
-    """The body of an HTTP request as the guard sees it: decoded JSON, a form as a dict, else None."""
-    req = simhttp.parse(raw)
-    if req is None or not req.body:
-        return None
-    found = req.json()
-    if found is not None:
-        return found
-    return dict(parse_qsl(req.body.decode("latin-1")))
-
-
-def approx_equal(got: Any, want: Any, path: str = "") -> list[str]:
-    if isinstance(want, dict):
-        return [e for k, v in want.items() for e in approx_equal(got.get(k) if isinstance(got, dict) else None, v,
-                                                                 f"{path}.{k}")]
-    if isinstance(want, list):
-        if not isinstance(got, list) or len(got) != len(want):
-            return [f"{path}: {got!r} != {want!r}"]
-        return [e for i, (g, w) in enumerate(zip(got, want, strict=True)) for e in approx_equal(g, w, f"{path}[{i}]")]
-    if isinstance(want, float) and isinstance(got, int | float):
-        return [] if got == pytest.approx(want, rel=1e-6, abs=1e-9) else [f"{path}: {got!r} != {want!r}"]
-    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
-
-
-KEYS = ("device", "driver", "mac", "serial", "hostname", "state", "hashrate_ths", "expected_hashrate_ths",
-        "power_w", "power_source", "fans_rpm", "boards", "pools", "uptime_s")
 
 
 async def _site(fw: str, count: int = 3) -> SimSite:

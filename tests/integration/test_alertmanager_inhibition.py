@@ -9,8 +9,6 @@ nothing; a dead device's own value alerts are muted; NVML down mutes its host's 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -18,10 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.prom import free_port
+from tests.support.alertmanager import ALERTMANAGER, Alertmanager
 
-ALERTMANAGER = shutil.which("prometheus-alertmanager")
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(ALERTMANAGER is None, reason="Debian package prometheus-alertmanager not installed")
 
 
@@ -47,21 +43,9 @@ def state(port: int) -> dict[tuple[str, str], set[str]]:
 
 
 def test_dead_power_gear_pages_once(tmp_path: Path) -> None:
-    port, cluster = free_port(), free_port()
-    assert ALERTMANAGER is not None
-    proc = subprocess.Popen([ALERTMANAGER, f"--config.file={REPO / 'deploy' / 'alertmanager.yml'}",
-                             f"--storage.path={tmp_path}", f"--web.listen-address=127.0.0.1:{port}",
-                             f"--cluster.listen-address=127.0.0.1:{cluster}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    am = Alertmanager(tmp_path)
+    port = am.port
     try:
-        end = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < end, "alertmanager not ready"
-                time.sleep(0.2)
         post(port, [
             # PDU pdu-r01 dead: its miners down, the feed-lost alert, its own phase alert going stale.
             alert("FarmwatchSnmpDeviceDown", device="10.0.20.5:161", instance="a", pdu="pdu-r01", **{"class": "pdu"}),
@@ -116,5 +100,4 @@ def test_dead_power_gear_pages_once(tmp_path: Path) -> None:
         assert all(v <= causes for v in got.values())
         assert got[("FarmwatchPduFeedLost", "pdu-r01")] == {"FarmwatchSnmpDeviceDown"}
     finally:
-        proc.terminate()
-        proc.wait(20)
+        am.stop()

@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import shutil
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -28,17 +26,12 @@ import yaml
 
 from agent.config import load_config
 from agent.curtailment_api import ApiWindows
-from agent.daemon import Agent
-from agent.demo import DemoSiteMap
-from agent.scheduler import MinerGroup
-from collectors.asic.poll import MinerSession
-from collectors.snmp.demo import start_demo_snmp
-from simsite import SimSite
 from simsite.curtail import ScriptedCurtailment, Step
-from tests.prom import PROMETHEUS, Prometheus, eventually, free_port
-from tests.test_rules_integration import REPO, fast_alerts, free_udp_port
+from tests.support.alertmanager import ALERTMANAGER, Alertmanager
+from tests.support.pdu_site import pdu_site
+from tests.support.prom import PROMETHEUS, Prometheus, eventually
+from tests.support.rules import REPO, fast_alerts
 
-ALERTMANAGER = shutil.which("prometheus-alertmanager")
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None or ALERTMANAGER is None,
                                  reason="Debian packages prometheus and prometheus-alertmanager not installed"),
               pytest.mark.slow]
@@ -46,37 +39,6 @@ HOSTS = ["stratum+tcp://btc.global.luxor.tech:700", "ss.antpool.com:3333", "stra
          "stratum+tcp://btc.f2pool.com:1314", "sha256.poolbinance.com"]
 NAMES = ("CurtailmentTargetMissed", "MinerAwakeDuringCurtailment", "FarmwatchUnknownPool",
          "FarmwatchMinerHashingWithoutPool")
-
-
-class Alertmanager:
-    def __init__(self, workdir: Path) -> None:
-        assert ALERTMANAGER is not None
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.log = (workdir / "alertmanager.log").open("wb")
-        self.proc = subprocess.Popen([ALERTMANAGER, f"--config.file={REPO / 'deploy' / 'alertmanager.yml'}",
-                                      f"--storage.path={workdir}", f"--web.listen-address=127.0.0.1:{self.port}",
-                                      f"--cluster.listen-address=127.0.0.1:{free_port()}"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        end = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1):
-                    return
-            except OSError:
-                assert self.proc.poll() is None, (workdir / "alertmanager.log").read_text()
-                assert time.monotonic() < end, "alertmanager not ready"
-                time.sleep(0.2)
-
-    def alerts(self) -> list[dict[str, Any]]:
-        """The alerts Alertmanager holds now (resolved ones are not listed), with their state."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/alerts", timeout=5) as r:
-            return list(json.load(r))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(20)
-        self.log.close()
 
 
 def prom_alerts(port: int) -> list[dict[str, Any]]:
@@ -92,12 +54,8 @@ def post(url: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
 
 
 async def test_curtailment_and_pool_alerts_reach_alertmanager_and_clear(tmp_path: Path) -> None:
-    site = SimSite.build(count=8, seed=31, base_ip="127.198.0.1", latency_ms=(1.0, 2.0))
-    await site.start()
-    snmp_ip = "127.198.1.1"
-    handle, snmp = await start_demo_snmp(site.miners, base_ip=snmp_ip, port=free_udp_port(snmp_ip),
-                                         outlets_per_pdu=6, interval=1.0)
-    rows = {ip: {**loc, "shelf": "1", "slot": loc["outlet"]} for ip, loc in handle.locations.items()}
+    metered = await pdu_site("e2e", count=8, seed=31, base_ip="127.198.0.1", snmp_ip="127.198.1.1")
+    site, handle, rows, agent = metered.site, metered.handle, metered.rows, metered.agent
     rack = [m for m in site.miners if rows[m.ip]["rack"] == "R01"]
     foreign, orphan = [m for m in site.miners if rows[m.ip]["rack"] == "R02"]
     dev = {m.ip: f"{m.ip}:{m.port}" for m in site.miners}
@@ -108,15 +66,12 @@ async def test_curtailment_and_pool_alerts_reach_alertmanager_and_clear(tmp_path
     for m in (foreign, orphan):
         m.invalidate()
     # The config the agent runs with: the allowed pools and the API's token (the miners and PDUs come from the
-    # simulated site's own map, as in tests/test_curtailment.py).
+    # simulated site's own map, as in tests/agent/test_curtailment.py).
     (tmp_path / "token").write_text("drill-token\n")
     (tmp_path / "site.yaml").write_text(yaml.safe_dump({
         "site": "e2e", "miners": [{"targets": ["127.0.0.1"]}],
         "pools": {"allowed": [{"url": h, "user": "farm31.*"} for h in HOSTS]},
         "curtailment": {"api_token_file": "token"}}))
-    group = MinerGroup(name="e2e", sessions=[MinerSession(host=m.ip, port=m.port) for m in site.miners],
-                       interval=1.0, timeout=0.8)
-    agent = Agent(site="e2e", groups=[group], listen="127.0.0.1:0", sitemap=DemoSiteMap(rows), collectors=[snmp])
     agent.config = load_config(tmp_path / "site.yaml")
     agent.curtailment_api = ApiWindows(tmp_path / "state")
     (tmp_path / "state").mkdir()
@@ -198,6 +153,4 @@ async def test_curtailment_and_pool_alerts_reach_alertmanager_and_clear(tmp_path
             await asyncio.to_thread(prom.stop)
         if am is not None:
             await asyncio.to_thread(am.stop)
-        await agent.stop()
-        await handle.stop()
-        await site.stop()
+        await metered.stop()

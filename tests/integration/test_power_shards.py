@@ -12,7 +12,6 @@ moved into rules/power.rules.yml, `--shard` polled every PDU on every shard (sit
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -26,43 +25,19 @@ from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
 from simsite.snmp import community_of
+from tests.support.pdu_site import snmp_groups, write_sitemap
 from tests.support.prom import PROMETHEUS, Prometheus, eventually
+from tests.support.rules import REPO, RulesPrometheus, fast_alerts, free_udp_port, overload, rule_errors
 
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed"),
               pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def fast_alerts(tmp_path: Path) -> Path:
-    doc = yaml.safe_load((REPO / "rules" / "farmwatch.alerts.yml").read_text())
-    for group in doc["groups"]:
-        for rule in group["rules"]:
-            if "for" in rule:
-                rule["for"] = "2s"
-    path = tmp_path / "alerts.yml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
-
-
 def write_site(d: Path, *, miners: list[str], snmp: list[tuple[str, str]], rows: dict[str, dict[str, str]],
                domains: dict[str, Any], shard: str | None) -> Path:
     d.mkdir(parents=True, exist_ok=True)
-    (d / "sitemap.csv").write_text("ip,container,rack,pdu,outlet\n" + "".join(
-        f"{ip},{r['container']},{r['rack']},{r['pdu']},{r['outlet']}\n" for ip, r in rows.items()))
     (d / "power.yaml").write_text(yaml.safe_dump(domains))
-    groups = []
-    for target, community in snmp:
-        (d / f"{community}.secret").write_text(community + "\n")
-        groups.append({"targets": [target], "community_file": f"{community}.secret", "interval": "2s",
-                       "timeout": "1500ms", "retries": 1})
-    cfg: dict[str, Any] = {"site": "it", "sitemap": "sitemap.csv",
+    groups = snmp_groups(d, snmp, interval="2s", timeout="1500ms", retries=1)
+    cfg: dict[str, Any] = {"site": "it", "sitemap": write_sitemap(d, rows),
                            "power_domains": "power.yaml",
                            "miners": [{"targets": miners, "interval": "1s", "timeout": "800ms"}], "snmp": groups}
     if shard is not None:
@@ -71,12 +46,8 @@ def write_site(d: Path, *, miners: list[str], snmp: list[tuple[str, str]], rows:
     return d / "site.yaml"
 
 
-def config(agents: list[Agent], rules: list[Path]) -> dict[str, Any]:
-    targets = [f"127.0.0.1:{a.bound[1]}" for a in agents if a.bound is not None]
-    return {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(p) for p in rules],
-            "scrape_configs": [{"job_name": "farmwatch", "scrape_timeout": "1s",
-                                "static_configs": [{"targets": targets, "labels": {"site": "it"}}]}]}
+def scraped(agents: list[Agent]) -> list[str]:
+    return [f"127.0.0.1:{a.bound[1]}" for a in agents if a.bound is not None]
 
 
 def values(prom: Prometheus, expr: str, *keys: str) -> dict[tuple[str, ...], float]:
@@ -85,15 +56,6 @@ def values(prom: Prometheus, expr: str, *keys: str) -> dict[tuple[str, ...], flo
 
 def firing(prom: Prometheus, name: str) -> list[dict[str, str]]:
     return [s["metric"] for s in prom.query(f'ALERTS{{alertname="{name}",alertstate="firing"}}')]
-
-
-def rule_errors(prom: Prometheus) -> list[str]:
-    import json
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{prom.port}/api/v1/rules", timeout=5) as r:
-        groups = json.load(r)["data"]["groups"]
-    return [f"{r['name']}: {r.get('lastError')}" for g in groups for r in g["rules"] if r["health"] == "err"]
 
 
 async def test_two_shards_say_what_one_agent_says(tmp_path: Path) -> None:
@@ -134,14 +96,15 @@ async def test_two_shards_say_what_one_agent_says(tmp_path: Path) -> None:
     s1 = agent_from_config(write_site(tmp_path / "s1", miners=miners, snmp=snmp, rows=rows, domains=domains,
                                       shard="1/2"), listen="127.0.0.1:0")  # as `shard: 1/2` in site.yaml
     agents = [one, s0, s1]
-    proms: list[Prometheus] = []
+    proms: list[RulesPrometheus] = []
     try:
         for a in agents:
             await a.start()
-        rules = [REPO / "rules" / "farmwatch.rules.yml", REPO / "rules" / "power.rules.yml", fast_alerts(tmp_path)]
-        single = await asyncio.to_thread(Prometheus, tmp_path / "p-one", config([one], rules))
+        rules = [REPO / "rules" / "farmwatch.rules.yml", REPO / "rules" / "power.rules.yml",
+                 fast_alerts(tmp_path, "2s")]
+        single = await asyncio.to_thread(RulesPrometheus, tmp_path / "p-one", scraped([one]), rules, "1s")
         proms.append(single)
-        sharded = await asyncio.to_thread(Prometheus, tmp_path / "p-two", config([s0, s1], rules))
+        sharded = await asyncio.to_thread(RulesPrometheus, tmp_path / "p-two", scraped([s0, s1]), rules, "1s")
         proms.append(sharded)
 
         # Every miner and every SNMP device polled exactly once per topology.
@@ -184,10 +147,7 @@ async def test_two_shards_say_what_one_agent_says(tmp_path: Path) -> None:
 
         # One PDU phase over its rating: one alert per topology, on that PDU and phase.
         hot = handle.pdus[1]
-        target = 0.95 * hot.rated_current_a * hot.voltage_v
-        factor = target / hot.phase_watts()[0]
-        hot.loads_w = [w * factor if i % hot.phases == 0 else w for i, w in enumerate(hot.loads_w)]
-        handle.sim.update(hot)
+        overload(handle, hot, 0.95)
         for p in proms:
             await eventually(lambda p=p: firing(p, "FarmwatchPduPhaseOverloaded"), timeout=40)
             await asyncio.sleep(2)

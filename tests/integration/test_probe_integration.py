@@ -12,7 +12,6 @@ no SNMP device and /probe output had no location.
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,19 +25,14 @@ from agent.runtime import agent_from_config
 from collectors.snmp.demo import start_demo_snmp
 from simsite import SimSite
 from simsite.snmp import community_of
+from tests.support.pdu_site import snmp_groups, write_sitemap
 from tests.support.prom import PROMETHEUS, Prometheus, eventually
+from tests.support.rules import REPO, free_udp_port
 
 pytestmark = [pytest.mark.skipif(PROMETHEUS is None, reason="Debian package prometheus not installed"),
               pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "deploy" / "multisite" / "probe-prometheus.yml"
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def probe_config(agent: str) -> dict[str, Any]:
@@ -62,15 +56,9 @@ async def test_probe_example_gives_every_device_its_own_up_and_location(tmp_path
     handle, _ = await start_demo_snmp(site.miners, base_ip=snmp_ip, port=port, outlets_per_pdu=3, interval=1.0)
     snmp = [(f"{d.ip}:{port}", community_of(d)) for d in handle.sim.devices]
     rows = {m.ip: {**handle.locations[m.ip], "rack": f"R{i // 3 + 1}"} for i, m in enumerate(site.miners)}
-    (tmp_path / "sitemap.csv").write_text("ip,container,rack,pdu,outlet\n" + "".join(
-        f"{ip},{r['container']},{r['rack']},{r['pdu']},{r['outlet']}\n" for ip, r in rows.items()))
-    groups = []
-    for target, community in snmp:
-        (tmp_path / f"{community}.secret").write_text(community + "\n")
-        groups.append({"targets": [target], "community_file": f"{community}.secret", "interval": "2s",
-                       "timeout": "900ms", "retries": 0})
+    groups = snmp_groups(tmp_path, snmp, interval="2s", timeout="900ms", retries=0)
     (tmp_path / "site.yaml").write_text(yaml.safe_dump({
-        "site": "probe-site", "sitemap": "sitemap.csv", "snmp": groups,
+        "site": "probe-site", "sitemap": write_sitemap(tmp_path, rows), "snmp": groups,
         "miners": [{"targets": [m.ip for m in site.miners], "interval": "2s", "timeout": "900ms"}]}))
     agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
     prom: Prometheus | None = None

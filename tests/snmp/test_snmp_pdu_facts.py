@@ -28,22 +28,14 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from collectors.snmp.client import Auth, Engine
-from collectors.snmp.poll import SnmpDevice, poll
-from collectors.snmp.reading import Row, SnmpReading
-from simsite.snmp import RawDevice, SnmpSim
-from tests.support.snmp_helpers import scrape
+from collectors.snmp.reading import SnmpReading
+from simsite.snmp import RawDevice
+from tests.support.snmp_helpers import read, rows, scrape, served, snmprec
 
 pytest.importorskip("snmpsim")
 
 PORT = 16171
 J_PER_WH = 3600
-
-
-def snmprec(text: str) -> str:
-    """``OID|tag|value`` lines (blank lines and ``#`` comments dropped), sorted by OID as snmpsim expects."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return "\n".join(sorted(lines, key=lambda ln: tuple(int(p) for p in ln.split("|")[0].split(".")))) + "\n"
 
 
 RARITAN = snmprec("""
@@ -278,27 +270,12 @@ DEVICES = {  # community (snmpsim picks the recording by it) -> (loopback addres
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def read(engine: Engine, ip: str, community: str, timeout: float = 6.0) -> SnmpReading:
-    dev = SnmpDevice(host=ip, port=PORT, auth=Auth(community=community), timeout=timeout)
-    return await poll(engine, dev, deadline=asyncio.get_running_loop().time() + timeout)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def readings() -> AsyncIterator[dict[str, SnmpReading]]:
     devices = [RawDevice(ip=ip, name=name, text=text, port=PORT) for name, (ip, text) in DEVICES.items()]
-    sim = SnmpSim(devices)
-    await sim.start()
-    engine = Engine()
-    try:
-        got = await asyncio.gather(*(read(engine, d.ip, d.name) for d in devices))
+    async with served(devices) as engine:
+        got = await asyncio.gather(*(read(engine, d.ip, PORT, d.name) for d in devices))
         yield {d.name: r for d, r in zip(devices, got, strict=True)}
-    finally:
-        engine.close()
-        await sim.stop()
-
-
-def rows(r: SnmpReading, kind: str) -> dict[str, Row]:
-    return {row.index: row for row in r.rows(kind)}
 
 
 async def test_raritan_px3_inlet_outlets_and_identity(readings: dict[str, SnmpReading]) -> None:

@@ -22,11 +22,9 @@ import pytest
 import pytest_asyncio
 
 from collectors.snmp.cli import poll_snmp_url
-from collectors.snmp.client import Auth, Engine
-from collectors.snmp.poll import SnmpDevice, poll
-from collectors.snmp.reading import Row, SnmpReading
-from simsite.snmp import RawDevice, SnmpSim
-from tests.support.snmp_helpers import scrape
+from collectors.snmp.reading import SnmpReading
+from simsite.snmp import RawDevice
+from tests.support.snmp_helpers import read, rows, scrape, served
 
 pytest.importorskip("snmpsim")
 snmpsim_data = pytest.importorskip("snmpsim_data")
@@ -75,11 +73,6 @@ class Polled:
     elapsed: float  # seconds from before snmpsim started to after the last reply: bounds the animated values
 
 
-async def read(engine: Engine, ip: str, community: str, timeout: float = 6.0) -> SnmpReading:
-    dev = SnmpDevice(host=ip, port=PORT, auth=Auth(community=community), timeout=timeout)
-    return await poll(engine, dev, deadline=asyncio.get_running_loop().time() + timeout)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def polled(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Polled]:
     tmp = tmp_path_factory.mktemp("snmprec")
@@ -87,20 +80,10 @@ async def polled(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Poll
     devices = [RawDevice(ip=ip, name=name, text=texts[name], port=PORT) for name, (ip, _) in RECORDINGS.items()]
     devices += [RawDevice(ip=ip, name=f"{name}-frozen", text=frozen(texts[name]), port=PORT)
                 for name, ip in FROZEN.items()]
-    sim = SnmpSim(devices)
     started = time.time()
-    await sim.start()
-    engine = Engine()
-    try:
-        got = await asyncio.gather(*(read(engine, d.ip, d.name) for d in devices))
+    async with served(devices) as engine:
+        got = await asyncio.gather(*(read(engine, d.ip, PORT, d.name) for d in devices))
         yield Polled({d.name: r for d, r in zip(devices, got, strict=True)}, time.time() - started)
-    finally:
-        engine.close()
-        await sim.stop()
-
-
-def rows(r: SnmpReading, kind: str) -> dict[str, Row]:
-    return {row.index: row for row in r.rows(kind)}
 
 
 async def test_apc_ap7902b_switched_pdu(polled: Polled) -> None:

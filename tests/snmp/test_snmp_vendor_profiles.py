@@ -24,11 +24,10 @@ import pytest
 import pytest_asyncio
 
 from collectors.errors import DeviceError
-from collectors.snmp.client import Auth, Engine
-from collectors.snmp.poll import SnmpDevice, poll
-from collectors.snmp.reading import Row, SnmpReading
-from simsite.snmp import RawDevice, SnmpSim
-from tests.support.snmp_helpers import scrape
+from collectors.snmp.client import Engine
+from collectors.snmp.reading import SnmpReading
+from simsite.snmp import RawDevice
+from tests.support.snmp_helpers import read, rows, scrape, served, snmprec
 
 pytest.importorskip("snmpsim")
 
@@ -36,11 +35,6 @@ REPO = Path(__file__).resolve().parents[2]
 PORT = 16193
 V3 = ("fwuser", "authkey123", "privkey123")
 KWH = 3_600_000
-
-
-def snmprec(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return "\n".join(sorted(lines, key=lambda ln: tuple(int(p) for p in ln.split("|")[0].split(".")))) + "\n"
 
 
 def system(object_id: str, name: str) -> str:
@@ -304,10 +298,9 @@ UNREADABLE = {"unknown", "identity-only", "enlogic-empty"}
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def read(engine: Engine, ip: str, community: str) -> SnmpReading | DeviceError:
-    dev = SnmpDevice(host=ip, port=PORT, auth=Auth(community=community), timeout=6.0)
+async def read_or_error(engine: Engine, ip: str, community: str) -> SnmpReading | DeviceError:
     try:
-        return await poll(engine, dev, deadline=asyncio.get_running_loop().time() + 6.0)
+        return await read(engine, ip, PORT, community)
     except DeviceError as e:
         return e
 
@@ -315,25 +308,15 @@ async def read(engine: Engine, ip: str, community: str) -> SnmpReading | DeviceE
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def readings() -> AsyncIterator[dict[str, SnmpReading | DeviceError]]:
     devices = [RawDevice(ip=ip, name=name, text=text, port=PORT) for name, (ip, text) in DEVICES.items()]
-    sim = SnmpSim(devices, v3=V3)
-    await sim.start()
-    engine = Engine()
-    try:
-        got = await asyncio.gather(*(read(engine, d.ip, d.name) for d in devices))
+    async with served(devices, v3=V3) as engine:
+        got = await asyncio.gather(*(read_or_error(engine, d.ip, d.name) for d in devices))
         yield {d.name: r for d, r in zip(devices, got, strict=True)}
-    finally:
-        engine.close()
-        await sim.stop()
 
 
 def reading(readings: dict[str, SnmpReading | DeviceError], name: str) -> SnmpReading:
     r = readings[name]
     assert isinstance(r, SnmpReading), r
     return r
-
-
-def rows(r: SnmpReading, kind: str) -> dict[str, Row]:
-    return {row.index: row for row in r.rows(kind)}
 
 
 async def test_sentry3_infeeds_outlets_and_not_available(readings: dict[str, SnmpReading | DeviceError]) -> None:

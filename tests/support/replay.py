@@ -75,6 +75,7 @@ class ReplayMiner(LoopbackServer):
     joins: bool = True
     requests: list[bytes] = field(default_factory=list)
     pace: tuple[int, float] | None = PACE
+    hang_on: bytes | None = None  # a request holding these bytes is never answered (a hung read), nor recorded
     _server: asyncio.Server | None = None
 
     def _answer(self, command: str) -> bytes:
@@ -83,20 +84,30 @@ class ReplayMiner(LoopbackServer):
             return INVALID % self.description.encode()
         return raw.rstrip(b"\x00")
 
+    def _refused(self, parts: list[str] | None) -> bytes | None:
+        """The reply to a request that is not JSON with a command (``parts`` None) or to a join this firmware
+        refuses; None when the request is answered."""
+        if parts is None or (len(parts) > 1 and not self.joins):
+            return INVALID % self.description.encode()
+        return None
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             data = await asyncio.wait_for(reader.read(65536), 5)
+            if self.hang_on is not None and self.hang_on in data:
+                await asyncio.sleep(30)
+                return
             self.requests.append(data)
             try:
-                command = str(json.loads(data)["command"])
+                parts = str(json.loads(data)["command"]).split("+")
             except (ValueError, KeyError, TypeError):
-                writer.write(INVALID % self.description.encode() + b"\x00")
+                writer.write((self._refused(None) or b"") + b"\x00")
                 return
-            parts = command.split("+")
-            if len(parts) == 1:
-                body = self._answer(command)
-            elif not self.joins:
-                body = INVALID % self.description.encode()
+            refused = self._refused(parts)
+            if refused is not None:
+                body = refused
+            elif len(parts) == 1:
+                body = self._answer(parts[0])
             else:
                 sections = b",".join(b'"%s":[%s]' % (p.encode(), self._answer(p)) for p in parts)
                 body = b"{" + sections + b',"id":1}'

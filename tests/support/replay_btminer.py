@@ -6,11 +6,10 @@ with its cgminer "Invalid command" reply.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 
-from tests.support.replay import ReplayMiner, deliver
+from tests.support.replay import ReplayMiner
 
 BTMINER_COMMANDS = frozenset({"get_version", "get_psu", "get_miner_info", "get_error_code", "status"})
 
@@ -24,26 +23,10 @@ JOIN_REJECTED = (
 class BtminerReplay(ReplayMiner):
     description: str = "cgminer 4.9.2"
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            data = await asyncio.wait_for(reader.read(65536), 5)
-            self.requests.append(data)
-            try:
-                command = str(json.loads(data)["command"])
-            except (ValueError, KeyError, TypeError):
-                writer.write(JOIN_REJECTED % self.description.encode() + b"\x00")
-                return
-            parts = command.split("+")
-            if len(parts) == 1:
-                body = self._answer(command)
-            elif any(p in BTMINER_COMMANDS for p in parts):
-                body = JOIN_REJECTED % self.description.encode()
-            else:
-                sections = b",".join(b'"%s":[%s]' % (p.encode(), self._answer(p)) for p in parts)
-                body = b"{" + sections + b',"id":1}'
-            await deliver(writer, body + b"\x00", self.pace)
-        finally:
-            writer.close()
+    def _refused(self, parts: list[str] | None) -> bytes | None:
+        if parts is None or (len(parts) > 1 and any(p in BTMINER_COMMANDS for p in parts)):
+            return JOIN_REJECTED % self.description.encode()
+        return None
 
 
 def sent_commands(requests: list[bytes]) -> list[str]:

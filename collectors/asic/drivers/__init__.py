@@ -29,6 +29,12 @@ def get(name: str) -> Driver:
         raise KeyError(f"unknown driver {name!r}; known: {', '.join(sorted(registry()))}") from None
 
 
+@cache
+def custom_signatures() -> tuple[str, ...]:
+    """The signatures of every custom firmware (checked on every poll of a stock one: re-flashed since?)."""
+    return tuple(sig for d in identification_order() if d.custom for sig in d.signatures)
+
+
 def identification_order() -> list[Driver]:
     """Custom firmware first (its replies also carry the stock strings), then by priority."""
     return sorted(registry().values(), key=lambda d: (not d.custom, d.priority, d.name))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from math import isfinite
 from typing import Any
 
 from ...errors import ParseError
@@ -128,7 +129,21 @@ def numbers(value: str | None) -> list[float | None]:
     """Space-separated numbers; positions are kept (``nan``/garbage -> None)."""
     if value is None:
         return []
-    return [num(tok) for tok in value.split()]
+    out: list[float | None] = []
+    append = out.append
+    for tok in value.split():
+        # A plain number (hundreds per module: one per chip) is float() alone; anything else, and "1_000" which
+        # float() would read differently from num(), goes through num().
+        if "_" not in tok:
+            try:
+                f = float(tok)
+            except ValueError:
+                pass
+            else:
+                append(f if isfinite(f) else None)
+                continue
+        append(num(tok))
+    return out
 
 
 def _scalar(mm: Mapping[str, str], key: str) -> float | None:
@@ -152,6 +167,7 @@ class _Module:
     def __init__(self, mm: dict[str, str], hb: dict[int, dict[str, str]]) -> None:
         self.mm = mm
         self.hb = hb
+        self._chip_temps: dict[int, list[float] | None] = {}  # parsed once: boards() asks for each several times
 
     def board_count(self) -> int:
         rates = self.mm.get("MGHS")
@@ -160,6 +176,11 @@ class _Module:
         return len(self.hb) or sum(1 for k in self.mm if re.fullmatch(r"PVT_T\d+", k))
 
     def chip_temps(self, board: int) -> list[float] | None:
+        if board not in self._chip_temps:
+            self._chip_temps[board] = self._read_chip_temps(board)
+        return self._chip_temps[board]
+
+    def _read_chip_temps(self, board: int) -> list[float] | None:
         raw = self.mm.get(f"PVT_T{board}")
         if raw is None and board in self.hb:
             block = self.hb[board]
