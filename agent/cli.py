@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
 
     run = sub.add_parser("run", help="run the site agent", formatter_class=_RegistryHelp)
-    run.add_argument("--config", required=True, help="site.yaml: the miners, and a section for each collector: "
+    run.add_argument("--config", required=True, help="site.yaml, with a section for each collector: "
                      "{collectors}")
     run.add_argument("--web.listen-address", dest="listen", default=None, help="overrides listen: (default :10428)")
     run.add_argument("--web.config.file", dest="web_config", default=None,

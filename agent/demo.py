@@ -265,6 +265,8 @@ async def run_demo(
             f"  floor:    http://{shown}:{port}/  (site summary, to-do list, rack map; /api/v1/todo)\n"
             f"  one miner: farmwatch poll {site.miners[0].ip}\n"
             f"  GPUs:     8 simulated H100 (farmwatch_gpu_* series)\n"
+            f"  pool:     a simulated Braiins Pool account at {pool_url} (farmwatch_pool_worker_*; the site "
+            "overview's pool gap panel)\n"
             + (f"  power:    {len(snmp_sim.pdus)} simulated PDUs, a UPS and a switch over SNMP on "
                f"{snmp_sim.pdus[0].ip}.. (farmwatch_pdu_*, farmwatch_pdu_outlet_power_watts; per miner and rack "
                "with rules/power.rules.yml)\n"

@@ -141,7 +141,8 @@ async def measure(ips: list[str], args: argparse.Namespace) -> None:
             print(f"cycle={i + 1}{' (identification)' if i == 0 else ''} wall={wall:.2f}s "
                   f"cpu/miner={1000 * cpu / len(ips):.3f}ms up={up}/{total} render={agent._render_seconds:.2f}s "
                   f"peak={status_mb('VmHWM'):.0f}MB rss={status_mb('VmRSS'):.0f}MB{traced}{trimmed}", flush=True)
-            print(f"    {pymalloc()}", flush=True)
+            if not args.trace:  # tracemalloc's hooks hide pymalloc's own counts
+                print(f"    {pymalloc()}", flush=True)
     finally:
         if task is not None:
             task.cancel()

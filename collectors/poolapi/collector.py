@@ -21,10 +21,13 @@ import aiohttp
 
 from ..collector import CycleStats
 from ..families import Families, labels
-from .braiins import MAX_BODY, WINDOWS, PoolApiError, WorkerStats, parse_workers
+from .braiins import MAX_BODY, PoolApiError, WorkerStats, parse_workers
 
 log = logging.getLogger("farmwatch.poolapi")
 KEEP_CYCLES = 3
+# The pool's windows exported: 60m is what the rules reconcile, 5m what a dashboard follows. Its 24h figures are
+# read but not exported: a farm naming every miner as a worker has 20,000 workers, and each series costs that many.
+EXPORTED = ("5m", "60m")
 
 
 class SecretValue(Protocol):
@@ -117,8 +120,8 @@ class PoolApiCollector:
         gap = g("farmwatch_pool_reconcile_normal_gap_ratio", "gauge", "The gap between the miners' and the pool's "
                 "hashrate that is normal for this account (pool_api: normal_gap).")
         rate = g("farmwatch_pool_worker_hashrate_hashes_per_second", "gauge", "The worker's hashrate as the pool "
-                 "credits it, averaged over the pool's window (5m, 60m, 24h).")
-        shares = g("farmwatch_pool_worker_shares", "gauge", "Shares the pool counted for the worker over its window.")
+                 "credits it, averaged over the pool's window (5m, 60m).")
+        shares = g("farmwatch_pool_worker_shares", "gauge", "Shares the pool counted for the worker over its 60m window.")
         seen = g("farmwatch_pool_worker_last_share_timestamp_seconds", "gauge",
                  "Unix time of the worker's last share, as the pool says.")
         state = g("farmwatch_pool_worker_state", "gauge", "The worker's state as the pool says (value 1).")
@@ -134,11 +137,11 @@ class PoolApiCollector:
                 last.add(labels(key), round(a.last_success, 3))
             for w in a.workers:
                 wk = (*key, ("worker", w.worker))
-                for window in WINDOWS:
+                for window in EXPORTED:
                     if (v := w.hashrate[window]) is not None:
                         rate.add(labels((*wk, ("window", window))), v)
-                    if (n := w.shares[window]) is not None:
-                        shares.add(labels((*wk, ("window", window))), n)
+                if (n := w.shares["60m"]) is not None:
+                    shares.add(labels((*wk, ("window", "60m"))), n)
                 if w.last_share is not None:
                     seen.add(labels(wk), w.last_share)
                 if w.state is not None:

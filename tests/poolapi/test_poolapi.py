@@ -100,6 +100,7 @@ async def test_the_agent_reads_the_pool_with_its_token_and_exports_each_worker(
         w = 'pool="braiins",worker="farm.w1"'
         assert f'farmwatch_pool_worker_hashrate_hashes_per_second{{{w},window="60m"}} 97500000000000' in text, text
         assert f'farmwatch_pool_worker_hashrate_hashes_per_second{{{w},window="5m"}} 101500000000000' in text
+        assert "window=\"24h\"" not in text  # read, not exported
         assert f'farmwatch_pool_worker_shares{{{w},window="60m"}} 10000' in text
         assert f'farmwatch_pool_worker_last_share_timestamp_seconds{{{w}}} 1733380100' in text
         assert f'farmwatch_pool_worker_state{{{w},state="ok"}} 1' in text
