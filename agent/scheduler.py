@@ -5,8 +5,8 @@ A cycle starts every ``interval`` (a timer with ``jitter`` puts its first start 
 of the interval, so groups and agents do not fire in step). A cycle runs at most ``interval + timeout`` unless the
 timer bounds its cycles itself (collectors/collector.py, ``cycle_limit``); one that raises or is cut off counts as
 a failed cycle (``farmwatch_collector_success``). A cycle still running after half an interval hands what has
-finished to ``on_progress`` meanwhile; every cycle ends in ``on_cycle``. A cycle that overran its interval starts
-the next one at once, without trying to catch up.
+finished to ``on_progress`` meanwhile where the timer asks for it (``progress``: the miner groups); every cycle
+ends in ``on_cycle``. A cycle that overran its interval starts the next one at once, without trying to catch up.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from collectors.asic.group import MinerGroup, subnet_key
-from collectors.collector import Timed, cycle_limit, jitter
+from collectors.collector import Timed, cycle_limit, jitter, publishes_progress
 
 from .aio import cancel_all
 
@@ -51,7 +51,7 @@ class Scheduler:
         # The cycle runs in this task (a cancel reaches it exactly as it reaches the loop); what it has read so far
         # is published beside it: while slow devices keep a cycle going, what the others read goes out every half
         # interval instead of waiting for the slowest (issue 11).
-        if self.on_progress is not None:
+        if self.on_progress is not None and publishes_progress(t):
             progress.task = asyncio.create_task(self._progress(t, progress))
         ok, failure = True, ""
         try:

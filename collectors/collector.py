@@ -118,6 +118,13 @@ def cycle_limit(t: Timed) -> float | None:
     return None if getattr(t, "bounds_itself", False) else t.interval + t.timeout
 
 
+def publishes_progress(t: Timed) -> bool:
+    """Whether what a long cycle has read so far is published every half interval (``progress``, default no: a
+    miner group's slow devices must not hold back what the others read; issue 11)."""
+    value: bool = getattr(t, "progress", False)
+    return value
+
+
 def jitter(t: Timed) -> float:
     """The share of the interval a timer's first start is put off at random (``jitter``, default none), so
     groups and agents do not fire in step."""

@@ -45,6 +45,8 @@ class MinerGroup:
     # Every device has its own deadline, so the cycle ends by itself; a cycle longer than the interval is an
     # overrun (counted, logged), not a failure to cancel (collectors/collector.py, "cycle_limit").
     bounds_itself: ClassVar[bool] = True
+    # What the answering devices read is published while hung ones still hold the cycle (collectors/collector.py).
+    progress: ClassVar[bool] = True
 
     def is_scope(self, session: MinerSession) -> bool:
         return self.explicit is not None and session.target not in self.explicit

@@ -27,6 +27,7 @@ from ..errors import (
     ProtocolError,
     resource_error,
 )
+from .fastjson import loads_object
 
 DEFAULT_PORT = 4028
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # the largest real reply seen is ~40 kB; anything near this is a flood
@@ -144,7 +145,12 @@ def decode_reply(raw: bytes) -> Reply:
     Repairs: the trailing NUL; ``}{`` between joined objects (bmminer STATS); ``\\'`` escapes (Whatsminer);
     trailing commas; bytes after the first complete value. Values are never rewritten (no NaN -> 0).
     """
-    text = raw.rstrip(b"\x00\r\n\t ").decode("utf-8", errors="replace")
+    stripped = raw.rstrip(b"\x00\r\n\t ")
+    if stripped[:1] == b"{":
+        fast = loads_object(stripped)  # orjson where its answer is the standard parser's; else as before
+        if fast is not None:
+            return fast
+    text = stripped.decode("utf-8", errors="replace")
     if not text:
         raise ProtocolError("empty reply")
     if text[0] != "{":
