@@ -13,7 +13,7 @@ from ..pools import AllowedPool, PoolPolicy, pool_key
 from ..secret import Secret
 from ..settings import EconomicsConfig, PowerConfig
 from ..yamlread import ConfigError, clip, is_null, kind_of
-from .reader import Reader, read_secret
+from .reader import Reader, is_file, read_secret
 
 _POWER_KEYS = ("nameplate_fallback",)
 _ECONOMICS_KEYS = ("hashprice_usd_per_th_day", "energy_price_usd_per_kwh", "site_power_limit_watts")
@@ -122,6 +122,9 @@ def read_curtailment(r: Reader, node: yaml.Node) -> tuple[Path | None, Secret | 
     if not text:
         return None, token, share
     path = r.base / text
+    if not is_file(path):  # named at site.yaml's line and key, as a missing site map is
+        r.y.add(m["file"], "curtailment.file", f"file {clip(str(path), 200)} does not exist")
+        return path, token, share
     try:
         parse_windows(path)
     except ConfigError as exc:

@@ -15,10 +15,9 @@ import pytest
 from agent.cli import build_parser
 from agent.config import driver_names, profile_names
 from collectors.asic.drivers import registry
+from tests.support.docs import DOC_FILES, ROOT, fenced_blocks, inline_spans
 
-ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("collectors/*/README.md"))]
 
 
 def readme_config_block() -> str:
@@ -92,18 +91,31 @@ def test_nothing_done_is_left_as_a_later_issue(path: Path) -> None:
     assert not hits, hits
 
 
-def documented_commands() -> list[tuple[str, str]]:
-    """(where, command) for every `farmwatch <subcommand> ...` in a docs code block or inline code span."""
-    found: list[tuple[str, str]] = []
-    subcommands = {"run", "poll", "scan", "check-config", "dashboards", "demo"}
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """The CLI's subcommands, from the parser itself (a new one is checked in the docs at once)."""
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def documented_commands() -> list[tuple[str, str, bool]]:
+    """(where, command, whole) for every `farmwatch <subcommand> ...` in a docs code block (whole: a command to
+    run as written) or an inline code span (a mention: its flags must exist, its required ones may be left out)."""
+    found: list[tuple[str, str, bool]] = []
+    names = set(subcommands())
+
+    def scan(where: str, span: str, whole: bool) -> None:
+        for line in re.sub(r"\\\n\s*", " ", span).splitlines():
+            m = re.search(r"(?:^|[\s/])farmwatch ((\S+).*)$", line.split(" # ")[0].strip())
+            if m and m.group(2) in names and len(m.group(1).split()) > 1:  # bare: a name in prose
+                found.append((where, "farmwatch " + m.group(1).strip(), whole))
+
     for path in DOC_FILES:
-        text = re.sub(r"\\\n\s*", " ", path.read_text())
-        spans = re.findall(r"```(?:sh|bash)?\n(.*?)```", text, re.DOTALL) + re.findall(r"`([^`\n]+)`", text)
-        for span in spans:
-            for line in span.splitlines():
-                m = re.search(r"(?:^|[\s/])farmwatch ((\S+).*)$", line.split(" # ")[0].strip())
-                if m and m.group(2) in subcommands and len(m.group(1).split()) > 1:  # bare: a name in prose
-                    found.append((path.name, "farmwatch " + m.group(1).strip()))
+        for block in fenced_blocks(path):
+            if block.lang not in ("yaml", "json"):
+                scan(block.where, block.text, True)
+        for span in inline_spans(path):
+            scan(str(path.relative_to(ROOT)), span, False)
     return found
 
 
@@ -119,19 +131,38 @@ COMMANDS = documented_commands()
 
 
 def test_the_docs_show_commands() -> None:
-    assert {c.split()[1] for _w, c in COMMANDS} >= {"run", "poll", "scan", "check-config", "dashboards", "demo"}
+    """Every subcommand is shown as a whole command in a code block somewhere."""
+    assert {c.split()[1] for _w, c, whole in COMMANDS if whole} >= set(subcommands())
 
 
-@pytest.mark.parametrize(("where", "command"), COMMANDS, ids=[f"{w}: {c[:60]}" for w, c in COMMANDS])
-def test_every_documented_command_is_accepted_by_the_cli(where: str, command: str,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def _mention_parser() -> argparse.ArgumentParser:
+    """The CLI with no argument required: a mention in prose (`farmwatch report curtailment [--baseline 30m]`)
+    names flags, not a whole command."""
     parser = build_parser()
+    for sub in subcommands_of(parser):
+        for action in sub._actions:
+            action.required = False
+    return parser
+
+
+def subcommands_of(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                out += [sub, *subcommands_of(sub)]
+    return out
+
+
+@pytest.mark.parametrize(("where", "command", "whole"), COMMANDS, ids=[f"{w}: {c[:60]}" for w, c, _ in COMMANDS])
+def test_every_documented_command_is_accepted_by_the_cli(where: str, command: str, whole: bool,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser() if whole else _mention_parser()
     try:
         parser.parse_args(argv_of(command))
     except SystemExit as e:
         err = capsys.readouterr().err.strip().splitlines()
         pytest.fail(f"{where}: `{command}` is refused by the CLI: {err[-1] if err else e}")
-    assert isinstance(parser, argparse.ArgumentParser)
 
 
 def test_the_readme_install_is_the_tested_one_from_docs_deploy() -> None:

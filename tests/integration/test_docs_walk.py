@@ -1,0 +1,157 @@
+"""Every `curl` the README and docs/ show against the agent, run as written against a live agent: the real
+`farmwatch run` console script polling `python -m simsite` on loopback, configured with the docs' own curtailment
+section. Only the host changes (`http://agent:10428` is this agent's loopback address) and `--fail-with-body` is
+added so that an HTTP error fails the line; a pipeline fails when any part of it does (`pipefail`). A new curl in
+the docs is run the day it is written; one to another service fails until this test is taught it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.docs import ROOT, Block, all_blocks, shell_lines
+from tests.support.prom import free_port
+
+AGENT = "http://agent:10428"
+BASE_IP = "127.231.0."
+MINERS = 6
+BIN = Path(sys.executable).parent
+
+
+def documented_curls() -> list[tuple[Block, str]]:
+    found = []
+    for block in all_blocks():
+        if block.lang in ("yaml", "json"):
+            continue
+        for line in shell_lines(block):
+            if re.match(r"curl\s", line):
+                found.append((block, line))
+    return found
+
+
+CURLS = documented_curls()
+
+
+@dataclass
+class Live:
+    url: str
+    cwd: Path
+    agent: subprocess.Popen[bytes]
+
+
+def _wait_for_miners(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+                text = r.read().decode()
+            if text.count("farmwatch_miner_up{") >= MINERS and " 0\n" not in "".join(
+                    ln[-2:] + "\n" for ln in text.splitlines() if ln.startswith("farmwatch_miner_up{")):
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("the agent did not read the simulated miners in 60 s:\n" + log.read_text()[-3000:])
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    farmwatch = BIN / "farmwatch"
+    if not farmwatch.exists():
+        pytest.skip("the farmwatch console script is not installed next to this Python")
+    cwd = tmp_path_factory.mktemp("site-host")
+    # The docs' curtailment section (docs/curtailment.md), its token placed beside site.yaml; the POST reads
+    # the same file with $(cat curtailment.token).
+    section = next(b for b in all_blocks() if b.lang == "yaml" and b.path.name == "curtailment.md"
+                   and "api_token_file" in b.text)
+    curtailment = yaml.safe_load(section.text)["curtailment"]
+    curtailment["api_token_file"] = "curtailment.token"
+    (cwd / "curtailment.token").write_text("docs-walk-token")
+    windows = next(b for b in all_blocks() if b.lang == "yaml" and b.text.startswith("windows:"))
+    (cwd / curtailment["file"]).write_text(windows.text)
+    # Half the miners in container C01 (docs/floor.md asks for it), placed by IP.
+    rows = [f"{BASE_IP}{i},C01,R01,1,{i}" for i in range(1, MINERS // 2 + 1)]
+    (cwd / "sitemap.csv").write_text("ip,container,rack,shelf,slot\n" + "\n".join(rows) + "\n")
+    port = free_port()
+    (cwd / "site.yaml").write_text(yaml.safe_dump({
+        "site": "docs-walk", "listen": f"127.0.0.1:{port}", "sitemap": "sitemap.csv",
+        "storage": {"path": "state"}, "curtailment": curtailment,
+        "miners": [{"targets": [f"{BASE_IP}1-{BASE_IP}{MINERS}"], "interval": "2s"}]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")} | {"PYTHONPATH": str(ROOT)}
+    sim_log, agent_log = cwd / "simsite.log", cwd / "agent.log"
+    with open(sim_log, "wb") as s_out, open(agent_log, "wb") as a_out:
+        sim = subprocess.Popen([sys.executable, "-m", "simsite", "--count", str(MINERS), "--base-ip", f"{BASE_IP}1",
+                                "--seed", "5"], cwd=ROOT, env=env, stdout=s_out, stderr=subprocess.STDOUT)
+        agent = subprocess.Popen([str(farmwatch), "run", "--config", "site.yaml"], cwd=cwd, env=env,
+                                 stdout=a_out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_miners(f"http://127.0.0.1:{port}", agent, agent_log)
+        yield Live(f"http://127.0.0.1:{port}", cwd, agent)
+    finally:
+        for proc in (agent, sim):
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def test_the_docs_show_curls_to_the_agent() -> None:
+    assert {b.path.name for b, _ in CURLS} >= {"curtailment.md", "floor.md", "reload.md"}
+
+
+def sh(line: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-o", "pipefail", "-ec", line], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("block", "line"), CURLS, ids=[f"{b.where}: {ln[:50]}" for b, ln in CURLS])
+def test_every_documented_curl_works_against_a_live_agent(block: Block, line: str, live: Live) -> None:
+    command = line.split(" # ")[0].strip()
+    assert AGENT in command, f"{block.where}: a curl to something other than the agent: teach this test ({command})"
+    command = command.replace(AGENT, live.url)
+    command = re.sub(r"^curl\s", "curl --fail-with-body ", command)
+    done = sh(command, live.cwd)
+    assert done.returncode == 0 and done.stdout.strip(), f"{block.where}: $ {command}\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.mark.slow
+def test_the_floor_paging_example_prints_the_count_and_the_next_page(live: Live) -> None:
+    """docs/floor.md: `jq '(.miners | length), .next'` prints the page's rows, then the next page (null: last).
+    (Written `.miners | length, .next`, jq applied `.next` to the list and failed.)"""
+    ((block, line),) = [(b, ln) for b, ln in CURLS if b.path.name == "floor.md"]
+    done = sh(line.replace(AGENT, live.url), live.cwd)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(MINERS // 2), "null"], block.where
+
+
+@pytest.mark.slow
+def test_the_documented_sighup_finds_the_agent_and_reloads_it(live: Live) -> None:
+    """docs/reload.md's `kill -HUP $(pidof -x farmwatch)`: the substitution finds the agent (plain `pidof` does not
+    find a Python script). Only our own agent is signalled: other farmwatch processes on this host are not ours."""
+    (reload_block,) = [b for b in all_blocks() if b.path.name == "reload.md" and b.lang == "sh"]
+    found = re.search(r"kill -HUP \$\((pidof[^)]*)\)", reload_block.text)
+    assert found, reload_block.where
+    pids = sh(found.group(1), live.cwd).stdout.split()
+    assert str(live.agent.pid) in pids, f"`{found.group(1)}` does not find the agent ({pids})"
+    log = live.cwd / "agent.log"
+    before = log.read_text().count("reload:")
+    os.kill(live.agent.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while log.read_text().count("reload:") == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log.read_text().count("reload:") > before, log.read_text()[-2000:]
