@@ -1,11 +1,13 @@
-"""Every `curl` the README and docs/ show against the agent, run as written against a live agent: the real
-`farmwatch run` console script polling `python -m simsite` on loopback, configured with the docs' own curtailment
-section. Only the host changes (`http://agent:10428` is this agent's loopback address) and `--fail-with-body` is
-added so that an HTTP error fails the line; a pipeline fails when any part of it does (`pipefail`). A new curl in
-the docs is run the day it is written; one to another service fails until this test is taught it."""
+"""Every `curl` the README and docs/ show against the agent, and every `farmwatch report` they show, run as written
+against a live site: the real `farmwatch run` console script polling `python -m simsite` on loopback, configured
+with the docs' own curtailment section, and Debian's Prometheus with the shipped rules scraping it. Only the hosts
+change (`http://agent:10428`, `http://prometheus:9090` are these on loopback); `--fail-with-body` is added so that
+an HTTP error fails a curl, and a pipeline fails when any part of it does (`pipefail`). A new curl or report line
+in the docs is run the day it is written; a curl to another service fails until this test is taught it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -21,7 +23,8 @@ import pytest
 import yaml
 
 from tests.support.docs import ROOT, Block, all_blocks, shell_lines
-from tests.support.prom import free_port
+from tests.support.prom import PROMETHEUS, free_port
+from tests.support.rules import REPO, RULE_FILES, RulesPrometheus
 
 AGENT = "http://agent:10428"
 BASE_IP = "127.231.0."
@@ -41,6 +44,26 @@ def documented_curls() -> list[tuple[Block, str]]:
 
 
 CURLS = documented_curls()
+PROM = "http://prometheus:9090"
+
+
+def documented_reports() -> list[tuple[Block, str]]:
+    """Each `farmwatch report` line of a code block, once per choice it shows: `[--format csv|json]` is run with
+    csv and with json (the optional parts are kept: each is a flag a user may add)."""
+    found = []
+    for block in all_blocks():
+        for line in shell_lines(block) if block.lang not in ("yaml", "json") else []:
+            if not line.startswith("farmwatch report "):
+                continue
+            text = re.sub(r"\[([^\[\]]*)\]", r"\1", line.split(" # ")[0])
+            choices = re.search(r"(\S+)\|(\S+)", text)
+            options = choices.group(0).split("|") if choices else [None]
+            for option in options:
+                found.append((block, text.replace(choices.group(0), option) if choices and option else text))
+    return found
+
+
+REPORTS = documented_reports()
 
 
 @dataclass
@@ -137,6 +160,41 @@ def test_the_floor_paging_example_prints_the_count_and_the_next_page(live: Live)
     done = sh(line.replace(AGENT, live.url), live.cwd)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(MINERS // 2), "null"], block.where
+
+
+@pytest.fixture(scope="module")
+def prometheus(live: Live, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RulesPrometheus]:
+    if PROMETHEUS is None:
+        pytest.skip("Debian package prometheus not installed")
+    prom = RulesPrometheus(tmp_path_factory.mktemp("prom"), live.url.removeprefix("http://"),
+                           [REPO / "rules" / name for name in RULE_FILES])
+    try:
+        deadline = time.monotonic() + 60
+        while not prom.query("farmwatch_miner_up") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        yield prom
+    finally:
+        prom.stop()
+
+
+def test_the_docs_show_both_reports() -> None:
+    assert {ln.split()[2] for _b, ln in REPORTS} == {"curtailment", "energy"}
+    assert {"--format csv", "--format json"} <= {m for _b, ln in REPORTS for m in re.findall(r"--format \w+", ln)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("block", "line"), REPORTS, ids=[f"{b.where}: {ln[17:70]}" for b, ln in REPORTS])
+def test_every_documented_report_runs_against_prometheus(block: Block, line: str, live: Live,
+                                                         prometheus: RulesPrometheus) -> None:
+    command = line.replace(PROM, f"http://127.0.0.1:{prometheus.port}")
+    assert PROM not in command and command != line, block.where
+    done = sh(str(BIN / "farmwatch") + command.removeprefix("farmwatch"), live.cwd)
+    assert done.returncode == 0, f"{block.where}: $ {command}\n{done.stdout}\n{done.stderr}"
+    if "--format json" in command:
+        assert isinstance(json.loads(done.stdout), list)
+    else:  # csv: a header naming the record's columns
+        header = done.stdout.splitlines()[0].split(",")
+        assert header[0] in ("window", "day") and ("total_kwh" in header or "shed_kw" in header), done.stdout
 
 
 @pytest.mark.slow
