@@ -56,6 +56,10 @@ def num(value: Any) -> float | None:
 
 
 def integer(value: Any) -> int | None:
+    # Most counts arrive as JSON integers: returned as they are where the float round trip below is exact
+    # (|v| <= 2**53); larger ones keep that round trip, so what they read as does not change.
+    if type(value) is int and -9007199254740992 <= value <= 9007199254740992:
+        return value
     f = num(value)
     return None if f is None else int(round(f))
 
@@ -71,13 +75,26 @@ def ths(value: Any, unit: str) -> float | None:
     f = num(value)
     if f is None:
         return None
+    mult = _MULTIPLIERS.get(unit) if type(unit) is str else None
+    if mult is None:
+        mult = _multiplier(unit)
+    return f * mult
+
+
+# A reading converts dozens of values in the same one or two unit spellings: each spelling is normalised once.
+_MULTIPLIERS: dict[str, float] = {}
+
+
+def _multiplier(unit: str) -> float:
     key = unit.upper().replace("/S", "").replace("HS", "H").strip()
     if len(key) == 1 and key != "H":
         key += "H"
     mult = _TO_THS.get(key)
     if mult is None:
         raise ValueError(f"unknown hashrate unit {unit!r}")
-    return f * mult
+    if len(_MULTIPLIERS) < 256:  # bounded: a unit string comes from the device
+        _MULTIPLIERS[unit] = mult
+    return mult
 
 
 def dash_list(value: Any) -> list[float]:

@@ -36,6 +36,18 @@ Reply = Mapping[str, Any]
 CHAINS = range(1, 17)  # bmminer reports up to 16 chain slots
 FANS = range(1, 17)
 
+# Every per-chain and per-fan key name, built once: a poll looks each up for all 16 slots, several times, and
+# formatting them per lookup was a measurable share of driver parse (README "Performance"). Index = slot number.
+_ACN = tuple(f"chain_acn{n}" for n in range(17))
+_ACS = tuple(f"chain_acs{n}" for n in range(17))
+_RATE = tuple(f"chain_rate{n}" for n in range(17))
+_FAN = tuple(f"fan{n}" for n in range(17))
+# Board sensors, chip sensors (each: the keys read together, then the older single key used when they read none).
+_BOARD_TEMPS = tuple((f"temp_pcb{n}", f"temp_in_pcb_{n}", f"temp_out_pcb_{n}") for n in range(17))
+_BOARD_TEMP_OLD = tuple(f"temp{n}" for n in range(17))
+_CHIP_TEMPS = tuple((f"temp_chip{n}", f"temp_in_chip_{n}", f"temp_out_chip_{n}") for n in range(17))
+_CHIP_TEMP_OLD = tuple(f"temp2_{n}" for n in range(17))
+
 # The unit bmminer's "GHS" keys really carry when the reply names none. The labels say GH for every model, but:
 # - Scrypt (L3+): old bmminer writes MH/s under "GHS" (bitmaintech/bmminer issue #11; pyasic converts per algo);
 # - Equihash (Z9 mini): values are kSol/s: the capture reads "15.82" on a 10 kSol/s-class machine, which as GH/s
@@ -192,21 +204,23 @@ def _nonzero(values: list[float]) -> list[float]:
 
 def chain_temps(data: Mapping[str, Any], n: int) -> tuple[float | None, float | None]:
     """(hottest board/PCB sensor, hottest chip sensor) of chain ``n``."""
-    board = _nonzero(
-        dash_list(data.get(f"temp_pcb{n}"))
-        + dash_list(data.get(f"temp_in_pcb_{n}"))
-        + dash_list(data.get(f"temp_out_pcb_{n}"))
-    )
-    if not board:
-        board = _nonzero(dash_list(data.get(f"temp{n}")))
-    chip = _nonzero(
-        dash_list(data.get(f"temp_chip{n}"))
-        + dash_list(data.get(f"temp_in_chip_{n}"))
-        + dash_list(data.get(f"temp_out_chip_{n}"))
-    )
-    if not chip:
-        chip = _nonzero(dash_list(data.get(f"temp2_{n}")))
+    board = _sensors(data, _BOARD_TEMPS[n], _BOARD_TEMP_OLD[n])
+    chip = _sensors(data, _CHIP_TEMPS[n], _CHIP_TEMP_OLD[n])
     return hottest(board), hottest(chip)
+
+
+def _sensors(data: Mapping[str, Any], keys: tuple[str, ...], older: str) -> list[float]:
+    """The non-zero values of ``keys`` in order, else of the ``older`` key (an absent key reads nothing)."""
+    values: list[float] = []
+    for key in keys:
+        value = data.get(key)
+        if value is not None:
+            values += dash_list(value)
+    good = _nonzero(values)
+    if good:
+        return good
+    value = data.get(older)
+    return _nonzero(dash_list(value)) if value is not None else []
 
 
 def chain_base(populated: list[int]) -> int:
@@ -217,14 +231,15 @@ def chain_base(populated: list[int]) -> int:
 def chain_chips(data: Mapping[str, Any], n: int) -> int | None:
     """Chips on chain ``n``: ``chain_acnN``, else the count of answering chips (``o``) in ``chain_acsN`` (the
     per-chip status string some firmware builds send without the count); None when neither is readable."""
-    if f"chain_acn{n}" in data:
-        return integer(data[f"chain_acn{n}"])  # unreadable (NaN, garbage) stays unknown
-    acs = data.get(f"chain_acs{n}")
+    acn = _ACN[n]
+    if acn in data:
+        return integer(data[acn])  # unreadable (NaN, garbage) stays unknown
+    acs = data.get(_ACS[n])
     return acs.count("o") if isinstance(acs, str) else None
 
 
 def _chain_listed(data: Mapping[str, Any], n: int) -> bool:
-    return any(f"{key}{n}" in data for key in ("chain_acn", "chain_rate", "chain_acs"))
+    return _ACN[n] in data or _RATE[n] in data or _ACS[n] in data
 
 
 def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None) -> list[Board]:
@@ -237,12 +252,12 @@ def chain_boards(data: Mapping[str, Any], unit: str, expected_boards: int | None
     for n in CHAINS:
         if not _chain_listed(data, n):
             continue
-        present[n] = (chain_chips(data, n), ths(data.get(f"chain_rate{n}"), unit))
+        present[n] = (chain_chips(data, n), ths(data.get(_RATE[n]), unit))
     populated = [n for n, (chips, rate) in present.items() if (chips or 0) > 0 or (rate or 0) > 0]
     if not populated:
         # Every chain the firmware lists reads an explicit 0 chips: all of the model's boards are missing (or
         # asleep). Anything unreadable among them (NaN, garbage) leaves the boards unknown: [].
-        acn = [integer(data.get(f"chain_acn{n}")) for n in CHAINS if f"chain_acn{n}" in data]
+        acn = [integer(data[_ACN[n]]) for n in CHAINS if _ACN[n] in data]
         if expected_boards and acn and all(c == 0 for c in acn):
             return [Board(index=i, chips=0) for i in range(expected_boards)]
         return []
@@ -265,10 +280,10 @@ def fan_slots(data: Mapping[str, Any]) -> list[tuple[int, int | None]]:
     """(slot number, RPM) of every slot up to the last ``fanN`` key; RPM None where the value is unreadable (NaN,
     garbage, negative) or the key is absent between listed slots (a header the build does not report: unknown,
     and the slots after it keep their places)."""
-    listed = [n for n in FANS if f"fan{n}" in data]
+    listed = [n for n in FANS if _FAN[n] in data]
     if not listed:
         return []
-    return [(n, rpm(data.get(f"fan{n}"))) for n in range(1, listed[-1] + 1)]
+    return [(n, rpm(data.get(_FAN[n]))) for n in range(1, listed[-1] + 1)]
 
 
 def fans(data: Mapping[str, Any], expected: int | None) -> list[int | None]:
@@ -326,7 +341,7 @@ def asleep(data: Mapping[str, Any]) -> bool:
     rates = [data[k] for k in ("GHS 5s", "total_rateideal") if k in data]
     if not rates or not all(_zero(v) for v in rates):
         return False
-    acn = [data[f"chain_acn{n}"] for n in CHAINS if f"chain_acn{n}" in data]
+    acn = [data[_ACN[n]] for n in CHAINS if _ACN[n] in data]
     if not acn or not all(_zero(v) for v in acn):
         return False
     if "fan_num" in data and not _zero(data["fan_num"]):

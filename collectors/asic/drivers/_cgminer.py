@@ -112,6 +112,8 @@ def pools(reply: Reply | None) -> list[Pool]:
         age, priority = ages[i], priorities[i]
         return (age if age is not None else float("inf"), priority if priority is not None else 1 << 30, i)
 
+    if sum(1 for p in out if p.active) < 2:  # the usual reply: nothing to settle between active pools
+        return out
     for group in {repr(g) for g in groups}:
         active_at = [i for i, p in enumerate(out) if p.active and repr(groups[i]) == group]
         if len(active_at) > 1:
@@ -136,10 +138,27 @@ def rate_keys(entry: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     """{window (lower case): (unit, value)} of the rate keys in ``entry``; the first key of a window wins."""
     out: dict[str, tuple[str, Any]] = {}
     for key, value in entry.items():
-        m = _RATE_KEY.match(key) if isinstance(key, str) and "HS" in key.upper() else None
-        if m is not None:
-            out.setdefault(m.group(2).lower(), ((m.group(1) or "").upper() + "H", value))
+        form = _rate_form(key) if isinstance(key, str) else None
+        if form is not None:
+            out.setdefault(form[0], (form[1], value))
     return out
+
+
+# (window, unit) of a key, or None for a key that is not a rate: a reply holds dozens of keys, the same ones every
+# poll, so each spelling is matched once (bounded: the keys come from the device).
+_RATE_FORMS: dict[str, tuple[str, str] | None] = {}
+
+
+def _rate_form(key: str) -> tuple[str, str] | None:
+    try:
+        return _RATE_FORMS[key]
+    except KeyError:
+        pass
+    m = _RATE_KEY.match(key) if "HS" in key.upper() else None
+    form = None if m is None else (m.group(2).lower(), (m.group(1) or "").upper() + "H")
+    if len(_RATE_FORMS) < 4096:
+        _RATE_FORMS[key] = form
+    return form
 
 
 def current_rate(entry: Mapping[str, Any], windows: tuple[str, ...] = CURRENT_WINDOWS) -> float | None:
