@@ -153,7 +153,7 @@ def test_the_web_config_example_loads_with_its_placeholders_filled(tmp_path: Pat
     text = block.text.replace("/etc/farmwatch/tls/server.crt", str(crt)).replace("/etc/farmwatch/tls/server.key",
                                                                                    str(key))
     assert "$2y$10$..." in text
-    text = text.replace("$2y$10$...", f"'{hashed}'")
+    text = text.replace("$2y$10$...", hashed)  # pasted bare, as the comment's command prints it
     path = tmp_path / "web.yml"
     path.write_text(text)
     web = load_web_config(path)
