@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .floor.model import natural
+
 AWAKE = ("hashing", "degraded")
 
 
@@ -198,7 +200,7 @@ def settle(api: PromApi, w: dict[str, Any], step: float, residual_w: float, memb
         for t, v in pts:
             residual_sum[t] = residual_sum.get(t, 0.0) + v
     did_not_sleep, woke_early = [], []
-    for device in sorted(covered):
+    for device in sorted(covered, key=natural):  # as the floor view lists them: .2 before .10
         seen = sorted(states.get(device, {}).items())
         slept = [t for t, st in seen if st == "sleeping"]
         if not slept:
@@ -209,7 +211,8 @@ def settle(api: PromApi, w: dict[str, Any], step: float, residual_w: float, memb
     # The median, not the mean: the miner says "sleeping" a poll before its outlet meter sees the drop, and those
     # first samples would make every sleeper look like it still draws.
     medians = {d: float(statistics.median(p)) for d, p in asleep_power.items() if p}
-    residual = [{"device": d, "sleeping_w": round(m, 1)} for d, m in sorted(medians.items()) if m > residual_w]
+    residual = [{"device": d, "sleeping_w": round(medians[d], 1)} for d in sorted(medians, key=natural)
+                if medians[d] > residual_w]
     during_samples = [t for t, _v in during]
     residual_kw = (sum(residual_sum.get(t, 0.0) for t in during_samples) / len(during_samples) / 1000.0
                    if during_samples and residual_sum else None)

@@ -82,7 +82,8 @@ _PARTS = (
     # FARMWATCH_LOOP=asyncio splits them (at the standard loop's own higher cost).
     ("sockets: connect", ("connect", "create_connection", "socket.socket", "_SelectorSocketTransport.__init__",
                           "collectors/asic/rpc.py:exchange", "collectors/asic/http.py:_open")),
-    ("JSON parse", ("json/", "_json", "scan_once", "collectors/asic/rpc.py:decode", "repair", "raw_decode")),
+    ("JSON parse", ("json/", "_json", "scan_once", "collectors/asic/rpc.py:decode", "repair", "raw_decode",
+                    "orjson", "collectors/asic/fastjson")),
     ("driver parse", ("collectors/asic/drivers/", "collectors/asic/normalize", "collectors/asic/reading",
                       "collectors/asic/units", "collectors/asic/bounds", "collectors/asic/models")),
     ("render", ("agent/exposition", "agent/metrics", "collectors/asic/metrics", "collectors/families", "gzip",

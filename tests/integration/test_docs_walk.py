@@ -28,7 +28,7 @@ from tests.support.rules import REPO, RULE_FILES, RulesPrometheus
 
 AGENT = "http://agent:10428"
 BASE_IP = "127.231.0."
-MINERS = 6
+MINERS = 12  # two-digit last octets: lists must put .2 before .10
 BIN = Path(sys.executable).parent
 
 
@@ -195,6 +195,62 @@ def test_every_documented_report_runs_against_prometheus(block: Block, line: str
     else:  # csv: a header naming the record's columns
         header = done.stdout.splitlines()[0].split(",")
         assert header[0] in ("window", "day") and ("total_kwh" in header or "shed_kw" in header), done.stdout
+
+
+@pytest.mark.slow
+def test_a_window_declared_as_documented_is_in_the_report_with_its_miners_in_floor_order(
+        live: Live, prometheus: RulesPrometheus) -> None:
+    """The curtailment POST of docs/curtailment.md with times around now and the site as scope, then the report as
+    documented: the window is there with every miner awake past its ramp, listed as the floor view lists them
+    (127.231.0.2 before 127.231.0.10; before, a string sort put .10-.12 ahead of .2 and .1 after .12)."""
+    ((block, line),) = [(b, ln) for b, ln in CURLS if b.path.name == "curtailment.md"]
+    now = time.time()
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    body = re.search(r"-d '(\{.*?\})'", line, re.DOTALL)
+    assert body, block.where
+    window = json.loads(body.group(1)) | {"id": "walk-now", "start": iso(now - 2), "end": iso(now + 600),
+                                          "scope": "site", "ramp": "2s"}
+    command = line.replace(body.group(1), json.dumps(window)).replace(AGENT, live.url)
+    assert sh(command.replace("curl ", "curl --fail-with-body ", 1), live.cwd).returncode == 0
+    ((_b, report),) = [(b, ln) for b, ln in REPORTS if "curtailment" in ln and "--format json" in ln]
+    command = str(BIN / "farmwatch") + report.removeprefix("farmwatch").replace(
+        PROM, f"http://127.0.0.1:{prometheus.port}")
+    deadline = time.monotonic() + 60
+    record: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        done = sh(command, live.cwd)
+        assert done.returncode == 0, done.stderr
+        record = next((r for r in json.loads(done.stdout) if r["window"] == "walk-now"), {})
+        if len(record.get("did_not_sleep") or []) == MINERS:  # type: ignore[arg-type]
+            break
+        time.sleep(1)
+    expected = [f"{BASE_IP}{i}:4028" for i in range(1, MINERS + 1)]
+    assert record.get("did_not_sleep") == expected, record
+
+
+@pytest.mark.slow
+def test_the_energy_report_as_documented_over_the_last_minutes_keys_racks_as_documented(
+        live: Live, prometheus: RulesPrometheus) -> None:
+    """docs/energy.md's report with its period moved to the minutes this site has run: one row per rack as
+    `container/rack`, the miners the site map does not place under `/`, and one per model."""
+    ((_b, report),) = [(b, ln) for b, ln in REPORTS if "energy" in ln and "--format json" in ln]
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    prom = f"http://127.0.0.1:{prometheus.port}"
+    deadline = time.monotonic() + 60
+    rows: list[dict[str, object]] = []
+    while time.monotonic() < deadline:  # until Prometheus holds a few scrapes of every miner
+        now = time.time()
+        command = re.sub(r"--from \S+ --to \S+", f"--from {iso(now - 300)} --to {iso(now)}", report)
+        command = str(BIN / "farmwatch") + re.sub(r"--step \S+", "--step 2s", command).removeprefix(
+            "farmwatch").replace(PROM, prom)
+        done = sh(command, live.cwd)
+        assert done.returncode == 0, done.stderr
+        rows = json.loads(done.stdout)
+        if {r["key"] for r in rows if r["by"] == "rack"} == {"C01/R01", "/"}:
+            break
+        time.sleep(1)
+    assert {r["key"] for r in rows if r["by"] == "rack"} == {"C01/R01", "/"}, rows
+    assert {r["by"] for r in rows} >= {"rack", "model"}
 
 
 @pytest.mark.slow
