@@ -48,7 +48,7 @@ async def test_a_failing_after_cycle_step_does_not_stop_polling(caplog: pytest.L
         s.start()
         try:
             for _ in range(200):  # bounded: 10 s at most
-                if t.cycles >= 3:
+                if calls >= 3:
                     break
                 await asyncio.sleep(0.05)
         finally:
