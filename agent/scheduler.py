@@ -5,8 +5,9 @@ A cycle starts every ``interval`` (a timer with ``jitter`` puts its first start 
 of the interval, so groups and agents do not fire in step). A cycle runs at most ``interval + timeout`` unless the
 timer bounds its cycles itself (collectors/collector.py, ``cycle_limit``); one that raises or is cut off counts as
 a failed cycle (``farmwatch_collector_success``). A cycle still running after half an interval hands what has
-finished to ``on_progress`` meanwhile where the timer asks for it (``progress``: the miner groups); every cycle
-ends in ``on_cycle``. A cycle that overran its interval starts the next one at once, without trying to catch up.
+finished to ``on_progress`` meanwhile where the timer asks for it (``progress``: the miner groups), at most a
+fifth of the time (``PROGRESS_COST_FACTOR``); every cycle ends in ``on_cycle``, whose failure is logged and does not
+end the timer. A cycle that overran its interval starts the next one at once, without trying to catch up.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ log = logging.getLogger("farmwatch.scheduler")
 __all__ = ["MinerGroup", "Scheduler", "subnet_key"]  # MinerGroup, subnet_key: their old import path
 
 Hook = Callable[[Any], Awaitable[None] | None]
+
+PROGRESS_COST_FACTOR = 4.0
 
 
 class Scheduler:
@@ -85,21 +88,36 @@ class Scheduler:
             st.overruns += 1
             log.warning("%s: cycle took %.1fs, longer than its %.0fs interval", t.name, duration, t.interval)
         if self.on_cycle is not None:
-            await _call(self.on_cycle, t)
+            try:
+                await _call(self.on_cycle, t)
+            except Exception:
+                # The step after a cycle (render, floor view, saving finds) failing once must not end this timer's
+                # loop: the devices are still polled, the failure is logged now, and /healthz shows the staleness
+                # if it persists.
+                log.exception("%s: after-cycle step failed", t.name)
 
     async def _progress(self, t: Timed, p: _Progress) -> None:
         every = max(1.0, t.interval / 2)
+        wait = every
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(every):
+                async with asyncio.timeout(wait):
                     await p.done.wait()
             if p.done.is_set() or self.on_progress is None:
                 return
             p.publishing = True
+            began = loop.time()
             try:
                 await _call(self.on_progress, t)
+            except Exception:
+                log.exception("%s: publishing a long cycle's progress failed", t.name)
             finally:
                 p.publishing = False
+            # A publication is a full render (seconds at 20,000 miners, on the cores the polls need): the next
+            # waits at least PROGRESS_COST_FACTOR times as long as this one took, so progress takes at most a fifth
+            # of the loop however short the interval.
+            wait = max(every, PROGRESS_COST_FACTOR * (loop.time() - began))
 
     async def _loop(self, t: Timed) -> None:
         loop = asyncio.get_running_loop()

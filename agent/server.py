@@ -59,7 +59,12 @@ log = logging.getLogger("farmwatch.http")
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_LINE_BYTES = 4096  # request line and each header line
 MAX_IN_FLIGHT = 32  # scrapes (/metrics, /healthz, /sd, the floor pages) being worked on at once
-SEND_PIECE = 16 * 1024  # compressed bytes per write: ~200 KiB of plain text
+SEND_PIECE = 16 * 1024  # compressed bytes per write when sending plain text: ~200 KiB of it
+# Compressed bytes per write when sending the gzip body as it is. Each write takes the GIL back from the polling
+# loop and the render thread; at 16 KiB a 9 MB body under a GIL-busy thread took 59-78 ms to scrape, at 64 KiB
+# 21-24 ms (bench/scrape_contention.py). What a slow reader leaves unsent is copied into its transport's buffer,
+# so this is also the memory a stalled client may hold: 64 KiB x MAX_CONNECTIONS = 16 MiB at most.
+SEND_PIECE_GZIP = 64 * 1024
 RELEASE_IN_FLIGHT: web.RequestKey[Callable[[], None]] = web.RequestKey("release_in_flight")
 T = TypeVar("T")
 
@@ -222,8 +227,9 @@ async def send_body(request: web.Request, gz_body: bytes, headers: dict[str, str
             return resp
         view = memoryview(gz_body)
         inflate = zlib.decompressobj(wbits=31) if gunzip else None
-        for at in range(0, len(view), SEND_PIECE):
-            piece = view[at : at + SEND_PIECE]
+        step = SEND_PIECE if inflate is not None else SEND_PIECE_GZIP
+        for at in range(0, len(view), step):
+            piece = view[at : at + step]
             data = inflate.decompress(piece) if inflate is not None else piece
             if data:
                 await asyncio.wait_for(resp.write(data), webguard.SEND_STALL_S)

@@ -229,6 +229,31 @@ def test_a_window_declared_as_documented_is_in_the_report_with_its_miners_in_flo
 
 
 @pytest.mark.slow
+def test_the_energy_report_as_documented_over_the_last_minutes_keys_racks_as_documented(
+        live: Live, prometheus: RulesPrometheus) -> None:
+    """docs/energy.md's report with its period moved to the minutes this site has run: one row per rack as
+    `container/rack`, the miners the site map does not place under `/`, and one per model."""
+    ((_b, report),) = [(b, ln) for b, ln in REPORTS if "energy" in ln and "--format json" in ln]
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    prom = f"http://127.0.0.1:{prometheus.port}"
+    deadline = time.monotonic() + 60
+    rows: list[dict[str, object]] = []
+    while time.monotonic() < deadline:  # until Prometheus holds a few scrapes of every miner
+        now = time.time()
+        command = re.sub(r"--from \S+ --to \S+", f"--from {iso(now - 300)} --to {iso(now)}", report)
+        command = str(BIN / "farmwatch") + re.sub(r"--step \S+", "--step 2s", command).removeprefix(
+            "farmwatch").replace(PROM, prom)
+        done = sh(command, live.cwd)
+        assert done.returncode == 0, done.stderr
+        rows = json.loads(done.stdout)
+        if {r["key"] for r in rows if r["by"] == "rack"} == {"C01/R01", "/"}:
+            break
+        time.sleep(1)
+    assert {r["key"] for r in rows if r["by"] == "rack"} == {"C01/R01", "/"}, rows
+    assert {r["by"] for r in rows} >= {"rack", "model"}
+
+
+@pytest.mark.slow
 def test_the_documented_sighup_finds_the_agent_and_reloads_it(live: Live) -> None:
     """docs/reload.md's `kill -HUP $(pidof -x farmwatch)`: the substitution finds the agent (plain `pidof` does not
     find a Python script). Only our own agent is signalled: other farmwatch processes on this host are not ours."""

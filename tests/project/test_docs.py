@@ -15,7 +15,7 @@ import pytest
 from agent.cli import build_parser
 from agent.config import driver_names, profile_names
 from collectors.asic.drivers import registry
-from tests.support.docs import DOC_FILES, ROOT, fenced_blocks, inline_spans
+from tests.support.docs import DOC_FILES, ROOT, fenced_blocks, inline_spans, prose
 
 README = (ROOT / "README.md").read_text()
 
@@ -233,3 +233,35 @@ def test_every_driver_and_profile_is_documented_in_its_folder() -> None:
     snmp = (ROOT / "collectors/snmp/README.md").read_text()
     assert sorted(n for n in registry() if f"`{n}`" not in asic) == []
     assert sorted(n for n in profile_names() if f"`{n}`" not in snmp) == []
+
+
+def documented_tool_runs() -> list[tuple[str, str, list[str]]]:
+    """(where, command, flags) for every `bench/NAME.py ...`, `python -m simsite ...` and
+    `python -m tests.support.NAME ...` the docs show (a span may wrap onto the next line)."""
+    found = []
+    for path in DOC_FILES:
+        texts = [b.text for b in fenced_blocks(path)] + re.findall(r"`([^`]+)`", prose(path))
+        for text in texts:
+            for m in re.finditer(r"(bench/\w+\.py|python -m (?:simsite|tests\.support\.\w+))((?:\s+--?[\w.-]+(?:[ =][^\s`-]\S*)?)*)",
+                                 " ".join(text.split())):
+                flags = re.findall(r"(?<!\S)(--[\w.-]+)", m.group(2))
+                if flags:
+                    found.append((str(path.relative_to(ROOT)), m.group(0), flags))
+    return found
+
+
+TOOL_RUNS = documented_tool_runs()
+
+
+@pytest.mark.parametrize(("where", "command", "flags"), TOOL_RUNS, ids=[f"{w}: {c[:50]}" for w, c, _ in TOOL_RUNS])
+def test_every_documented_benchmark_and_tool_flag_exists(where: str, command: str, flags: list[str]) -> None:
+    """A flag a doc quotes for a benchmark, the simulated site or the soak is in that tool's --help."""
+    import subprocess
+    import sys
+
+    target = command.split()[0]
+    argv = [sys.executable, str(ROOT / target)] if target.startswith("bench/") else [sys.executable, "-m", command.split()[2]]
+    helped = subprocess.run([*argv, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    missing = [f for f in flags if not re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", helped.stdout)]
+    assert not missing, f"{where}: `{command}`: {missing} not in {target} --help"

@@ -109,13 +109,13 @@ def test_a_curtailment_file_that_is_not_there_is_named_by_its_site_yaml_line_and
     assert err == [f"{site}:{line}: curtailment.file: file {tmp_path / 'curtailment.yaml'} does not exist"]
 
 
-def test_the_curtailment_file_example_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [b for b in BLOCKS if kind_of(b) == "curtailment file"], ids=lambda b: b.where)
+def test_every_curtailment_file_example_loads(block: Block, tmp_path: Path) -> None:
     from agent.curtailment import parse_windows
 
     path = tmp_path / "curtailment.yaml"
-    path.write_text(the("curtailment file").text)
-    (window,) = parse_windows(path)
-    assert window.id == "ercot-2026-12-05-a"
+    path.write_text(block.text)
+    assert [w.id for w in parse_windows(path)] == [w["id"] for w in yaml.safe_load(block.text)["windows"]]
 
 
 def test_the_model_facts_example_rows_are_the_shipped_rows() -> None:
@@ -124,13 +124,14 @@ def test_the_model_facts_example_rows_are_the_shipped_rows() -> None:
     assert {name: shipped.get(name) for name in example} == example
 
 
-def test_the_power_domains_example_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [b for b in BLOCKS if kind_of(b) == "power domains"], ids=lambda b: b.where)
+def test_every_power_domains_example_loads(block: Block, tmp_path: Path) -> None:
     from agent.power_domains import read_power_domains
 
     path = tmp_path / "domains.yaml"
-    path.write_text(the("power domains").text)
+    path.write_text(block.text)
     domains, problems = read_power_domains(path)
-    assert problems == [] and [d.name for d in domains] == ["feed-grid", "breaker-G1", "solar-east"]
+    assert problems == [] and [d.name for d in domains] == [d["name"] for d in yaml.safe_load(block.text)["domains"]]
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
@@ -153,7 +154,7 @@ def test_the_web_config_example_loads_with_its_placeholders_filled(tmp_path: Pat
     text = block.text.replace("/etc/farmwatch/tls/server.crt", str(crt)).replace("/etc/farmwatch/tls/server.key",
                                                                                    str(key))
     assert "$2y$10$..." in text
-    text = text.replace("$2y$10$...", f"'{hashed}'")
+    text = text.replace("$2y$10$...", hashed)  # pasted bare, as the comment's command prints it
     path = tmp_path / "web.yml"
     path.write_text(text)
     web = load_web_config(path)
