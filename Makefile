@@ -31,11 +31,13 @@ constraints:
 
 # Test-only Debian packages: a real Prometheus and promtool for exposition, rules and integration tests,
 # amtool (prometheus-alertmanager) to check the example Alertmanager config, and headless Chromium for the floor
-# view's browser tests (tests/integration/test_floor_browser.py).
+# view's browser tests (tests/integration/test_floor_browser.py); curl and jq, which the docs' examples use
+# (tests/integration/test_docs_walk.py runs them as written).
 system-deps:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null \
-	  && command -v chromium >/dev/null || \
-	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus prometheus-alertmanager chromium; }
+	  && command -v chromium >/dev/null && command -v curl >/dev/null && command -v jq >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends prometheus prometheus-alertmanager chromium \
+	    curl jq; }
 
 demo: $(STAMP)
 	$(BIN)/farmwatch demo
