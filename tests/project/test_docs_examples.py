@@ -186,3 +186,49 @@ def test_the_found_miners_example_is_what_the_agent_reads_and_writes() -> None:
     finds = parse(example)
     assert [f.device for f in finds] == ["10.0.0.17:4028"] and finds[0].serial is None
     assert json.loads(dump(finds)) == example
+
+
+def _leaves(node: object) -> list[object]:
+    if isinstance(node, dict):
+        return [x for v in node.values() for x in _leaves(v)]
+    if isinstance(node, list):
+        return [x for v in node for x in _leaves(v)]
+    return [node]
+
+
+def _placeholder(leaf: object) -> bool:
+    """A leaf that stands for the reader's value: left out (`{path}`), `...`, `URL`, `i/n`."""
+    text = str(leaf)
+    return leaf is None or "..." in text or text.isupper() or re.fullmatch(r"[a-z]/[a-z]", text) is not None
+
+
+def inline_settings() -> list[tuple[str, str]]:
+    """Inline `key: value` spans of a site.yaml top-level key with real values (`curtailment: {infer_share: 0.5}`,
+    `shard: 1/2`); schematic ones (`pools: {allowed: [{url, user}]}`, `shard: i/n`) are prose."""
+    from tests.support.docs import DOC_FILES, inline_spans
+
+    found = []
+    for path in DOC_FILES:
+        for span in inline_spans(path):
+            if not re.match(r"[a-z_]+: ", span):
+                continue
+            try:
+                data = yaml.safe_load(span)
+            except yaml.YAMLError:
+                continue
+            if isinstance(data, dict) and set(data) <= SITE_KEYS and not any(map(_placeholder, _leaves(data))):
+                found.append((str(path.relative_to(ROOT)), span))
+    return found
+
+
+INLINE = inline_settings()
+
+
+@pytest.mark.parametrize(("where", "span"), INLINE, ids=[f"{w}: {s}" for w, s in INLINE])
+def test_every_inline_setting_in_the_docs_passes_check_config(where: str, span: str, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    block = Block(ROOT / where, 0, "yaml", "miners:\n  - targets: [10.0.0.1]\n" + span + "\n")
+    site = site_dir(tmp_path, block)
+    rc = main(["check-config", str(site), "--skip-secrets"])
+    out = capsys.readouterr()
+    assert rc == 0, f"{where}: `{span}` refused by check-config:\n{out.out}{out.err}"
