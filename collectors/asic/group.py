@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..collector import CycleStats, backoff_seconds
+from ..collector import MAX_BACKOFF_S, CycleStats, backoff_seconds
 from ..errors import DeviceError, ParseError
 from .poll import poll
 from .session import MinerSession, address
@@ -183,3 +183,8 @@ class Poller:
         backoff = backoff_seconds(failures, group.interval)
         until = time.monotonic() + backoff - group.interval * 0.5 if backoff else 0.0
         self.store.record_failure(session.device, error, backoff_until=until)
+        if backoff >= MAX_BACKOFF_S and session.state:
+            # Dead long enough to be retried only every five minutes: the driver's cache (identity replies, login
+            # tokens, ~3.7 KB) goes, or a scope whose every address once held a miner keeps it for each address
+            # forever. A miner that comes back reads its identity and logs in again, as after a reboot.
+            session.state = {}
