@@ -88,13 +88,7 @@ class Scheduler:
             st.overruns += 1
             log.warning("%s: cycle took %.1fs, longer than its %.0fs interval", t.name, duration, t.interval)
         if self.on_cycle is not None:
-            try:
-                await _call(self.on_cycle, t)
-            except Exception:
-                # The step after a cycle (render, floor view, saving finds) failing once must not end this timer's
-                # loop: the devices are still polled, the failure is logged now, and /healthz shows the staleness
-                # if it persists.
-                log.exception("%s: after-cycle step failed", t.name)
+            await _call(self.on_cycle, t, "after-cycle step")
 
     async def _progress(self, t: Timed, p: _Progress) -> None:
         every = max(1.0, t.interval / 2)
@@ -109,9 +103,7 @@ class Scheduler:
             p.publishing = True
             began = loop.time()
             try:
-                await _call(self.on_progress, t)
-            except Exception:
-                log.exception("%s: publishing a long cycle's progress failed", t.name)
+                await _call(self.on_progress, t, "publishing a long cycle's progress")
             finally:
                 p.publishing = False
             # A publication is a full render (seconds at 20,000 miners, on the cores the polls need): the next
@@ -179,7 +171,12 @@ class _Progress:
         self.publishing = False
 
 
-async def _call(hook: Hook, t: Timed) -> None:
-    result = hook(t)
-    if result is not None:
-        await result
+async def _call(hook: Hook, t: Timed, what: str) -> None:
+    """Run a hook of ``t``'s cycle. Its failure (a render, the floor view, saving finds) is logged now and does not
+    end the timer's loop: the devices are still polled, and /healthz shows the staleness if it persists."""
+    try:
+        result = hook(t)
+        if result is not None:
+            await result
+    except Exception:
+        log.exception("%s: %s failed", t.name, what)
