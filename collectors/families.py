@@ -8,17 +8,19 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
+# The label-value escapes of the exposition formats, for str.translate.
+ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
 
 
 def escape(value: str) -> str:
-    return value.translate(_ESCAPE)
+    return value.translate(ESCAPE)
 
 
 def labels(pairs: Sequence[tuple[str, str]]) -> str:
     if not pairs:
         return ""
-    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs) + "}"
+    table = ESCAPE  # str.translate inline: an escape() call per value was a tenth of a render
+    return "{" + ",".join([f'{k}="{v.translate(table)}"' for k, v in pairs]) + "}"
 
 
 def add_health(up: Family, last: Family, error: Family, key: tuple[str, str], is_up: bool,
@@ -98,7 +100,15 @@ class Family:
 
     def add(self, label_str: str, value: float) -> None:
         lines = self.lines
-        lines.append(f"{self._sample or self.sample_name}{label_str} {fmt(value)}\n")
+        t = type(value)
+        # fmt()'s common cases inline (an int, a finite float): this runs ~50 times per miner per render.
+        if t is int:
+            text = str(value)
+        elif t is float and value - value == 0.0:
+            text = str(int(value)) if value.is_integer() and -1e15 < value < 1e15 else repr(value)
+        else:
+            text = fmt(value)
+        lines.append(f"{self._sample or self.sample_name}{label_str} {text}\n")
         if len(lines) >= (CHUNK_LINES if self.sink is None else SINK_CHUNK_LINES):
             self._chunk()
 
