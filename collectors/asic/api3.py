@@ -23,6 +23,7 @@ from ..errors import (
     ProtocolError,
     resource_error,
 )
+from .deadline import expires_at
 
 PORT = 4433
 MAX_FRAME = 4 * 1024 * 1024
@@ -65,7 +66,7 @@ async def call(host: str, cmd: str, param: str | None = None, *, deadline: float
     payload = frame(cmd, param)
     writer: asyncio.StreamWriter | None = None
     try:
-        async with asyncio.timeout_at(deadline):
+        async with expires_at(deadline):
             reader, writer = await asyncio.open_connection(host, port)
             writer.write(payload)
             head = await reader.readexactly(4)

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import AuthError, DeviceError, DeviceRefused, LoginNeeded
 from . import api3, http, rpc
+from .deadline import expires_at
 from .http import WebCredentials
 from .reading import Note
 
@@ -128,7 +129,7 @@ class FetchContext:
         now = loop.time()
         until = min(self.deadline, now + max(self.deadline - now, 0.0) * share)
         try:
-            async with asyncio.timeout_at(until):
+            async with expires_at(until):
                 return await read
         except TimeoutError:
             self.note(part, "timeout", "no reply in time")

@@ -27,6 +27,7 @@ from ..errors import (
     ProtocolError,
     resource_error,
 )
+from .deadline import expires_at
 from .fastjson import loads_object
 
 DEFAULT_PORT = 4028
@@ -114,7 +115,7 @@ async def exchange(
     transport: asyncio.Transport | None = None
     ok = False
     try:
-        async with asyncio.timeout_at(deadline):
+        async with expires_at(deadline):  # asyncio.timeout_at without a loop timer each (collectors/asic/deadline.py)
             transport, _ = await loop.create_connection(  # type: ignore[assignment]
                 lambda: _Exchange(payload, max_bytes, done, nul_ends), host, port
             )
@@ -229,7 +230,8 @@ def _split_escaped(text: str, sep: str) -> list[str]:
 
 def status_of(reply: Mapping[str, Any]) -> tuple[str, str]:
     """(STATUS letter, Msg) of a reply: a list of one dict (cgminer), an object (web CGI) or flat (btminer)."""
-    if not isinstance(reply, Mapping):
+    # type() first: isinstance against the Mapping ABC is the slow path, and every reply is a dict.
+    if type(reply) is not dict and not isinstance(reply, Mapping):
         return "", ""
     st = reply.get("STATUS")
     if isinstance(st, list) and st and isinstance(st[0], dict):
@@ -251,7 +253,7 @@ def speaks_cgminer(replies: Mapping[str, Reply]) -> bool:
 
 
 def description(reply: Mapping[str, Any]) -> str:
-    if not isinstance(reply, Mapping):
+    if type(reply) is not dict and not isinstance(reply, Mapping):
         return ""
     st = reply.get("STATUS")
     if isinstance(st, list) and st and isinstance(st[0], dict):
