@@ -15,7 +15,8 @@ Reply = Mapping[str, Any]
 
 def items(reply: Reply | None, section: str) -> list[dict[str, Any]]:
     """The list under ``section`` ("SUMMARY", "POOLS" ...), dict entries only; [] when absent."""
-    if not reply or not isinstance(reply, Mapping):  # replies are Any-typed: HTTP APIs may answer arrays
+    # Replies are Any-typed (HTTP APIs may answer arrays); type() first: the Mapping ABC check is the slow path.
+    if not reply or (type(reply) is not dict and not isinstance(reply, Mapping)):
         return []
     value = reply.get(section)
     if isinstance(value, dict):
@@ -184,7 +185,7 @@ def has_average_only(entry: Mapping[str, Any]) -> bool:
 def numbered_sections(reply: Reply | None, prefix: str) -> list[dict[str, Any]]:
     """Entries of sections spelled ``PREFIX0``, ``PREFIX1`` ... at the top level (sgminer 4.4 prints STATS0..N
     and POOL0..N this way instead of one list), in index order."""
-    if not reply or not isinstance(reply, Mapping):
+    if not reply or (type(reply) is not dict and not isinstance(reply, Mapping)):
         return []
     found: list[tuple[int, dict[str, Any]]] = []
     for key, value in reply.items():

@@ -129,9 +129,21 @@ def numbers(value: str | None) -> list[float | None]:
     """Space-separated numbers; positions are kept (``nan``/garbage -> None)."""
     if value is None:
         return []
+    tokens = value.split()
+    if "_" not in value:
+        # The common case, hundreds of per-chip temperatures a module: every token a finite plain number, read
+        # by float() in one C loop (a NaN or an overflow makes the sum non-finite: the loop below then).
+        try:
+            plain: list[float] = list(map(float, tokens))
+        except ValueError:
+            pass
+        else:
+            total = sum(plain)
+            if total - total == 0.0:
+                return plain  # type: ignore[return-value]  # list is invariant; no None in it
     out: list[float | None] = []
     append = out.append
-    for tok in value.split():
+    for tok in tokens:
         # A plain number (hundreds per module: one per chip) is float() alone; anything else, and "1_000" which
         # float() would read differently from num(), goes through num().
         if "_" not in tok:

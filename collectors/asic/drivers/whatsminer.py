@@ -56,7 +56,7 @@ _ERROR_KEY = re.compile(r"^Error Code \d+$")
 
 def _msg(reply: Mapping[str, Any] | None) -> dict[str, Any]:
     """The ``Msg`` object of a flat btminer reply (``{"STATUS":"S","Code":131,"Msg":{...}}``)."""
-    if not reply or not isinstance(reply, Mapping):
+    if not reply or (type(reply) is not dict and not isinstance(reply, Mapping)):
         return {}
     msg = reply.get("Msg")
     return msg if isinstance(msg, dict) else {}
