@@ -4,17 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import (
-    Config,
-    ConfigError,
-    Problem,
-    check_config,
-    load_config,
-    split_listen,
-)
+from agent.config import check_config, load_config
 from agent.secret import Secret
+from agent.settings import Config, split_listen
 from agent.targets import Target
-from agent.yamlread import parse_duration
+from agent.yamlread import ConfigError, Problem, parse_duration
 
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "Zq7-canary-s3cret-VALUE"
