@@ -177,16 +177,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import ConfigError
     from .runtime import agent_from_config, run_loop
     from .targets import TargetError, parse_shard
+    from .yamlread import ConfigError
 
     logs.setup(args.log_level, args.log_format)
     try:
         shard = parse_shard(args.shard) if args.shard else None
     except TargetError as e:
         return _fail(f"--shard: {e}", EXIT_USAGE)
-    from .expected import StorageError
+    from collectors.asic.expected import StorageError
 
     try:
         agent = agent_from_config(args.config, listen=args.listen, shard=shard, web_config=args.web_config,
@@ -228,7 +228,8 @@ class _RegistryHelp(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help
         if text and "{drivers}" in text:
-            from .config import driver_names, profile_names
+            from .sections.miners import driver_names
+            from .sections.snmp import profile_names
 
             text = text.replace("{drivers}", ", ".join(driver_names()))
             text = text.replace("{profiles}", ", ".join(profile_names()))

@@ -11,7 +11,7 @@ from collectors.nvml.collector import NvmlCollector
 from collectors.registry import Addressed, Setup, kinds
 from collectors.snmp.collector import SnmpCollector
 
-from .config import Config
+from .settings import Config
 from .targets import Target, shard_of
 
 

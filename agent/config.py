@@ -18,33 +18,19 @@ from pathlib import Path
 
 import yaml
 
-from .pools import PoolPolicy
+from collectors.asic.pools import PoolPolicy
+
 from .sections.economics import read_curtailment, read_economics, read_pools, read_power
 from .sections.gpus import read_gpus
-from .sections.miners import driver_names, read_miner_group
+from .sections.miners import read_miner_group
 from .sections.pool_api import read_pool_api
 from .sections.reader import Reader, read_groups
 from .sections.site import read_listen, read_power_domains, read_shard, read_sitemap, read_storage
-from .sections.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, profile_names, read_snmp_group
-from .settings import (
-    DEFAULT_LISTEN,
-    Config,
-    Credentials,
-    EconomicsConfig,
-    GpuConfig,
-    MinerGroup,
-    PoolApiConfig,
-    PowerConfig,
-    SnmpGroup,
-    SnmpV3,
-    split_listen,
-)
+from .sections.snmp import read_snmp_group
+from .settings import DEFAULT_LISTEN, Config, EconomicsConfig, GpuConfig, PoolApiConfig, PowerConfig
 from .yamlread import ConfigError, Problem, compose_yaml, read_text
 
-# What moved to agent/settings.py and agent/sections/ is still imported from here by the rest of the agent.
-__all__ = ["AUTH_PROTOCOLS", "DEFAULT_LISTEN", "PRIV_PROTOCOLS", "Config", "ConfigError", "Credentials",
-           "EconomicsConfig", "GpuConfig", "MinerGroup", "PowerConfig", "Problem", "SnmpGroup", "SnmpV3",
-           "check_config", "driver_names", "load_config", "profile_names", "split_listen", "top_keys"]
+__all__ = ["check_config", "load_config", "top_keys"]
 
 # The agent's own top-level keys; each collector's section comes from the collector registry (top_keys()).
 _AGENT_KEYS = (
@@ -121,6 +107,15 @@ def _read(r: Reader, root: yaml.Node) -> Config | None:
     )
 
 
+def _collector_sections() -> str:
+    """``miners:, gpus:, pool_api: or snmp:``, from the collector registry: a new collector's section is
+    offered to someone starting a config without an edit here (a hand list had already left out pool_api:)."""
+    from collectors.registry import kinds
+
+    names = [f"{kind.section}:" for kind in kinds().values()]
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def _default_site() -> str:
     return os.uname().nodename or "farmwatch"
 
@@ -134,9 +129,7 @@ def _parse(path: str | os.PathLike[str], check_secrets: bool) -> tuple[Config | 
     if problems:
         return None, problems
     if root is None:
-        return None, [
-            Problem(str(path), None, "", "is empty (a config needs at least miners:, snmp: or gpus:)")
-        ]
+        return None, [Problem(str(path), None, "", f"is empty (a config needs at least {_collector_sections()})")]
     reader = Reader(path, check_secrets)
     config = _read(reader, root)
     # File order: site.yaml first, then the site map; a stable sort keeps same-line problems as found.

@@ -33,9 +33,9 @@ from pathlib import Path
 import yaml
 
 from collectors.asic.store import DeviceState
+from collectors.families import Families, labels
+from collectors.power.domains import PowerDomain
 
-from .exposition import Families, labels
-from .power_domains import PowerDomain
 from .yamlread import ConfigError, YamlReader, compose_yaml, is_null, read_text
 
 log = logging.getLogger(__name__)

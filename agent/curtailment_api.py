@@ -37,8 +37,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from collectors.asic.expected import write_atomic
+
 from .curtailment import CurtailmentFile, Window, declared, parse_windows, read_window
-from .expected import write_atomic
 from .secret import Secret, SecretError
 from .webconfig import WebConfig
 from .yamlread import ConfigError, YamlReader, compose_yaml

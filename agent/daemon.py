@@ -18,31 +18,33 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from collectors.asic.collector import AsicCollector
+from collectors.asic.expected import Expected
+from collectors.asic.group import MinerGroup
 from collectors.asic.metrics import LOCATION_KEYS
 from collectors.asic.poll import MinerSession
 from collectors.asic.store import MinerStore
-from collectors.collector import failure, timers
+from collectors.collector import FAILED_IN_A_ROW, Collector, failure, timers
+from collectors.families import Families, Family
+from collectors.power.domains import PowerDomain
 from collectors.power.families import power_domain_families
 from collectors.power.meters import meter_readings
 
 from . import __version__, webguard
-from .collector import FAILED_IN_A_ROW, Collector
-from .config import Config, ConfigError, EconomicsConfig
 from .curtailment import CurtailmentFile, curtailment_families
 from .curtailment_api import ApiWindows
 from .economics import economics_families
 from .energy import EnergyMeters, source_families
-from .expected import Expected
-from .exposition import Families, Family, ProcessMetrics, Rendered, StreamingRender, render
+from .exposition import ProcessMetrics, Rendered, StreamingRender, render
 from .floor.view import FloorView
 from .metrics import agent_families, collector_families
-from .power_domains import PowerDomain
 from .probe import Prober, sd_snmp_targets, sd_targets
 from .reloading import restart_needed, restart_sections
-from .scheduler import MinerGroup, Scheduler
+from .scheduler import Scheduler
 from .secret import Secret
 from .server import WebServer
+from .settings import Config, EconomicsConfig
 from .webconfig import WebConfig
+from .yamlread import ConfigError
 
 log = logging.getLogger("farmwatch.agent")
 

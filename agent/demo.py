@@ -29,16 +29,16 @@ from collectors.asic.http import WebCredentials
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
 from collectors.poolapi.collector import Account, PoolApiCollector
+from collectors.power.domains import PowerDomain
 from collectors.snmp.demo import DEMO_PORT, start_demo_snmp
 from simsite import SimSite
 from simsite.addresses import addresses
 from simsite.fleet import MIXED_MIX
 from simsite.gpus import demo_host
 
-from .config import EconomicsConfig
 from .curtailment import Window
 from .daemon import Agent
-from .power_domains import PowerDomain
+from .settings import EconomicsConfig
 from .sitemap import Location
 
 log = logging.getLogger("farmwatch.demo")

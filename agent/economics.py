@@ -8,8 +8,9 @@ not configured exports no series, so rules built on it stay empty rather than co
 
 from __future__ import annotations
 
-from .config import EconomicsConfig
-from .exposition import Families
+from collectors.families import Families
+
+from .settings import EconomicsConfig
 
 HASHPRICE = "farmwatch_hashprice_usd_per_terahash_day"
 ENERGY_PRICE = "farmwatch_energy_price_usd_per_kilowatt_hour"

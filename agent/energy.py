@@ -16,9 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from collectors.asic.store import DeviceState
-
-from .exposition import Families, labels
-from .power_domains import PowerDomain, ancestors, energy_sources
+from collectors.families import Families, labels
+from collectors.power.domains import PowerDomain, ancestors, energy_sources
 
 MAX_GAP_S = 600.0
 

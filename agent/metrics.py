@@ -1,22 +1,19 @@
 """The agent's own metric families: its identity, the render, and the cycle statistics of every collector's timers
 (``farmwatch_cycle_*{collector,group}``, ``farmwatch_collector_success``). The miners' families are
-``collectors/asic/metrics.py`` (imported from here by their old path); names: docs/architecture.md, "Metrics"."""
+``collectors/asic/metrics.py``; names: docs/architecture.md, "Metrics"."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from collectors.asic.group import MinerGroup
-from collectors.asic.metrics import LOCATION_KEYS, miner_families, pool_families, scope_counts, scope_families
+from collectors.asic.metrics import scope_families
 from collectors.asic.store import MinerStore
-from collectors.collector import Timed, success, timers
+from collectors.collector import Collector, Timed, success, timers
 from collectors.errors import REASONS
+from collectors.families import Families, labels
 
-from .collector import Collector
-from .exposition import Families, labels
-
-__all__ = ["LOCATION_KEYS", "agent_families", "collector_families", "miner_families", "pool_families",
-           "scope_counts"]
+__all__ = ["agent_families", "collector_families"]
 
 
 def agent_families(fams: Families, *, site: str, version: str, render_seconds: float,

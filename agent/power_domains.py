@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from collectors.power.domains import GpuServer, PowerDomain, ancestors, energy_sources, member_keys
+from collectors.power.domains import GpuServer, PowerDomain
 
 from .yamlread import ConfigError, Problem, YamlReader, compose_yaml, read_text
 
@@ -32,9 +32,7 @@ _DOMAIN_KEYS = ("name", "parent", "budget_kw", "budget_amps", "voltage", "phases
                 "gpu_servers", "source", "price_usd_per_kwh")
 _GPU_KEYS = ("name", "pdu", "outlets")
 
-# The model moved to collectors/power/domains.py; the agent's modules still import it from here.
-__all__ = ["GpuServer", "PowerDomain", "ancestors", "energy_sources", "load_power_domains", "member_keys",
-           "read_power_domains"]
+__all__ = ["load_power_domains", "read_power_domains"]
 
 
 def _number(y: YamlReader, node: yaml.Node, key: str) -> float | None:

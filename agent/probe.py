@@ -20,8 +20,9 @@ from collectors.asic.metrics import LOCATION_KEYS, miner_families
 from collectors.asic.poll import MinerSession, poll
 from collectors.asic.store import MinerStore
 from collectors.errors import DeviceError
+from collectors.families import Families
 
-from .exposition import Families, Rendered, render
+from .exposition import Rendered, render
 from .targets import _DOTTED_NUMBERS, MINER_PORT, SNMP_PORT, Target, _cidr, _range, _split_port, parse_target
 
 MAX_PROBES = 16  # probes in flight at once; more get 503 at once (a scrape storm must not pile up sockets)

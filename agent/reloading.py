@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .config import Config
+from .settings import Config
 
 
 def restart_sections() -> list[str]:

@@ -16,12 +16,13 @@ from collectors.asic.configure import groups_from, web_credentials
 from collectors.asic.expected import Expected
 from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
+from collectors.collector import Collector
 
-from .collector import Collector
-from .config import Config, load_config
+from .config import load_config
 from .curtailment import CurtailmentFile
 from .daemon import Agent, ReloadPlan
 from .probe import AllowList, ProbeGroup, Prober, SnmpProbeGroup
+from .settings import Config
 from .targets import is_scope
 from .webconfig import load_web_config
 
@@ -31,8 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("farmwatch.agent")
 T = TypeVar("T")
 
-__all__ = ["agent_from_config", "miner_groups", "reload_plan", "run_loop", "web_credentials"]  # web_credentials:
-# its old import path (it moved to collectors/asic/configure.py)
+__all__ = ["agent_from_config", "miner_groups", "reload_plan", "run_loop"]
 
 
 def miner_groups(cfg: Config, shard: tuple[int, int] | None = None) -> list[MinerGroup]:

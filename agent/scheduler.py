@@ -20,14 +20,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from collectors.asic.group import MinerGroup, subnet_key
 from collectors.collector import Timed, cycle_limit, jitter, publishes_progress
 
 from .aio import cancel_all
 
 log = logging.getLogger("farmwatch.scheduler")
 
-__all__ = ["MinerGroup", "Scheduler", "subnet_key"]  # MinerGroup, subnet_key: their old import path
+__all__ = ["Scheduler"]
 
 Hook = Callable[[Any], Awaitable[None] | None]
 

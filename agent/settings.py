@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .pools import PoolPolicy
+from collectors.asic.pools import PoolPolicy
+
 from .secret import Secret
 from .targets import MINER_PORT, SNMP_PORT, Target
 from .yamlread import clip
 
 if TYPE_CHECKING:
-    from .power_domains import PowerDomain
+    from collectors.power.domains import PowerDomain
+
     from .sitemap import SiteMap
 
 DEFAULT_LISTEN = ":10428"
@@ -148,11 +150,11 @@ class Config:
     rescan_interval: float | None = None
     shard: tuple[int, int] | None = None  # (i, n): this agent polls the targets with shard_of(t, n) == i
     # State directory (``storage: {path: ...}``, or --storage.path): miners found in CIDR/range scopes are kept
-    # there across restarts (agent/expected.py). None: kept in memory only.
+    # there across restarts (collectors/asic/expected.py). None: kept in memory only.
     storage_path: Path | None = None
-    # The site's allowed pools and workers (``pools:``, agent/pools.py): a miner with any other pool set is on the
-    # floor view's to-do list as "unknown pool", and farmwatch_miner_pool_allowed says it to the alert rules (a
-    # hijacked or misconfigured miner hashes for someone else). Empty: not checked.
+    # The site's allowed pools and workers (``pools:``, collectors/asic/pools.py): a miner with any other pool
+    # set is on the floor view's to-do list as "unknown pool", and farmwatch_miner_pool_allowed says it to the
+    # alert rules (a hijacked or misconfigured miner hashes for someone else). Empty: not checked.
     pools: PoolPolicy = field(default_factory=PoolPolicy)
     # The operator's curtailment windows (``curtailment: {file: ...}``, agent/curtailment.py), re-read on change.
     curtailment_path: Path | None = None

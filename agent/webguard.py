@@ -11,9 +11,11 @@ wrapper around aiohttp's protocol that
   one (no complete request head yet) of a host holding many, or one idle for over ``GRACE_S``, else it is
   reset at once (:meth:`ConnectionGuard._admit`). A prompt client (Prometheus sends its head in the first
   packet) is not the one replaced;
-- closes a connection whose request head (request line + headers) is not complete ``HEADER_TIMEOUT_S`` after
-  it connected or after the first byte of the next request on a keep-alive connection. Bodies are refused by
-  the server (every endpoint is GET), so a body is held to the same deadline.
+- closes a connection whose request (request line, headers and the ``Content-Length`` bytes of its body) is
+  not complete ``HEADER_TIMEOUT_S`` after it connected or after the first byte of the next request on a
+  keep-alive connection. The one body the server takes (a window POSTed to ``/api/v1/curtailment``) is part
+  of its request: its bytes neither start the next request's deadline nor escape this one, so between
+  requests only the keep-alive timeout applies. A chunked body is refused (413) and not counted.
 
 The cap is the web server's descriptor budget: :func:`budget` sizes it from RLIMIT_NOFILE so that polling
 always keeps most of the process's descriptors, whatever clients do.
@@ -36,6 +38,9 @@ log = logging.getLogger("farmwatch.http")
 HEADER_TIMEOUT_S = 10.0
 KEEPALIVE_S = 30.0  # an idle keep-alive connection is closed after this (aiohttp's default is an hour)
 GRACE_S = 0.5
+# No more of a head line is kept while looking for Content-Length: aiohttp refuses any line longer than
+# agent/server.py's MAX_LINE_BYTES (4,096) anyway.
+MAX_HEAD_LINE = 8192
 # The kernel's queue of connections not yet accepted (costs no descriptor). Deep, so that a burst of a
 # flood's reconnects does not overflow it and drop a scrape's SYN (TCP retries it only after 1 s, then 3 s).
 BACKLOG = 4096
@@ -184,8 +189,8 @@ class GuardedProtocol(asyncio.Protocol):
     """aiohttp's protocol for one connection, with the head deadline (which starts at accept, so a TLS
     handshake that never finishes is held to it too)."""
 
-    __slots__ = ("guard", "inner", "peer", "transport", "waiting_since", "last_data", "_timer", "_tail", "_made",
-                 "_doomed")
+    __slots__ = ("guard", "inner", "peer", "transport", "waiting_since", "last_data", "_timer", "_line",
+                 "_head_lines", "_body_length", "_body_left", "_made", "_doomed")
 
     def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol, peer: str) -> None:
         self.guard = guard
@@ -194,7 +199,10 @@ class GuardedProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.waiting_since: float | None = None  # monotonic time the current request head started waiting
         self._timer: asyncio.TimerHandle | None = None
-        self._tail = b""
+        self._line = b""  # the start of a head line not yet ended by its LF
+        self._head_lines = 0  # lines of the current head so far
+        self._body_length = 0  # the current head's Content-Length
+        self._body_left = 0  # bytes of the current request's body still to come
         self._made = False
         self._doomed = False
         self.last_data = time.monotonic()
@@ -203,7 +211,6 @@ class GuardedProtocol(asyncio.Protocol):
     # -- the head deadline ---------------------------------------------------------------------------
     def _wait_for_head(self) -> None:
         self.waiting_since = time.monotonic()
-        self._tail = b""
         self._timer = asyncio.get_running_loop().call_later(self.guard.header_timeout_s, self._head_late)
 
     def _head_late(self) -> None:
@@ -248,20 +255,48 @@ class GuardedProtocol(asyncio.Protocol):
         if not self._made:
             return
         self.last_data = time.monotonic()
-        if self.waiting_since is None:  # bytes after a complete head: the next request (or a refused body)
-            self._wait_for_head()
-        # Find the blank line that ends the head; a head split across reads is found through the kept tail.
-        seen = self._tail + data
-        end = seen.find(b"\r\n\r\n")
-        if end >= 0:
-            self.cancel_timer()
-            rest = seen[end + 4 :]
-            if rest.strip():  # a pipelined next request already started
-                self._wait_for_head()
-                self._tail = rest[-3:]
-        else:
-            self._tail = seen[-3:]
+        self._follow(data)
         self.inner.data_received(data)
+
+    def _follow(self, data: bytes) -> None:
+        """Where the client is: in a request's head, in its body, or between requests. The deadline runs from
+        a request's first byte until its head and body are complete. Before the body was counted, its bytes
+        (which have no blank line) started a new head deadline after the answer had been sent, and a client
+        idle on keep-alive after a POST was reset at the header timeout instead of the keep-alive timeout."""
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._body_left:
+                taken = min(self._body_left, end - pos)
+                self._body_left -= taken
+                pos += taken
+                if not self._body_left:
+                    self.cancel_timer()
+                continue
+            if self.waiting_since is None:  # the first byte of the next request (pipelined or after idling)
+                self._wait_for_head()
+            lf = data.find(b"\n", pos)
+            if lf < 0:
+                self._line = (self._line + data[pos:])[:MAX_HEAD_LINE]
+                return
+            line = (self._line + data[pos:lf])[:MAX_HEAD_LINE].rstrip(b"\r")
+            self._line = b""
+            pos = lf + 1
+            self._head_line(line)
+
+    def _head_line(self, line: bytes) -> None:
+        if line:
+            self._head_lines += 1
+            name, colon, value = line.partition(b":")
+            if colon and self._head_lines > 1 and name.strip().lower() == b"content-length":
+                # An unreadable, negative or huge length is refused by aiohttp (400/413); counted here as no
+                # body (and never parsed past 18 digits: int() of thousands of digits is slow or refused).
+                digits = value.strip()
+                self._body_length = int(digits) if digits.isdigit() and len(digits) <= 18 else 0
+        elif self._head_lines:  # the blank line that ends the head
+            self._body_left, self._body_length, self._head_lines = self._body_length, 0, 0
+            if not self._body_left:
+                self.cancel_timer()
+        # A blank line before any request line is ignored (RFC 9112, 2.2), as aiohttp does.
 
     def eof_received(self) -> bool | None:
         return self.inner.eof_received() if self._made else None

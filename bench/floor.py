@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.daemon import Agent  # noqa: E402
 from agent.floor.pages import index_page  # noqa: E402
-from agent.scheduler import MinerGroup  # noqa: E402
 from agent.server import WebServer  # noqa: E402
+from collectors.asic.group import MinerGroup  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 from collectors.asic.reading import Board, MinerReading, Pool  # noqa: E402
 from collectors.errors import DeviceTimeout  # noqa: E402

@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from agent.daemon import Agent  # noqa: E402
 from agent.runtime import run_loop  # noqa: E402
-from agent.scheduler import MinerGroup  # noqa: E402
 from collectors.asic import identify  # noqa: E402
+from collectors.asic.group import MinerGroup  # noqa: E402
 from collectors.asic.poll import MinerSession  # noqa: E402
 from simsite.addresses import addresses  # noqa: E402
 

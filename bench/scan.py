@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.scan import TIMINGS, scan  # noqa: E402
+from agent.scan.sweep import TIMINGS, scan  # noqa: E402
 from bench.common import cpu_s, wait_listening  # noqa: E402
 from collectors.asic.http import WebCredentials  # noqa: E402
 from simsite import SimSite  # noqa: E402

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from collectors.asic.pools import AllowedPool, PoolPolicy, pool_key, worker
 from collectors.asic.reading import MinerReading
-
-from ..pools import AllowedPool, PoolPolicy, pool_key, worker
 
 __all__ = ["Problem", "down_problem", "hottest", "pool_key", "pool_problem", "reading_problems"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agent.config import Config
+    from agent.settings import Config
     from collectors.asic.group import MinerGroup
     from collectors.asic.store import MinerReadings
     from collectors.collector import Collector

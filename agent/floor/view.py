@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collectors.asic.models import lookup
+from collectors.asic.pools import PoolPolicy
 
-from ..pools import PoolPolicy
 from .history import History, Point
 from .model import Floor, MinerRow, Summary, todo
 from .problems import down_problem, hottest, reading_problems

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from collectors.asic.expected import write_atomic
 from collectors.asic.http import WebCredentials
 
-from ..expected import write_atomic
 from ..output import emit
 from ..secret import Secret, SecretError
 from ..targets import TargetError, expand_targets

@@ -10,13 +10,13 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials, close_session
 from collectors.asic.poll import MinerSession
+from collectors.asic.store import MinerStore
+from collectors.collector import CycleStats
+from collectors.families import Families
 
-from ..collector import CycleStats
-from ..exposition import Families
-from ..scheduler import MinerGroup
-from ..store import MinerStore
 from ..targets import Target, TargetError, expand_targets, shard_of
 from .sweep import Found, identify_host, sweep
 

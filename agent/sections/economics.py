@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from ..pools import AllowedPool, PoolPolicy, pool_key
+from collectors.asic.pools import AllowedPool, PoolPolicy, pool_key
+
 from ..secret import Secret
 from ..settings import EconomicsConfig, PowerConfig
 from ..yamlread import ConfigError, clip, is_null, kind_of

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from collectors.power.domains import PowerDomain
+
 from .. import power_domains, sitemap
-from ..power_domains import PowerDomain
 from ..settings import split_listen
 from ..sitemap import SiteMap
 from ..targets import TargetError, parse_shard

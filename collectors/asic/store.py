@@ -49,7 +49,7 @@ class DeviceState:
     expected_boards: int | None = None
     expected_fans: int | None = None
     # Set by the scheduler: the address polled, and whether it came from a CIDR or range (a scope), where only
-    # a found (or site-mapped) miner is expected and reported (agent/expected.py).
+    # a found (or site-mapped) miner is expected and reported (collectors/asic/expected.py).
     host: str = ""
     scope: bool = False
     group: str = ""  # the scheduler group polling it (farmwatch_scope_addresses{group})

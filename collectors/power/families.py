@@ -27,7 +27,7 @@ class MinerIdentity(Protocol):
 
 
 class MinerKeys(Protocol):
-    """What the join reads of a miner the agent polls (``agent.store.DeviceState``)."""
+    """What the join reads of a miner the agent polls (``collectors.asic.store.DeviceState``)."""
 
     @property
     def device(self) -> str: ...

@@ -254,7 +254,7 @@ class _StopsTheAgentCollector:
     timeout = 5.0
 
     def __init__(self) -> None:
-        from agent.collector import CycleStats
+        from collectors.collector import CycleStats
 
         self.stats = CycleStats()
         self.agent: Agent | None = None

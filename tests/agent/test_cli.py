@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.scan import scan, targets_yaml
+from agent.scan.output import targets_yaml
+from agent.scan.sweep import scan
 from collectors.asic.http import close_session
 from collectors.asic.identify import identify
 from collectors.asic.poll import MinerSession

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.daemon import Agent
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 

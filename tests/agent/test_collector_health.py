@@ -12,9 +12,9 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 
-from agent.collector import FAILED_IN_A_ROW, CycleStats
 from agent.daemon import Agent
-from agent.exposition import Families
+from collectors.collector import FAILED_IN_A_ROW, CycleStats
+from collectors.families import Families
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,20 +1,16 @@
 import dataclasses
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from agent.config import (
-    Config,
-    ConfigError,
-    Problem,
-    check_config,
-    load_config,
-    split_listen,
-)
+from agent.config import check_config, load_config
 from agent.secret import Secret
+from agent.settings import Config, split_listen
 from agent.targets import Target
-from agent.yamlread import parse_duration
+from agent.yamlread import ConfigError, Problem, parse_duration
+from collectors import registry
 
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "Zq7-canary-s3cret-VALUE"
@@ -312,12 +308,33 @@ def test_many_problems_are_reported_together_in_file_order(
     assert "overlaps miners[0] (10.0.0.1:4028 and 1 more)" in str(caught.value)
 
 
+def _sections_named(message: str) -> list[str]:
+    return re.findall(r"(\w+):(?=,| or |\)$)", message)
+
+
+def test_an_empty_config_names_the_section_of_every_registered_collector(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone starting a config learns every section that makes one, read from the collector registry: a
+    collector added later is named too, with no edit to the message."""
+    empty = write(tmp_path, "# nothing yet\n")
+    [message] = messages(empty)
+    assert message.startswith(f"{empty}: is empty (a config needs at least ")
+    assert sorted(_sections_named(message)) == sorted(k.section for k in registry.kinds().values())
+    assert {"miners", "snmp", "gpus", "pool_api"} <= set(_sections_named(message))
+    added = registry.CollectorKind(name="ups", section="ups", summary="a collector added later",
+                                   configure=lambda _section, _setup: [])
+    registered = registry.kinds()
+    monkeypatch.setattr(registry, "kinds", lambda: {**registered, "ups": added})
+    [message] = messages(empty)
+    assert sorted(_sections_named(message)) == sorted([*(k.section for k in registered.values()), "ups"])
+
+
 def test_empty_and_unreadable_files(tmp_path: Path) -> None:
     assert messages(tmp_path / "absent.yaml") == [
         f"{tmp_path / 'absent.yaml'}: cannot read: No such file or directory"
     ]
     empty = write(tmp_path, "# nothing yet\n")
-    assert messages(empty) == [f"{empty}: is empty (a config needs at least miners:, snmp: or gpus:)"]
+    assert [m.partition(" (")[0] for m in messages(empty)] == [f"{empty}: is empty"]  # what it needs: above
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"site: \xff\xfe\n")
     assert messages(binary) == [f"{binary}: is not UTF-8 text (byte 6)"]

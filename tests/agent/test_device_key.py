@@ -12,7 +12,7 @@ import aiohttp
 
 from agent.daemon import Agent
 from agent.runtime import agent_from_config, reload_plan
-from agent.store import MinerStore
+from collectors.asic.store import MinerStore
 from collectors.errors import DeviceTimeout
 from simsite import SimSite
 

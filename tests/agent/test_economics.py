@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import EconomicsConfig, check_config, load_config
+from agent.config import check_config, load_config
 from agent.economics import economics_families
-from agent.exposition import Families, render
+from agent.exposition import render
+from agent.settings import EconomicsConfig
+from collectors.families import Families
 
 
 def write(tmp_path: Path, text: str) -> Path:

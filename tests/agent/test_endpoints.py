@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from agent.config import ConfigError, load_config
+from agent.config import load_config
 from agent.runtime import agent_from_config, miner_groups
 from agent.webconfig import load_web_config
+from agent.yamlread import ConfigError
 from simsite import SimSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -324,7 +325,8 @@ def test_gzip_body_is_one_standard_gzip_member(tmp_path: Path) -> None:
     (what curl, browsers and Go's gzip reader all accept)."""
     import zlib
 
-    from agent.exposition import Families, render
+    from agent.exposition import render
+    from collectors.families import Families
 
     fams = Families()
     for i in range(3):

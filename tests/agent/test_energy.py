@@ -20,10 +20,11 @@ import pytest
 
 from agent.cli import main
 from agent.energy import EnergyMeters
-from agent.exposition import Families
-from agent.power_domains import PowerDomain, energy_sources, read_power_domains
-from agent.store import DeviceState
+from agent.power_domains import read_power_domains
 from collectors.asic.reading import MinerReading
+from collectors.asic.store import DeviceState
+from collectors.families import Families
+from collectors.power.domains import PowerDomain, energy_sources
 from tests.support.pdu_site import pdu_site
 from tests.support.prom import PROMETHEUS, eventually
 from tests.support.rules import REPO, RulesPrometheus

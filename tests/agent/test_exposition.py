@@ -8,12 +8,14 @@ import subprocess
 
 import pytest
 
-from agent.exposition import Families, render
-from agent.metrics import agent_families, miner_families
-from agent.scheduler import MinerGroup
-from agent.store import MinerStore
+from agent.exposition import render
+from agent.metrics import agent_families
+from collectors.asic.group import MinerGroup
+from collectors.asic.metrics import miner_families
 from collectors.asic.reading import Board, MinerReading, Pool
+from collectors.asic.store import MinerStore
 from collectors.errors import DeviceTimeout
+from collectors.families import Families
 
 
 def reading(device: str) -> MinerReading:

@@ -26,8 +26,8 @@ from agent.floor.model import natural, todo
 from agent.floor.pages import index_page, miner_page
 from agent.floor.problems import reading_problems
 from agent.runtime import agent_from_config
-from agent.scheduler import MinerGroup
 from agent.webconfig import load_web_config
+from collectors.asic.group import MinerGroup
 from collectors.asic.models import lookup
 from collectors.asic.poll import MinerSession
 from collectors.asic.reading import Board, MinerReading, Pool

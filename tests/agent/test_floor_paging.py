@@ -17,7 +17,7 @@ from agent.daemon import Agent
 from agent.demo import DemoSiteMap
 from agent.floor.model import natural
 from agent.floor.paging import DEFAULT_LIMIT, MAX_LIMIT
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 

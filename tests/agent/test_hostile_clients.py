@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import resource
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -271,7 +273,8 @@ def _rss() -> int:
 
 async def test_clients_that_never_read_metrics_cost_bounded_memory_and_are_dropped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.exposition import Families, render
+    from agent.exposition import render
+    from collectors.families import Families
 
     monkeypatch.setattr(webguard, "SEND_STALL_S", 1.0)
     (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\n")
@@ -403,3 +406,85 @@ async def test_clients_idling_on_keep_alive_cannot_hold_every_slot(
         for w in held:
             w.close()
         await agent.stop()
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response read off a kept-alive connection: (status, body)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    body = await asyncio.wait_for(reader.readexactly(int(length[1])), 5.0) if length else b""
+    return int(head.split(b" ", 2)[1]), body
+
+
+@pytest.fixture
+async def api_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
+    """An agent whose curtailment API takes windows (token, storage), with a 0.5 s request-head deadline and
+    the 30 s keep-alive it ships with. Yields its port."""
+    monkeypatch.setattr(webguard, "HEADER_TIMEOUT_S", 0.5)
+    (tmp_path / "token").write_text("t0ken\n")
+    (tmp_path / "site.yaml").write_text("site: c\ngpus: {enabled: false}\nminers: []\nstorage: {path: state}\n"
+                                        "curtailment: {api_token_file: token}\n")
+    agent = agent_from_config(tmp_path / "site.yaml", listen="127.0.0.1:0")
+    await agent.start()
+    try:
+        assert agent.bound is not None
+        yield agent.bound[1]
+    finally:
+        await agent.stop()
+
+
+def _post_window(start: float) -> tuple[bytes, bytes]:
+    body = json.dumps({"start": start, "end": start + 600, "scope": "site", "target_kw": 1}).encode()
+    head = (b"POST /api/v1/curtailment HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+    return head, body
+
+
+async def test_a_controller_idle_on_keep_alive_after_posting_a_window_is_not_cut_at_the_header_deadline(
+        api_agent: int) -> None:
+    """A demand-response controller POSTs a window, keeps its connection and makes its next call a while later:
+    between requests only the keep-alive timeout applies (before: the body restarted the request-head deadline,
+    so the idle connection was reset at the header timeout, 10 s, instead of the keep-alive's 30 s). The body
+    comes in the head's packet, in one of its own, or with the next request pipelined behind it; in each case it
+    is the current request, not the next one's head."""
+    listing = b"GET /api/v1/curtailment HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n\r\n"
+
+    async def controller(n: int, send: str) -> tuple[int, int, list[str]]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", api_agent)
+        try:
+            head, body = _post_window(time.time() + 3600 * (n + 1))
+            if send == "apart":
+                writer.write(head)
+                await writer.drain()
+                await asyncio.sleep(0.1)
+                writer.write(body)
+            else:
+                writer.write(head + body + (listing if send == "pipelined" else b""))
+            posted, _ = await _answer(reader)
+            if send == "pipelined":
+                assert (await _answer(reader))[0] == 200
+            await asyncio.sleep(2.0)  # idle for four header deadlines, well inside the keep-alive
+            writer.write(listing)
+            try:
+                listed, text = await _answer(reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                return posted, 0, []  # the server had closed the idle connection
+            return posted, listed, [w["id"] for w in json.loads(text)["windows"]]
+        finally:
+            writer.close()
+
+    answers = await asyncio.gather(*(controller(n, send) for n, send in enumerate(("together", "apart", "pipelined"))))
+    for posted, listed, windows in answers:
+        assert posted == 201
+        assert listed == 200, "the idle keep-alive connection was closed before its next request"
+        assert len(windows) == 3
+
+
+async def test_a_request_body_that_never_completes_is_closed_at_the_header_deadline(api_agent: int) -> None:
+    """The body of a request is held to its head's deadline: a client that announces a body and drips or
+    withholds it cannot keep its connection (and slot) open."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", api_agent)
+    head, body = _post_window(time.time() + 3600)
+    writer.write(head + body[:5])  # the rest never comes
+    assert await _closed_by_server(reader, 5.0)
+    writer.close()

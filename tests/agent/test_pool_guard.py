@@ -17,12 +17,12 @@ import pytest
 import yaml
 
 from agent.config import check_config
-from agent.exposition import Families
 from agent.floor.problems import reading_problems
-from agent.metrics import pool_families
-from agent.pools import AllowedPool, PoolPolicy, pool_key
 from agent.runtime import agent_from_config
+from collectors.asic.metrics import pool_families
+from collectors.asic.pools import AllowedPool, PoolPolicy, pool_key
 from collectors.asic.reading import MinerReading, Pool
+from collectors.families import Families
 from simsite import SimSite
 from tests.support.prom import PROMETHEUS, eventually, free_port
 from tests.support.rules import REPO, RulesPrometheus, fast_alerts

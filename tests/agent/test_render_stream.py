@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agent.exposition import Families, StreamingRender, crc32_combine, render
-from agent.metrics import agent_families, miner_families
-from agent.scheduler import MinerGroup
-from agent.store import MinerStore
+from agent.exposition import StreamingRender, crc32_combine, render
+from agent.metrics import agent_families
+from collectors.asic.group import MinerGroup
+from collectors.asic.metrics import miner_families
 from collectors.asic.reading import Board, MinerReading, Pool
+from collectors.asic.store import MinerStore
 from collectors.errors import DeviceTimeout
-from collectors.families import SINK_CHUNK_LINES
+from collectors.families import SINK_CHUNK_LINES, Families
 
 
 @pytest.mark.parametrize("sizes", [(0, 0), (0, 5), (5, 0), (1, 1), (1000, 70_000), (3, 1 << 20), (123_457, 9)])

@@ -7,11 +7,13 @@ import textwrap
 from pathlib import Path
 
 from agent.config import load_config
-from agent.scan import Discovery, primary_port, scan, sitemap_csv, sweep, table, targets_yaml
-from agent.scheduler import MinerGroup
+from agent.scan.discovery import Discovery
+from agent.scan.output import sitemap_csv, table, targets_yaml
+from agent.scan.sweep import primary_port, scan, sweep
 from agent.sitemap import load_sitemap
-from agent.store import MinerStore
+from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials
+from collectors.asic.store import MinerStore
 from simsite import SimSite
 from simsite.fleet import MIXED_MIX
 
@@ -85,7 +87,7 @@ async def test_discovery_adds_new_miners_and_follows_a_move_by_mac() -> None:
 
 
 def test_targets_yaml_shape() -> None:
-    from agent.scan import Found
+    from agent.scan.sweep import Found
 
     text = targets_yaml([Found("10.0.0.1", 80, [80], driver="bitaxe"), Found("10.0.0.2", 4028, [4028])], ["x"])
     assert text.endswith(textwrap.dedent('''\

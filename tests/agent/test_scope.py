@@ -19,9 +19,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.daemon import Agent
-from agent.expected import FILE_NAME
 from agent.runtime import agent_from_config
 from agent.server import WebServer
+from collectors.asic.expected import FILE_NAME
 from simsite import SimSite
 
 pytestmark = pytest.mark.asyncio
@@ -322,7 +322,7 @@ async def test_a_device_that_answers_but_is_no_miner_is_counted_unidentified_not
 
 
 async def test_two_agents_on_one_state_directory_the_second_refuses_to_start(tmp_path: Path) -> None:
-    from agent.expected import StorageError
+    from collectors.asic.expected import StorageError
 
     path = write_config(tmp_path)
     first = agent_from_config(path)

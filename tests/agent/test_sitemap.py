@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError
 from agent.sitemap import Location, check_sitemap, load_sitemap, normalize_mac
+from agent.yamlread import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

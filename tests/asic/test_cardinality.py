@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from agent.daemon import Agent
-from agent.exposition import Families, render
-from agent.metrics import miner_families
-from agent.scheduler import MinerGroup
-from agent.store import MinerStore
+from agent.exposition import render
 from collectors.asic import bounds, rpc
+from collectors.asic.group import MinerGroup
+from collectors.asic.metrics import miner_families
 from collectors.asic.poll import MinerSession, poll
 from collectors.asic.reading import MinerReading
+from collectors.asic.store import MinerStore
+from collectors.families import Families
 from simsite import SimSite
 from tests.support.prom import PROMETHEUS, Prometheus, eventually, scrape_config
 from tests.support.replay import ReplayMiner

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load_config
-from agent.runtime import web_credentials
+from agent.config import load_config
+from agent.yamlread import ConfigError
 from collectors.asic import http
+from collectors.asic.configure import web_credentials
 from collectors.asic.http import PlainSecret, WebCredentials, close_session
 from collectors.asic.poll import MinerSession, poll
 from collectors.errors import DeviceError

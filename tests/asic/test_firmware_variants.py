@@ -18,16 +18,17 @@ from typing import Any
 import pytest
 
 from agent.daemon import Agent
-from agent.exposition import Families, render
-from agent.metrics import miner_families
-from agent.scheduler import MinerGroup
+from agent.exposition import render
 from collectors.asic.context import LOGIN_NEEDED
 from collectors.asic.drivers import antminer
+from collectors.asic.group import MinerGroup
 from collectors.asic.http import WebCredentials, close_session
+from collectors.asic.metrics import miner_families
 from collectors.asic.normalize import finalize
 from collectors.asic.poll import MinerSession, poll_once
 from collectors.asic.reading import MinerReading
 from collectors.errors import AuthError
+from collectors.families import Families
 from simsite import SimSite
 from simsite import variants as sim_variants
 from simsite.cgminer import parse_request
@@ -93,7 +94,7 @@ async def test_s9_fan_gap_keeps_the_slot_of_the_missing_header() -> None:
 
 
 def _samples(r: MinerReading) -> dict[str, float]:
-    from agent.store import MinerStore
+    from collectors.asic.store import MinerStore
 
     store = MinerStore()
     store.record_success(r.device, r, now=1.0)

@@ -23,11 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.config import check_config
-from agent.exposition import Families, render
+from agent.exposition import render
 from agent.sitemap import read_sitemap
 from collectors.asic import rpc
 from collectors.asic.drivers import registry
 from collectors.asic.units import dash_list, duration_s, integer, mac, num, ths, truthy
+from collectors.families import Families
 from collectors.nvml.families import _reading
 from collectors.nvml.fields import FIELDS, VALUE_MEMBER, decode
 from collectors.nvml.readings import GpuReading

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from agent.daemon import Agent
-from agent.exposition import Families, render
-from agent.metrics import miner_families
-from agent.scheduler import MinerGroup
+from agent.exposition import render
+from collectors.asic.group import MinerGroup
+from collectors.asic.metrics import miner_families
 from collectors.asic.poll import MinerSession
+from collectors.families import Families
 from simsite import SimSite
 from simsite.faults import GIGABYTE, reboot, reflash
 from tests.support.fuzz_support import check_reading

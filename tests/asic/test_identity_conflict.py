@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.exposition import Families, render
-from agent.metrics import miner_families
-from agent.store import MinerStore
+from agent.exposition import render
 from collectors.asic.http import close_session
+from collectors.asic.metrics import miner_families
 from collectors.asic.poll import MinerSession, poll
 from collectors.asic.reading import MinerReading
+from collectors.asic.store import MinerStore
+from collectors.families import Families
 from simsite import SimSite
 
 

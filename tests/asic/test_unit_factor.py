@@ -8,13 +8,14 @@ import json
 
 import pytest
 
-from agent.exposition import Families, render
-from agent.metrics import miner_families
-from agent.store import MinerStore
+from agent.exposition import render
 from collectors.asic import rpc
 from collectors.asic.drivers import antminer
+from collectors.asic.metrics import miner_families
 from collectors.asic.normalize import finalize
 from collectors.asic.reading import MinerReading
+from collectors.asic.store import MinerStore
+from collectors.families import Families
 
 
 def stats(type_: str, total: str, chains: list[str], unit: str | None = "GH") -> dict[str, object]:

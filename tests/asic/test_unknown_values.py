@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
-from agent.exposition import Families, render
-from agent.metrics import miner_families
-from agent.store import MinerStore
+from agent.exposition import render
 from collectors.asic import rpc
 from collectors.asic.drivers import antminer, avalon, bitaxe, braiins, epic, luxos, vnish, whatsminer
+from collectors.asic.metrics import miner_families
 from collectors.asic.normalize import board_missing, finalize, sanitize
 from collectors.asic.reading import Board, MinerReading
+from collectors.asic.store import MinerStore
+from collectors.families import Families
 from simsite import SimSite
 from simsite.faults import not_numbers
 from tests.asic.test_drivers_cgminer_family import (

@@ -107,7 +107,7 @@ PROBE = r'''
 import asyncio, json, os, subprocess, sys, tempfile
 import collectors
 assert collectors.__file__.startswith(os.getcwd()), collectors.__file__  # the copy, not the checkout
-from agent.config import driver_names
+from agent.sections.miners import driver_names
 from collectors.asic.poll import MinerSession, poll
 from simsite import SimSite
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from agent.daemon import Agent
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 from tests.support.prom import PROMETHEUS, Prometheus

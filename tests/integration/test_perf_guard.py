@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from agent.daemon import Agent
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from collectors.snmp import ber
 from collectors.snmp.client import Auth

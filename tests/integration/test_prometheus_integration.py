@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.daemon import Agent
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 from tests.support.prom import PROMETHEUS, Prometheus, eventually, scrape_config

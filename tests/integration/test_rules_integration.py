@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import EconomicsConfig
 from agent.daemon import Agent
 from agent.demo import DemoSiteMap
-from agent.power_domains import PowerDomain
-from agent.scheduler import MinerGroup
+from agent.settings import EconomicsConfig
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from collectors.nvml import NvmlCollector
+from collectors.power.domains import PowerDomain
 from collectors.snmp.demo import DemoSnmp, start_demo_snmp
 from dashboards.generate import CURTAILMENT_PANELS, POOL_GAP_PANEL
 from simsite import SimSite

@@ -11,7 +11,7 @@ import pynvml as N
 import pytest
 
 from agent.collector_setup import gpu_collector_from_config
-from agent.config import Config, GpuConfig
+from agent.settings import Config, GpuConfig
 from collectors.nvml import NvmlCollector
 from collectors.nvml.fields import FIELDS
 from simsite.gpus import FakeNvml

@@ -100,7 +100,8 @@ async def test_families_pass_promtool() -> None:
 async def test_openmetrics_rendering_parses() -> None:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-    from agent.exposition import Families, render
+    from agent.exposition import render
+    from collectors.families import Families
 
     nv = FakeNvml(["H100-SXM", "RTX-4090"], seed=26, mig={0: ("1g.10gb",)})
     c = NvmlCollector(nvml=nv, xid_wait_ms=50)

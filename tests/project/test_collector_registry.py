@@ -14,7 +14,8 @@ import pytest
 from agent import config as config_module
 from agent.cli import build_parser
 from agent.collector_setup import collectors_from_config
-from agent.config import Config, check_config, load_config, top_keys
+from agent.config import check_config, load_config, top_keys
+from agent.settings import Config
 from collectors.nvml.collector import NvmlCollector
 from collectors.registry import kinds
 from collectors.snmp.collector import SnmpCollector

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import build_parser
-from agent.config import driver_names, profile_names
+from agent.sections.miners import driver_names
+from agent.sections.snmp import profile_names
 from collectors.asic.drivers import registry
 from tests.support.docs import DOC_FILES, ROOT, fenced_blocks, inline_spans, prose
 

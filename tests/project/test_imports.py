@@ -130,3 +130,47 @@ def test_simulated_site_and_dashboards_do_not_import_the_agent() -> None:
     graph = import_graph()
     assert sorted((m, t) for m, ts in graph.items() if m.startswith(("simsite", "dashboards"))
                   for t in ts if t.startswith("agent")) == []
+
+
+def _bound_by_import(path: Path) -> set[str]:
+    """Names a module binds at its top level only by importing them (inside ``if``/``try`` too), never by
+    defining or assigning them itself."""
+    imported: set[str] = set()
+    defined: set[str] = set()
+    body = list(ast.parse(path.read_text(), str(path)).body)
+    while body:
+        node = body.pop()
+        if isinstance(node, ast.If | ast.Try):
+            body += node.body + node.orelse + getattr(node, "finalbody", []) + [
+                n for h in getattr(node, "handlers", []) for n in h.body]
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return imported - defined
+
+
+def test_names_are_imported_from_the_module_that_defines_them() -> None:
+    """No import goes through an agent module that only passes the name on (docs/architecture.md, "Decisions"):
+    such an old import path hides where the code lives and lets two spellings of one name drift into the code.
+    Packages that present one front on purpose (``from simsite import SimSite``) are not the agent's."""
+    mods = modules()
+    passed_on = {mod: _bound_by_import(path) for mod, path in mods.items() if mod.split(".")[0] == "agent"}
+    importers = sorted(p for folder in (*PACKAGES, "tests", "bench") for p in (ROOT / folder).rglob("*.py"))
+    through: list[str] = []
+    for path in importers:
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        package = parts[:-1]  # a module's own package; an __init__'s is the package itself, parts less __init__
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                if f"{base}.{alias.name}" not in mods and alias.name in passed_on.get(base, set()):
+                    through.append(f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name} from {base}")
+    assert through == [], "\n".join(through)

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from pyasn1.type import univ
 from pysnmp.proto import rfc1902, rfc1905
 
-from agent.exposition import Families, render
+from agent.exposition import render
 from collectors.errors import DeviceError
+from collectors.families import Families
 from collectors.snmp.client import value_of
 from collectors.snmp.collector import DeviceStatus
 from collectors.snmp.decode import Raw, decode

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agent.exposition import Families, render
+from agent.exposition import render
 from agent.metrics import collector_families
+from collectors.families import Families
 from collectors.snmp.cli import poll_snmp_url
 from collectors.snmp.client import Auth, Engine
 from collectors.snmp.collector import SnmpCollector

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from agent.config import check_config, load_config
-from agent.exposition import Families, render
-from agent.power_domains import PowerDomain, read_power_domains
-from agent.store import MinerStore
+from agent.exposition import render
+from agent.power_domains import read_power_domains
 from collectors.asic.reading import MinerReading
+from collectors.asic.store import MinerStore
+from collectors.families import Families
+from collectors.power.domains import PowerDomain
 from collectors.power.families import power_domain_families
 from collectors.snmp.decode import decode
 from collectors.snmp.poll import SnmpDevice, unwrap_counters
@@ -196,7 +198,7 @@ def test_power_recording_rules_check_and_unit_tests() -> None:
 
 
 def test_every_shipped_profile_can_be_named_in_the_config() -> None:
-    from agent.config import profile_names
+    from agent.sections.snmp import profile_names
 
     assert set(profile_names()) == set(profiles())
 

@@ -265,9 +265,10 @@ def check_reading(r: MinerReading) -> None:
 
 def _check_exposition(r: MinerReading) -> None:
     """The reading rendered into /metrics: every value of the miner's series is a finite number."""
-    from agent.exposition import Families, render
-    from agent.metrics import miner_families
-    from agent.store import MinerStore
+    from agent.exposition import render
+    from collectors.asic.metrics import miner_families
+    from collectors.asic.store import MinerStore
+    from collectors.families import Families
 
     store = MinerStore()
     store.record_success(r.device, r, now=1.0)

@@ -7,7 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.exposition import Families, render
+from agent.exposition import render
+from collectors.families import Families
 from collectors.nvml import NvmlCollector
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$')

@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.daemon import Agent
 from agent.demo import DemoSiteMap
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.demo import DemoSnmp, start_demo_snmp

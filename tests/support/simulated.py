@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from agent.daemon import Agent
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from simsite import SimSite
 from simsite import http as simhttp

@@ -8,8 +8,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from agent.collector import CycleStats
-from agent.exposition import Families, render
+from agent.exposition import render
+from collectors.collector import CycleStats
+from collectors.families import Families
 from collectors.snmp.client import Auth, Engine
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.poll import SnmpDevice, poll

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 import aiohttp
 
 from agent.daemon import Agent, ReloadPlan
-from agent.scheduler import MinerGroup
+from collectors.asic.group import MinerGroup
 from collectors.asic.poll import MinerSession
 from collectors.collector import MAX_BACKOFF_S
 from simsite import SimSite
