@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import gc
 import logging
@@ -141,13 +142,35 @@ def agent_from_config(path: str | Path, *, listen: str | None = None, shard: tup
 # a few thousand allocations later.
 GC_THRESHOLDS = (10_000, 20, 20)
 
+# glibc gives a thread that finds the allocator busy an arena of its own, up to eight per core; memory freed in
+# one arena is never reused by another. The agent's loop, render and floor-view threads each grew one, and at
+# 20,000 miners resident memory crept up cycle after cycle (343 -> 376 MB over 8 steady cycles); with two
+# arenas it stayed at 332-342 MB, peak 350 MB, at the same CPU per miner (bench/scale.py, README
+# "Performance"). Set in the process, so every install (venv, wheel, image, systemd) gets it; an operator's
+# own MALLOC_ARENA_MAX in the environment wins (glibc read it at start).
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt parameter number (glibc malloc.h)
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas at ``arenas``; False where it does not apply (another libc, or the operator
+    set MALLOC_ARENA_MAX)."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_ARENA_MAX, arenas))
+
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
     """Run the agent's event loop: uvloop when installed (``pip install 'farmwatch[fast]'``; it cuts the agent's
     CPU per miner by about a third, see bench/scale.py), else asyncio's own. ``FARMWATCH_LOOP=asyncio`` forces
     the standard loop, ``FARMWATCH_LOOP=uvloop`` requires uvloop. The cyclic garbage collector runs less often
-    (GC_THRESHOLDS)."""
+    (GC_THRESHOLDS), and glibc's malloc keeps to MALLOC_ARENAS arenas."""
     gc.set_threshold(*GC_THRESHOLDS)
+    limit_malloc_arenas()
     choice = os.environ.get("FARMWATCH_LOOP", "auto").strip().lower()
     if choice != "asyncio":
         try:
