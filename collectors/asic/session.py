@@ -28,13 +28,20 @@ class MinerSession:
     # driver's primary API port, so an HTTP-only miner is polled and keyed as ``host:80`` (docs/architecture.md, ``device``).
     auto_port: bool = False
     configured_port: int = field(init=False, default=0)  # ``port`` as configured, before any such move
+    # ``device`` built once per port: it is asked for ~10 times per poll, and each f-string was a new copy of
+    # the same text, some of them kept (the store's and the finds' keys).
+    _device: str = field(init=False, default="", repr=False, compare=False)
+    _device_of: tuple[str, int] = field(init=False, default=("", -1), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.configured_port = self.port
 
     @property
     def device(self) -> str:
-        return address(self.host, self.port)
+        host, port = self._device_of
+        if port != self.port or host is not self.host:
+            self._device, self._device_of = address(self.host, self.port), (self.host, self.port)
+        return self._device
 
     @property
     def target(self) -> str:

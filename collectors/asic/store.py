@@ -68,10 +68,9 @@ IDENTITY_WINDOW_S = 3600.0
 
 def _other_machine(known: Identity, reading: MinerReading) -> bool:
     """Whether ``reading`` comes from another machine than ``known``: a MAC or serial both report, differing."""
-    return any(
-        (a := getattr(known, key)) is not None and (b := getattr(reading, key)) is not None and a != b
-        for key in ("mac", "serial")
-    )
+    mac, serial = reading.mac, reading.serial
+    return ((mac is not None and known.mac is not None and mac != known.mac)
+            or (serial is not None and known.serial is not None and serial != known.serial))
 
 
 class MinerReadings(Protocol):
@@ -145,11 +144,24 @@ class MinerStore:
                             "farmwatch_miner_identity_conflict is 1", device)
         elif state.identity_changes and time.monotonic() - state.identity_changes[-1] >= IDENTITY_WINDOW_S:
             state.identity_changes.clear()
+        # Field by field, written out: this runs for every miner every cycle.
         ident.driver = reading.driver
-        for name in ("make", "model", "algorithm", "firmware", "firmware_version", "mac", "serial", "hostname"):
-            value = getattr(reading, name)
-            if value is not None:
-                setattr(ident, name, value)
+        if reading.make is not None:
+            ident.make = reading.make
+        if reading.model is not None:
+            ident.model = reading.model
+        if reading.algorithm is not None:
+            ident.algorithm = reading.algorithm
+        if reading.firmware is not None:
+            ident.firmware = reading.firmware
+        if reading.firmware_version is not None:
+            ident.firmware_version = reading.firmware_version
+        if reading.mac is not None:
+            ident.mac = reading.mac
+        if reading.serial is not None:
+            ident.serial = reading.serial
+        if reading.hostname is not None:
+            ident.hostname = reading.hostname
         return state
 
     def record_failure(self, device: str, error: DeviceError, *, backoff_until: float = 0.0) -> DeviceState:
