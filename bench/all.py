@@ -108,13 +108,13 @@ def summary(run: Run, args: argparse.Namespace) -> None:
         run.say(f"SNMP CPU per value: farmwatch steady {steady} us (first cycle {first}), net-snmp {net} us, "
                 f"snmp_exporter {exporter} us; {grab(r'^RATIO (.*)$', snmp)}")
     cycle = run.outputs.get("cycle", "")
-    for m in re.finditer(r"^miners=(\d+)\s+first cycle ([\d.]+) ms/miner, steady ([\d.]+) ms/miner \+ render "
-                         r"([\d.]+) ms/miner; bare asyncio client ([\d.]+) ms/miner -> RATIO steady/bare ([\d.]+)",
-                         cycle, re.M):
+    for m in re.finditer(r"^miners=(\d+)\s+first cycle ([\d.]+) ms/miner, steady cycle \(render included\) median "
+                         r"([\d.]+) ms/miner \(min ([\d.]+), max ([\d.]+), (\d+) cycles\), of which the render "
+                         r"~([\d.]+); bare asyncio client ([\d.]+) ms/miner -> RATIO steady/bare ([\d.]+)", cycle, re.M):
         peak = re.findall(rf"^miners={m[1]}\s+cycle=\d+ .* rss=(\d+)MB peak=(\d+)MB", cycle, re.M)
-        run.say(f"miners {int(m[1]):,}: CPU per miner first cycle {m[2]} ms, steady {m[3]} ms (+ render {m[4]}), "
-                f"bare client {m[5]} ms, ratio {m[6]}x; RSS last {peak[-1][0] if peak else '?'} MB, "
-                f"peak {peak[-1][1] if peak else '?'} MB")
+        run.say(f"miners {int(m[1]):,}: CPU per miner first cycle {m[2]} ms, steady cycle median {m[3]} ms "
+                f"({m[4]}-{m[5]} over {m[6]} cycles; render ~{m[7]} of it), bare client {m[8]} ms, ratio {m[9]}x; "
+                f"RSS last {peak[-1][0] if peak else '?'} MB, peak {peak[-1][1] if peak else '?'} MB")
     scale = run.outputs.get("scale", "")
     if scale:
         first = re.search(r"^cycle=0 wall=([\d.]+)s up=(\d+)/(\d+) cpu/miner=([\d.]+)ms .* rss=(\d+)MB peak=(\d+)MB",
@@ -161,7 +161,7 @@ def main() -> int:
                             "--base-ip", BASE["snmp"], "--port", "16191"], 600)
     if "cycle" not in args.skip:
         run.part("cycle", ["bench/cycle.py", "--miners", *(["500"] if args.quick else ["1000", "5000"]), "--cycles",
-                           "3" if args.quick else "4", "--variants", "no_join=0.2", "--profile", "--base-ip", BASE["cycle"]],
+                           "3" if args.quick else "9", "--variants", "no_join=0.2", "--profile", "--base-ip", BASE["cycle"]],
                  900)
     if "scale" not in args.skip:
         run.part("scale", ["bench/scale.py", "--miners", str(args.scale_miners), "--cycles", str(args.scale_cycles),
