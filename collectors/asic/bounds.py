@@ -67,14 +67,14 @@ def bound(r: MinerReading) -> MinerReading:
         r.errors = r.errors[:MAX_ERRORS]
     long = False
     for key in _IDENTITY:
-        value, was = _cut(getattr(r, key))
-        if was:
-            setattr(r, key, value)
+        value = getattr(r, key)
+        if value is not None and len(value) > MAX_STRING:  # _cut's test first: the strings are short every cycle
+            setattr(r, key, value[:MAX_STRING])
             long = True
     for p in r.pools:
-        url, was_url = _cut(p.url)
-        user, was_user = _cut(p.user)
-        if was_url or was_user:
+        if len(p.url) > MAX_STRING or (p.user is not None and len(p.user) > MAX_STRING):
+            url, _ = _cut(p.url)
+            user, _ = _cut(p.user)
             p.url, p.user = url or "", user
             long = True
     for e in r.errors or ():

@@ -63,16 +63,29 @@ def sanitize(reading: MinerReading) -> MinerReading:
     r.power_limit_w = _finite(r.power_limit_w, low=0.0, high=MAX_WATTS)
     r.uptime_s = _count(r.uptime_s)
     r.fans_rpm = known_fans(r.fans_rpm)
+    # Per board and per pool the same checks written out (``x - x == 0.0``: finite), as these run for every
+    # board and pool of every miner every cycle.
     for b in r.boards:
-        b.hashrate_ths = _finite(b.hashrate_ths, high=MAX_THS)
-        if b.hashrate_ths is not None:
-            b.hashrate_ths = max(b.hashrate_ths, 0.0)
-        b.chips = _count(b.chips)
-        b.expected_chips = _count(b.expected_chips)
-        b.temp_c = _finite(b.temp_c)
-        b.chip_temp_c = _finite(b.chip_temp_c)
+        h = b.hashrate_ths
+        if h is not None:
+            b.hashrate_ths = (h if h >= 0.0 else 0.0) if h - h == 0.0 and h <= MAX_THS else None
+        if b.chips is not None and b.chips < 0:
+            b.chips = None
+        if b.expected_chips is not None and b.expected_chips < 0:
+            b.expected_chips = None
+        t = b.temp_c
+        if t is not None and t - t != 0.0:
+            b.temp_c = None
+        t = b.chip_temp_c
+        if t is not None and t - t != 0.0:
+            b.chip_temp_c = None
     for p in r.pools:
-        p.accepted, p.rejected, p.stale = _count(p.accepted), _count(p.rejected), _count(p.stale)
+        if p.accepted is not None and p.accepted < 0:
+            p.accepted = None
+        if p.rejected is not None and p.rejected < 0:
+            p.rejected = None
+        if p.stale is not None and p.stale < 0:
+            p.stale = None
     return r
 
 

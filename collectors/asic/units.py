@@ -106,6 +106,17 @@ def dash_list(value: Any) -> list[float]:
     if isinstance(value, int | float):
         f = num(value)
         return [] if f is None else [f]
+    if type(value) is str and "--" not in value and "_" not in value and value[:1] != "-":
+        # The usual "73-45-64-65": no sign to carry, every token read by float() in one C loop (garbage, NaN
+        # or an overflow falls through to the per-token reading below).
+        try:
+            plain = list(map(float, value.split("-")))
+        except ValueError:
+            pass
+        else:
+            total = sum(plain)
+            if total - total == 0.0:
+                return plain
     out: list[float] = []
     negative = False
     for token in str(value).strip().split("-"):
@@ -121,6 +132,10 @@ def dash_list(value: Any) -> list[float]:
 
 def hottest(values: list[float], *, floor: float = -50.0, ceiling: float = 200.0) -> float | None:
     """Max of plausible sensor values; sentinels (-273, 0 from absent sensors handled by callers) dropped."""
+    if values:
+        top = max(values)
+        if top < ceiling and min(values) > floor:  # all plausible (a board's hundred chips): no copy
+            return top
     good = [v for v in values if floor < v < ceiling]
     return max(good) if good else None
 

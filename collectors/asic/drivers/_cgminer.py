@@ -80,11 +80,15 @@ def pools(reply: Reply | None) -> list[Pool]:
     priorities: list[int | None] = []
     groups: list[object] = []
     for p in items(reply, "POOLS"):
-        url = text(p.get("URL")) or ""
-        user = text(p.get("User"))
+        # text()'s work inline for the usual str values: this runs for every pool of every miner every cycle.
+        raw = p.get("URL")
+        url = (raw.strip() if type(raw) is str else text(raw)) or ""
+        raw = p.get("User")
+        user = (raw.strip() or None) if type(raw) is str else text(raw)
         if fee_pool(url, user):
             continue
-        status_raw = (text(p.get("Status")) or "").lower()
+        raw = p.get("Status")
+        status_raw = (raw.strip() if type(raw) is str else text(raw) or "").lower()
         if status_raw == "alive":
             status = "alive"
         elif status_raw in ("dead", "rejecting"):

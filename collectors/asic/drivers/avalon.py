@@ -217,7 +217,12 @@ class _Module:
         for b in range(count):
             rate = rates[b] if b < len(rates) else None
             temps = self.chip_temps(b)
-            chips = None if temps is None else sum(1 for t in temps if t != 0 and t > _NO_SENSOR)
+            if temps is None:
+                chips = None
+            elif not temps or min(temps) > _NO_SENSOR:  # the usual case: count the zeros in C, not each chip
+                chips = len(temps) - temps.count(0)
+            else:
+                chips = sum(1 for t in temps if t != 0 and t > _NO_SENSOR)
             if chips is None and rate is not None and rate <= 0 and any(
                 self.chip_temps(other) for other in range(count) if other != b
             ):
@@ -226,7 +231,7 @@ class _Module:
                 chips = 0
             chip_temp = _temp(tmax[b]) if b < len(tmax) else None
             if chip_temp is None and temps:
-                chip_temp = hottest([t for t in temps if t != 0])
+                chip_temp = hottest([t for t in temps if t != 0] if 0 in temps else temps)
             board_temp = None
             if single:
                 # The Q/Mini have one board with inlet/outlet sensors on it.
