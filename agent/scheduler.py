@@ -23,6 +23,7 @@ from typing import Any
 from collectors.collector import Timed, cycle_limit, jitter, publishes_progress
 
 from .aio import cancel_all
+from .gcdefer import deferred_gc
 
 log = logging.getLogger("farmwatch.scheduler")
 
@@ -57,11 +58,12 @@ class Scheduler:
             progress.task = asyncio.create_task(self._progress(t, progress))
         ok, failure = True, ""
         try:
-            if limit is None:
-                await t.run_cycle()
-            else:
-                async with asyncio.timeout(limit):
+            with deferred_gc():  # the cyclic collector runs once at the end, not over the polls in flight
+                if limit is None:
                     await t.run_cycle()
+                else:
+                    async with asyncio.timeout(limit):
+                        await t.run_cycle()
         except TimeoutError:
             log.warning("%s: cycle cancelled after %.0fs", t.name, limit)
             ok, failure = False, f"cycle cancelled after {limit:.0f}s"
