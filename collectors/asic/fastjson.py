@@ -17,6 +17,7 @@ reply decodes to never depends on which parser read it:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -38,3 +39,19 @@ def loads_object(raw: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return obj if type(obj) is dict else None
+
+
+_PLAIN_NUMBERS = re.compile(r"[-0-9.\s]*")  # digits, signs, points and whitespace: every JSON token is a number
+
+
+def number_list(text: str) -> list[int | float] | None:
+    """Whitespace-separated plain numbers ("45 46 0 -273", an Avalon board's per-chip temperatures: hundreds a
+    miner) as one JSON array read by orjson, ~5x faster than float() per token; None where any token is not a
+    plain JSON number ("nan", "1.", "045", a word), for the caller's own per-token reading. Integers stay ints."""
+    if not _PLAIN_NUMBERS.fullmatch(text):
+        return None
+    try:
+        values = orjson.loads("[" + ",".join(text.split()) + "]")
+    except orjson.JSONDecodeError:
+        return None
+    return values if type(values) is list else None

@@ -114,3 +114,21 @@ def test_any_json_object_decodes_the_same(obj: dict[str, Any], ascii_only: bool,
     raw = json.dumps(obj, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass") + tail
     with pytest.MonkeyPatch.context() as mp:
         assert_same(raw, mp)
+
+
+_TOKENS = st.one_of(st.integers(-300, 300).map(str), st.floats(-300, 300).map(repr),
+                    st.sampled_from(["0", "-273", "nan", "inf", "045", "1.", ".5", "1e3", "x", "-", "--4", "1_0"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TOKENS, max_size=40), st.sampled_from([" ", "  ", "\t", " \n"]))
+def test_number_lists_read_as_the_per_token_reading_does(tokens: list[str], sep: str) -> None:
+    """An Avalon board's per-chip list read by orjson (fastjson.number_list) gives the numbers the per-token
+    reading (drivers/avalon.py numbers()) keeps, or None and the per-token reading is used."""
+    from collectors.asic.drivers.avalon import numbers
+
+    text = sep.join(tokens)
+    fast = fastjson.number_list(text)
+    if fast is not None:
+        assert [float(v) for v in fast] == [v for v in numbers(text) if v is not None]
+        assert all(type(v) in (int, float) for v in fast)

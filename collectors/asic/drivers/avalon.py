@@ -36,6 +36,7 @@ from typing import Any
 
 from ...errors import ParseError
 from ..driver import Driver, Replies
+from ..fastjson import number_list
 from ..reading import Board, MinerErrorEntry, MinerReading
 from ..units import hottest, integer, mac, num, rpm, text
 from ._cgminer import first, items, pools
@@ -201,6 +202,9 @@ class _Module:
             )
         if raw is None:
             return None
+        fast = number_list(raw) if isinstance(raw, str) else None
+        if fast is not None:
+            return fast  # type: ignore[return-value]  # ints and floats, compared and counted alike below
         return [v for v in numbers(raw) if v is not None]
 
     def boards(self, first_index: int) -> list[Board]:
@@ -232,6 +236,8 @@ class _Module:
             chip_temp = _temp(tmax[b]) if b < len(tmax) else None
             if chip_temp is None and temps:
                 chip_temp = hottest([t for t in temps if t != 0] if 0 in temps else temps)
+                if chip_temp is not None:
+                    chip_temp = float(chip_temp)  # the fast reading keeps integers as ints
             board_temp = None
             if single:
                 # The Q/Mini have one board with inlet/outlet sensors on it.
