@@ -63,7 +63,7 @@ bench-deps: $(STAMP)
 	@test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/python -m pip install -q pyasic==0.79.0 pyasic-rs==0.8.6
 
-# Every number of the README's "Performance" section from one run (bench/all.py; ~13 min on 2 cores, on a quiet
+# Every number of the README's "Performance" section from one run (bench/all.py; ~35 min on 2 cores, on a quiet
 # machine); bench-quick runs every part at small scale.
 bench: $(STAMP) bench-deps
 	$(BIN)/python bench/all.py
