@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
 # The families themselves are built by the collectors too, so they live in collectors/ (imports point one way).
-from collectors.families import CHUNK_LINES, Families, Family, add_health, escape, fmt, labels
+from collectors.families import Family, fmt, labels
 
-__all__ = ["CHUNK_LINES", "OPENMETRICS_CONTENT_TYPE", "TEXT_CONTENT_TYPE", "Families", "Family", "ProcessMetrics",
-           "Rendered", "StreamingRender", "add_health", "crc32_combine", "escape", "fmt", "labels", "render"]
+__all__ = ["OPENMETRICS_CONTENT_TYPE", "TEXT_CONTENT_TYPE", "ProcessMetrics", "Rendered", "StreamingRender",
+           "crc32_combine", "render"]
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"

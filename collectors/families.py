@@ -12,10 +12,6 @@ from dataclasses import dataclass, field
 ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
 
 
-def escape(value: str) -> str:
-    return value.translate(ESCAPE)
-
-
 def labels(pairs: Sequence[tuple[str, str]]) -> str:
     if not pairs:
         return ""

@@ -64,6 +64,8 @@ class DeviceState:
 
 
 IDENTITY_WINDOW_S = 3600.0
+# What a reading says of the machine's identity, kept field by field (a field the reading lacks keeps its value).
+_IDENTITY_FIELDS = ("make", "model", "algorithm", "firmware", "firmware_version", "mac", "serial", "hostname")
 
 
 def _other_machine(known: Identity, reading: MinerReading) -> bool:
@@ -144,24 +146,11 @@ class MinerStore:
                             "farmwatch_miner_identity_conflict is 1", device)
         elif state.identity_changes and time.monotonic() - state.identity_changes[-1] >= IDENTITY_WINDOW_S:
             state.identity_changes.clear()
-        # Field by field, written out: this runs for every miner every cycle.
         ident.driver = reading.driver
-        if reading.make is not None:
-            ident.make = reading.make
-        if reading.model is not None:
-            ident.model = reading.model
-        if reading.algorithm is not None:
-            ident.algorithm = reading.algorithm
-        if reading.firmware is not None:
-            ident.firmware = reading.firmware
-        if reading.firmware_version is not None:
-            ident.firmware_version = reading.firmware_version
-        if reading.mac is not None:
-            ident.mac = reading.mac
-        if reading.serial is not None:
-            ident.serial = reading.serial
-        if reading.hostname is not None:
-            ident.hostname = reading.hostname
+        for name in _IDENTITY_FIELDS:
+            value = getattr(reading, name)
+            if value is not None:
+                setattr(ident, name, value)
         return state
 
     def record_failure(self, device: str, error: DeviceError, *, backoff_until: float = 0.0) -> DeviceState:

@@ -97,6 +97,18 @@ def _multiplier(unit: str) -> float:
     return mult
 
 
+def plain_floats(tokens: list[str]) -> list[float] | None:
+    """``tokens`` read by float() in one C loop when every one is a finite number, else None (garbage raises,
+    a NaN or an overflow makes the sum non-finite) for the caller's per-token reading. Tokens with "_" are the
+    caller's to keep out: float() reads "1_000" as 1000 where num() reads 1."""
+    try:
+        plain = list(map(float, tokens))
+    except ValueError:
+        return None
+    total = sum(plain)
+    return plain if total - total == 0.0 else None
+
+
 def dash_list(value: Any) -> list[float]:
     """Numbers from a dash-joined sensor list; "2--1-20-22" is [2, -1, 20, 22] (a '-' after a '-' is a sign)."""
     if value is None:
@@ -107,16 +119,9 @@ def dash_list(value: Any) -> list[float]:
         f = num(value)
         return [] if f is None else [f]
     if type(value) is str and "--" not in value and "_" not in value and value[:1] != "-":
-        # The usual "73-45-64-65": no sign to carry, every token read by float() in one C loop (garbage, NaN
-        # or an overflow falls through to the per-token reading below).
-        try:
-            plain = list(map(float, value.split("-")))
-        except ValueError:
-            pass
-        else:
-            total = sum(plain)
-            if total - total == 0.0:
-                return plain
+        plain = plain_floats(value.split("-"))  # the usual "73-45-64-65": no sign to carry
+        if plain is not None:
+            return plain
     out: list[float] = []
     negative = False
     for token in str(value).strip().split("-"):

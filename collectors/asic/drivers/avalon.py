@@ -38,7 +38,7 @@ from ...errors import ParseError
 from ..driver import Driver, Replies
 from ..fastjson import number_list
 from ..reading import Board, MinerErrorEntry, MinerReading
-from ..units import hottest, integer, mac, num, rpm, text
+from ..units import hottest, integer, mac, num, plain_floats, rpm, text
 from ._cgminer import first, items, pools
 
 NAME = "avalon"
@@ -132,16 +132,9 @@ def numbers(value: str | None) -> list[float | None]:
         return []
     tokens = value.split()
     if "_" not in value:
-        # The common case, hundreds of per-chip temperatures a module: every token a finite plain number, read
-        # by float() in one C loop (a NaN or an overflow makes the sum non-finite: the loop below then).
-        try:
-            plain: list[float] = list(map(float, tokens))
-        except ValueError:
-            pass
-        else:
-            total = sum(plain)
-            if total - total == 0.0:
-                return plain  # type: ignore[return-value]  # list is invariant; no None in it
+        plain = plain_floats(tokens)  # the common case: every token a finite plain number
+        if plain is not None:
+            return plain  # type: ignore[return-value]  # list is invariant; no None in it
     out: list[float | None] = []
     append = out.append
     for tok in tokens:
