@@ -22,6 +22,9 @@ from .deadline import expires_at
 from .http import WebCredentials
 from .reading import Note
 
+# The state key remembering that a firmware refused one join, per command tuple (drivers declare a handful).
+_NO_JOIN: dict[tuple[str, ...], str] = {}
+
 T = TypeVar("T")
 
 
@@ -220,9 +223,16 @@ class FetchContext:
         """Replies to ``commands``; one the firmware rejects (E/F status) is left out, with a note."""
         # A firmware that refused a join is asked command by command until the identity interval runs out (then the
         # join is tried again: an upgrade may have brought it): the refused join was one wasted connection a cycle.
-        join = join and len(commands) > 1 and self.due("rpc-no-join")
+        # The refusal is kept per join: btminer refuses ``get_*`` inside its identity join but joins its values, and
+        # one shared flag split the values into three connections a cycle.
+        if join and len(commands) > 1:
+            key = _NO_JOIN.get(commands) or _NO_JOIN.setdefault(commands, "rpc-no-join:" + "+".join(commands))
+            join = self.due(key)
+            refused: Callable[[], None] | None = lambda: self.remember(key, True)  # noqa: E731
+        else:
+            join, refused = False, None
         got = await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join, keep_errors=True,
-                              join_refused=lambda: self.remember("rpc-no-join", True))
+                              join_refused=refused)
         out: dict[str, Any] = {}
         for command, reply in got.items():
             status, msg = rpc.status_of(reply)

@@ -29,3 +29,25 @@ async def test_a_join_refusing_antminer_is_read_and_not_asked_to_join_again() ->
         assert r.hashrate_ths == pytest.approx(truth["hashrate_ths"], rel=1e-6)
         assert [b.chips for b in r.boards] == [b["chips"] for b in truth["boards"]]
     assert asked_second == len(session.driver.commands) + len(session.driver.single_commands)  # type: ignore[union-attr]
+
+
+async def test_a_refused_identity_join_does_not_split_the_values_join() -> None:
+    """btminer joins ``summary+devs+pools`` but refuses ``get_*`` inside a join, so its identity join is refused:
+    that refusal is remembered for the identity join alone, and every cycle still reads the values in one joined
+    connection plus the two single commands (three connections, not five)."""
+    site = SimSite.build(count=4, seed=5, base_ip="127.118.17.1", mix={"whatsminer": 1.0}, latency_ms=(0.5, 1.0))
+    m = site.miners[0]
+    async with site:
+        session = MinerSession(host=m.ip, port=m.port)
+        loop = asyncio.get_running_loop()
+        first = await poll(session, deadline=loop.time() + 5)
+        asked = []
+        for _ in range(2):
+            served = site.served
+            r = await poll(session, deadline=loop.time() + 5)
+            asked.append(site.served - served)
+        truth = m.truth()
+    assert first.driver == r.driver == "whatsminer" and r.notes == []
+    assert r.hashrate_ths == pytest.approx(truth["hashrate_ths"], rel=1e-6)
+    assert r.model == first.model and r.mac == first.mac and r.model
+    assert asked == [1 + len(session.driver.single_commands)] * 2  # type: ignore[union-attr]
