@@ -74,9 +74,15 @@ class Family:
     help: str
     lines: list[str] = field(default_factory=list)
     chunks: list[str] = field(default_factory=list)
-    _sample: str = ""
     sink: Sink | None = None
     sunk: int = 0  # chunks handed to the sink
+    _sample: str = ""  # the sample name, set once (add() runs ~50 times per miner per render)
+    _limit: int = CHUNK_LINES  # lines per chunk: SINK_CHUNK_LINES with a sink
+
+    def __post_init__(self) -> None:
+        self._sample = (self.name + "_total" if self.type == "counter"
+                        else self.name + "_info" if self.type == "info" else self.name)
+        self._limit = CHUNK_LINES if self.sink is None else SINK_CHUNK_LINES
 
     def _chunk(self) -> None:
         chunk = "".join(self.lines)
@@ -89,23 +95,22 @@ class Family:
 
     @property
     def sample_name(self) -> str:
-        if not self._sample:
-            self._sample = (self.name + "_total" if self.type == "counter"
-                            else self.name + "_info" if self.type == "info" else self.name)
         return self._sample
 
     def add(self, label_str: str, value: float) -> None:
-        lines = self.lines
         t = type(value)
-        # fmt()'s common cases inline (an int, a finite float): this runs ~50 times per miner per render.
+        # fmt()'s common cases inline: this runs ~50 times per miner per render. An int goes into the f-string as
+        # it is (formatting an exact int there is str() without the call).
         if t is int:
-            text = str(value)
-        elif t is float and value - value == 0.0:
-            text = str(int(value)) if value.is_integer() and -1e15 < value < 1e15 else repr(value)
+            line = f"{self._sample}{label_str} {value}\n"
+        elif t is float and value - value == 0.0:  # finite
+            line = (f"{self._sample}{label_str} {int(value)}\n" if value.is_integer() and -1e15 < value < 1e15
+                    else f"{self._sample}{label_str} {value!r}\n")
         else:
-            text = fmt(value)
-        lines.append(f"{self._sample or self.sample_name}{label_str} {text}\n")
-        if len(lines) >= (CHUNK_LINES if self.sink is None else SINK_CHUNK_LINES):
+            line = f"{self._sample}{label_str} {fmt(value)}\n"
+        lines = self.lines
+        lines.append(line)
+        if len(lines) >= self._limit:
             self._chunk()
 
     def __bool__(self) -> bool:

@@ -60,6 +60,8 @@ def fee_pools(reply: Reply | None) -> list[Pool]:
 def _share_age(value: Any) -> float | None:
     """How long ago the last share was, comparable across pools of one reply: bmminer's "H:MM:SS" string is an
     age; cgminer's integer is an epoch (larger = later, so it is negated); 0 or unreadable is never."""
+    if type(value) is int and 0 <= value <= 9007199254740992:  # cgminer's epoch: integer()'s answer without the call
+        return -float(value) if value else None
     if isinstance(value, str) and ":" in value:
         try:
             parts = [int(x) for x in value.strip().split(":")]
@@ -68,6 +70,11 @@ def _share_age(value: Any) -> float | None:
         return float(sum(v * 60**i for i, v in enumerate(reversed(parts))))
     epoch = integer(value)
     return -float(epoch) if epoch else None
+
+
+def _count(value: Any) -> int | None:
+    # integer()'s fast path inline: five share counters per pool per miner per cycle.
+    return value if type(value) is int and 0 <= value <= 9007199254740992 else integer(value)
 
 
 def pools(reply: Reply | None) -> list[Pool]:
@@ -80,14 +87,15 @@ def pools(reply: Reply | None) -> list[Pool]:
     priorities: list[int | None] = []
     groups: list[object] = []
     for p in items(reply, "POOLS"):
+        get = p.get
         # text()'s work inline for the usual str values: this runs for every pool of every miner every cycle.
-        raw = p.get("URL")
+        raw = get("URL")
         url = (raw.strip() if type(raw) is str else text(raw)) or ""
-        raw = p.get("User")
+        raw = get("User")
         user = (raw.strip() or None) if type(raw) is str else text(raw)
         if fee_pool(url, user):
             continue
-        raw = p.get("Status")
+        raw = get("Status")
         status_raw = (raw.strip() if type(raw) is str else text(raw) or "").lower()
         if status_raw == "alive":
             status = "alive"
@@ -97,22 +105,13 @@ def pools(reply: Reply | None) -> list[Pool]:
             status = "disabled"
         else:
             status = "unknown"
-        active = truthy(p.get("Stratum Active"))
-        ages.append(_share_age(p.get("Last Share Time")))
-        priorities.append(integer(p.get("Priority")))
-        groups.append(p.get("GROUP"))  # LuxOS pool groups: one active pool per group
-        out.append(
-            Pool(
-                url=url,
-                user=user,
-                status=status,
-                accepted=integer(p.get("Accepted")),
-                rejected=integer(p.get("Rejected")),
-                stale=integer(p.get("Stale")),
-                index=integer(p.get("POOL")),
-                active=active,
-            )
-        )
+        raw = get("Stratum Active")
+        active = raw if type(raw) is bool else truthy(raw)
+        ages.append(_share_age(get("Last Share Time")))
+        priorities.append(_count(get("Priority")))
+        groups.append(get("GROUP"))  # LuxOS pool groups: one active pool per group
+        out.append(Pool(url, user, status, _count(get("Accepted")), _count(get("Rejected")), _count(get("Stale")),
+                        _count(get("POOL")), active))
     def rank(i: int) -> tuple[float, int, int]:
         age, priority = ages[i], priorities[i]
         return (age if age is not None else float("inf"), priority if priority is not None else 1 << 30, i)
