@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collectors.asic import rpc
 from collectors.asic.drivers import avalon
@@ -213,3 +215,21 @@ async def test_poll_over_loopback() -> None:
     assert r.driver == "avalon" and r.model == "Avalon 1246" and r.state == "hashing"
     assert r.pools[0].accepted == 3 and r.power_w == 3189.0
     assert set(sent_commands(miner.requests)) <= rpc.READ_COMMANDS
+
+
+_BRACKET_TEXT = st.lists(st.sampled_from(["Ver", " Fan1", "[", "]", " ", "'STATS':{", "}", "PVT_T0", "45 46",
+                                          "Work: In Work,", "x", "\t", ",", ":", '"']), max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BRACKET_TEXT)
+def test_bracket_strings_read_the_same_by_the_one_pass_reading_and_the_walk(text: str) -> None:
+    """parse_brackets() reads a string whose brackets all pair up without nesting in one regex pass, and hands
+    anything else (nested, unterminated, stray brackets) to the bracket walk: both give the same dict."""
+    assert avalon.parse_brackets(text) == avalon._walk_brackets(text)
+
+
+def test_nested_and_unterminated_brackets_take_the_walk() -> None:
+    assert avalon.parse_brackets("A[x[y]z] B[1]") == {"A": "x[y]z", "B": "1"}
+    assert avalon.parse_brackets("Ver[1] PS[0 1 2") == {"Ver": "1", "PS": "0 1 2"}
+    assert avalon.parse_brackets("x] A[1]") == {"x] A": "1"}

@@ -75,6 +75,10 @@ def _closing(text_: str, p: int, open_ch: str, close_ch: str) -> int:
                 return p
 
 
+# One ``key[value]`` with no bracket inside either: an Avalon MM string is ~50 of these, none nested.
+_PAIR = re.compile(r"([^\[\]]*)\[([^\[\]]*)\]")
+
+
 def parse_brackets(text_: str) -> dict[str, str]:
     """``Ver[1246-83] SYSTEMSTATU[Work: In Work, Hash Board: 3 ] MGHS[1 2 3]`` -> {"Ver": "1246-83", ...}.
 
@@ -82,6 +86,22 @@ def parse_brackets(text_: str) -> dict[str, str]:
     the previous value and its ``[`` (so ``Nonce Mask[25]`` keeps its space); an unterminated value runs to
     the end. The first occurrence of a key wins.
     """
+    pairs = _PAIR.findall(text_)
+    # Every bracket in one of the pairs: nothing nested, nothing unterminated, and each pair starts where the one
+    # before it ended, so the pairs are what the bracket walk below finds, in one C call instead of ~50 steps
+    # (an Avalon poll's largest single cost). Anything else takes the walk.
+    if len(pairs) != text_.count("[") or len(pairs) != text_.count("]"):
+        return _walk_brackets(text_)
+    out: dict[str, str] = {}
+    for raw_key, value in pairs:
+        key = (raw_key.split("{")[-1] if "{" in raw_key else raw_key).strip().strip("}'\",: ")
+        if key and key not in out:
+            out[key] = value.strip()
+    return out
+
+
+def _walk_brackets(text_: str) -> dict[str, str]:
+    """parse_brackets() bracket by bracket, nesting counted (what the fast path hands over)."""
     out: dict[str, str] = {}
     i, n = 0, len(text_)
     while i < n:
@@ -249,7 +269,7 @@ class _Module:
         return out
 
     def fans(self) -> list[int | None]:
-        found = {int(m.group(1) or 1): k for k in self.mm if (m := _FAN.match(k))}
+        found = {int(m.group(1) or 1): k for k in self.mm if k[:3] == "Fan" and (m := _FAN.match(k))}
         if not found:
             return []
         # A number missing between listed fans (Fan1, Fan3) is a slot the module does not report: unknown,
@@ -309,7 +329,8 @@ def modules(stats: Mapping[str, Any] | None) -> list[_Module]:
     30 phantom fans."""
     out: list[_Module] = []
     for entry in items(stats, "STATS"):
-        keyed = sorted((int(m.group(1)), k) for k in entry if (m := _MM_KEY.match(k)))
+        # startswith first: a STATS entry has dozens of keys and only its MM IDs need the pattern.
+        keyed = sorted((int(m.group(1)), k) for k in entry if k[:5] == "MM ID" and (m := _MM_KEY.match(k)))
         hb = _hb_blocks(entry.get("HBinfo"))
         for _, key in keyed:
             mm = parse_mm(entry[key])
