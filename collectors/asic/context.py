@@ -186,16 +186,19 @@ class FetchContext:
     async def rpc(self, commands: tuple[str, ...], *, join: bool = True) -> dict[str, rpc.Reply]:
         return await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join)
 
-    async def rpc_cycle(self) -> dict[str, Any]:
+    async def rpc_cycle(self, *, unneeded: Callable[[str, dict[str, Any]], bool] | None = None) -> dict[str, Any]:
         """The declarative RPC poll of the driver: identity (cached), joined commands, single commands.
 
         Only the joined commands decide whether the miner is read: identity (kept from the last read when it
         fails) and single commands are optional parts, and a command the firmware rejects ("Invalid command",
-        "Access denied") is left out of the replies with a note."""
+        "Access denied") is left out of the replies with a note. ``unneeded(command, replies)``: a single command
+        the replies so far make unnecessary this cycle is not sent (one connection less)."""
         d = self.driver
         replies: dict[str, Any] = await self.rpc_identity()
         replies.update(await self._rpc_noted(d.commands, d.join))
         for command in d.single_commands:
+            if unneeded is not None and unneeded(command, replies):
+                continue
             replies.update(await self.optional(command, self._rpc_noted((command,), False)) or {})
         return replies
 

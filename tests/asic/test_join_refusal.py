@@ -34,7 +34,7 @@ async def test_a_join_refusing_antminer_is_read_and_not_asked_to_join_again() ->
 async def test_a_refused_identity_join_does_not_split_the_values_join() -> None:
     """btminer joins ``summary+devs+pools`` but refuses ``get_*`` inside a join, so its identity join is refused:
     that refusal is remembered for the identity join alone, and every cycle still reads the values in one joined
-    connection plus the two single commands (three connections, not five)."""
+    connection plus its single commands (two for a hashing miner, not five)."""
     site = SimSite.build(count=4, seed=5, base_ip="127.118.17.1", mix={"whatsminer": 1.0}, latency_ms=(0.5, 1.0))
     m = site.miners[0]
     async with site:
@@ -43,11 +43,35 @@ async def test_a_refused_identity_join_does_not_split_the_values_join() -> None:
         first = await poll(session, deadline=loop.time() + 5)
         asked = []
         for _ in range(2):
-            served = site.served
+            site.clear_requests()
             r = await poll(session, deadline=loop.time() + 5)
-            asked.append(site.served - served)
+            asked.append(sorted("+".join(req.commands) for req in site.requests))
         truth = m.truth()
     assert first.driver == r.driver == "whatsminer" and r.notes == []
     assert r.hashrate_ths == pytest.approx(truth["hashrate_ths"], rel=1e-6)
     assert r.model == first.model and r.mac == first.mac and r.model
-    assert asked == [1 + len(session.driver.single_commands)] * 2  # type: ignore[union-attr]
+    assert asked == [["get_error_code", "summary+devs+pools"]] * 2
+
+
+async def test_a_hashing_whatsminer_is_not_asked_whether_it_is_switched_off() -> None:
+    """btminer's ``status`` (mineroff) only tells a switched-off Whatsminer from a broken one, and both show a 5 s
+    rate of 0: a miner hashing now is read without it (two connections a cycle: the joined values and
+    ``get_error_code``); one that stops hashing is asked again, and one switched off reads as sleeping."""
+    site = SimSite.build(count=4, seed=5, base_ip="127.118.18.1", mix={"whatsminer": 1.0}, latency_ms=(0.5, 1.0))
+    m = site.miners[0]
+    async with site:
+        session = MinerSession(host=m.ip, port=m.port)
+        loop = asyncio.get_running_loop()
+        await poll(session, deadline=loop.time() + 5)  # identification and the first read
+        site.clear_requests()
+        hashing = await poll(session, deadline=loop.time() + 5)
+        asked_hashing = [c for r in site.requests for c in r.commands]
+        site.set_fault(m.ip, "sleeping")
+        site.clear_requests()
+        off = await poll(session, deadline=loop.time() + 5)
+        asked_off = [c for r in site.requests for c in r.commands]
+    assert hashing.state == "hashing" and not hashing.sleeping and hashing.notes == []
+    assert hashing.firmware_version and hashing.errors is not None
+    assert sorted(asked_hashing) == ["devs", "get_error_code", "pools", "summary"]
+    assert off.sleeping and off.state == "sleeping"
+    assert "status" in asked_off

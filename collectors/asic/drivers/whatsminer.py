@@ -27,10 +27,10 @@ Connections per cycle. btminer answers cgminer joins (``summary+devs+pools``) bu
 ``get_miner_info``) changes only with a firmware update or re-flash: cached by the session and re-read hourly.
 (poll.py asks for the identity commands joined, btminer rejects that join with an ``E`` status and the
 transport re-asks one command per connection: one wasted connection per identity refresh, not per cycle.)
-``status`` and ``get_error_code`` are read every cycle: without ``status`` a curtailed miner is
-indistinguishable from a broken one (both show 0 hashrate), and errors are what alerts are made of. That is
-three connections per cycle (one joined read + two singles), about 0.45 ms of CPU at the measured 0.15 ms per
-command, inside the 1 ms per miner budget. A firmware that does not know ``get_error_code`` answers with an
+``get_error_code`` is read every cycle: errors are what alerts are made of. ``status`` is read whenever the
+summary's 5 s rate is not above 0: without it a curtailed miner is indistinguishable from a broken one (both
+show 0 hashrate), while a miner hashing now is not switched off (``_status_unneeded``). That is two connections
+per cycle for a hashing miner (one joined read + ``get_error_code``), three for one that is not. A firmware that does not know ``get_error_code`` answers with an
 ``E`` status, which the transport drops; the summary's ``Error Code N`` keys are used instead.
 """
 
@@ -245,6 +245,20 @@ def api_of(fw_ver: Any) -> str:
     return "v3" if m and int(m.group(1)) >= API3_FROM else "v2"
 
 
+def _status_unneeded(command: str, replies: Mapping[str, Any]) -> bool:
+    """``status`` (mineroff) tells a switched-off miner from a broken one, and both show a 5 s rate of 0: a miner
+    whose summary shows a current (5 s or realtime) rate above 0 is hashing now, so it is not asked, unless
+    ``status`` is the only place left for the firmware version. A miner that stops hashing is asked again at
+    once (switched off a few seconds before the read, it may show one more cycle of decaying rate)."""
+    if command != "status":
+        return False
+    summary = first(replies.get("summary"), "SUMMARY")
+    rate = _first_num(summary, "MHS 5s", "HS RT")
+    if rate is None or rate <= 0:
+        return False
+    return bool(_msg(replies.get("get_version")).get("fw_ver") or summary.get("Firmware Version"))
+
+
 async def fetch(ctx: FetchContext) -> dict[str, Any]:
     """API 2.x over the cgminer RPC, or API 3 on 4433, chosen by the firmware date in ``get_version``
     (checked again with the identity interval: a firmware update switches API)."""
@@ -260,7 +274,7 @@ async def fetch(ctx: FetchContext) -> dict[str, Any]:
             api = "v3"  # 4028 closed: API 3-only firmware
         ctx.remember("api", api)
     if ctx.state["api"] == "v2":
-        return await ctx.rpc_cycle()
+        return await ctx.rpc_cycle(unneeded=_status_unneeded)
     # summary and edevs carry the hashrate; device info (identity, errors) and pools are optional parts.
     info, summary, edevs, pools_ = await asyncio.gather(
         ctx.optional("identity (get.device.info)", ctx.api3("get.device.info")),
