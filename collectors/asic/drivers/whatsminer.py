@@ -30,8 +30,9 @@ transport re-asks one command per connection: one wasted connection per identity
 ``get_error_code`` is read every cycle: errors are what alerts are made of. ``status`` is read whenever the
 summary's 5 s rate is not above 0: without it a curtailed miner is indistinguishable from a broken one (both
 show 0 hashrate), while a miner hashing now is not switched off (``_status_unneeded``). That is two connections
-per cycle for a hashing miner (one joined read + ``get_error_code``), three for one that is not. A firmware that does not know ``get_error_code`` answers with an
-``E`` status, which the transport drops; the summary's ``Error Code N`` keys are used instead.
+per cycle for a hashing miner (one joined read + ``get_error_code``), three for one that is not. A firmware
+that does not know ``get_error_code`` answers with an ``E`` status, which the transport drops; the summary's
+``Error Code N`` keys are used instead.
 """
 
 from __future__ import annotations
