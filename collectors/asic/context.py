@@ -22,9 +22,6 @@ from .deadline import expires_at
 from .http import WebCredentials
 from .reading import Note
 
-# The state key remembering that a firmware refused one join, per command tuple (drivers declare a handful).
-_NO_JOIN: dict[tuple[str, ...], str] = {}
-
 T = TypeVar("T")
 
 
@@ -228,14 +225,10 @@ class FetchContext:
         # join is tried again: an upgrade may have brought it): the refused join was one wasted connection a cycle.
         # The refusal is kept per join: btminer refuses ``get_*`` inside its identity join but joins its values, and
         # one shared flag split the values into three connections a cycle.
-        if join and len(commands) > 1:
-            key = _NO_JOIN.get(commands) or _NO_JOIN.setdefault(commands, "rpc-no-join:" + "+".join(commands))
-            join = self.due(key)
-            refused: Callable[[], None] | None = lambda: self.remember(key, True)  # noqa: E731
-        else:
-            join, refused = False, None
+        key = "rpc-no-join:" + "+".join(commands)
+        join = join and len(commands) > 1 and self.due(key)
         got = await rpc.fetch(self.host, self.rpc_port, commands, deadline=self.deadline, join=join, keep_errors=True,
-                              join_refused=refused)
+                              join_refused=lambda: self.remember(key, True))
         out: dict[str, Any] = {}
         for command, reply in got.items():
             status, msg = rpc.status_of(reply)

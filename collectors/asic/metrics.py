@@ -174,26 +174,13 @@ def pool_families(fams: Families, device: str, r: MinerReading, policy: PoolPoli
                   "its first dot).")
         for i, p in active:
             index = str(p.index if p.index is not None else i)
-            share.add(labels((("device", device), ("pool", index), ("pool_host", _pool_host(p.url)),
+            share.add(labels((("device", device), ("pool", index), ("pool_host", pool_host(p.url)),
                               ("account", account(worker(p.url, p.user))))), 1.0 / len(active))
     if r.fee_pools:
         fee = g("farmwatch_miner_fee_pool", "info", "The firmware's own developer-fee pool (value 1): the "
                 "firmware mines a part of the time for its developer there; not one of the site's pools.")
         for p in r.fee_pools:
             fee.add(labels((("device", device), ("pool_host", pool_host(p.url)), ("user", p.user or ""))), 1)
-
-
-# pool_host() of the URLs seen: a fleet has a handful of pool URLs, and the regex ran for every miner every render.
-_POOL_HOSTS: dict[str, str] = {}
-
-
-def _pool_host(url: str) -> str:
-    host = _POOL_HOSTS.get(url)
-    if host is None:
-        host = pool_host(url)
-        if len(_POOL_HOSTS) < 4096:  # bounded: URLs come from the devices
-            _POOL_HOSTS[url] = host
-    return host
 
 
 def scope_families(fams: Families, groups: Iterable[str], store: MinerReadings) -> None:

@@ -16,6 +16,7 @@ so, and firmwares differ in how they echo them back.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ def pool_key(url: str) -> str | None:
     return f"{host}:{m.group(3)}" if m.group(3) else host
 
 
+# A fleet has a handful of pool URLs, and the render asks for the host of every active pool of every miner: the
+# regex runs once per URL (bounded: the URLs come from the devices).
+@functools.lru_cache(maxsize=4096)
 def pool_host(url: str) -> str:
     """The pool's host (no port) for grouping hashrate by pool; the URL itself when it is not a pool address."""
     key = pool_key(url)

@@ -60,8 +60,6 @@ def fee_pools(reply: Reply | None) -> list[Pool]:
 def _share_age(value: Any) -> float | None:
     """How long ago the last share was, comparable across pools of one reply: bmminer's "H:MM:SS" string is an
     age; cgminer's integer is an epoch (larger = later, so it is negated); 0 or unreadable is never."""
-    if type(value) is int and 0 <= value <= 9007199254740992:  # cgminer's epoch: integer()'s answer without the call
-        return -float(value) if value else None
     if isinstance(value, str) and ":" in value:
         try:
             parts = [int(x) for x in value.strip().split(":")]
@@ -70,11 +68,6 @@ def _share_age(value: Any) -> float | None:
         return float(sum(v * 60**i for i, v in enumerate(reversed(parts))))
     epoch = integer(value)
     return -float(epoch) if epoch else None
-
-
-def _count(value: Any) -> int | None:
-    # integer()'s fast path inline: five share counters per pool per miner per cycle.
-    return value if type(value) is int and 0 <= value <= 9007199254740992 else integer(value)
 
 
 def pools(reply: Reply | None) -> list[Pool]:
@@ -108,10 +101,10 @@ def pools(reply: Reply | None) -> list[Pool]:
         raw = get("Stratum Active")
         active = raw if type(raw) is bool else truthy(raw)
         ages.append(_share_age(get("Last Share Time")))
-        priorities.append(_count(get("Priority")))
+        priorities.append(integer(get("Priority")))
         groups.append(get("GROUP"))  # LuxOS pool groups: one active pool per group
-        out.append(Pool(url, user, status, _count(get("Accepted")), _count(get("Rejected")), _count(get("Stale")),
-                        _count(get("POOL")), active))
+        out.append(Pool(url, user, status, integer(get("Accepted")), integer(get("Rejected")), integer(get("Stale")),
+                        integer(get("POOL")), active))
     def rank(i: int) -> tuple[float, int, int]:
         age, priority = ages[i], priorities[i]
         return (age if age is not None else float("inf"), priority if priority is not None else 1 << 30, i)
